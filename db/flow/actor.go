@@ -1,0 +1,224 @@
+package flow
+
+import (
+	"runtime"
+	"time"
+)
+
+// task is the runtime's record of one actor.
+type task struct {
+	id     uint64
+	name   string
+	env    *Env
+	resume chan struct{}
+
+	parked    bool // waiting inside a blocking call
+	scheduled bool // a resume event is queued
+	cancelled bool
+	killed    bool // its process died: unwind without running more role code
+	exiting   bool
+	finished  bool
+}
+
+// Actor is the handle of a spawned actor.
+type Actor struct {
+	t    *task
+	done Promise[struct{}]
+}
+
+// Ctx is what an actor's body receives: its process's Env plus the identity
+// the runtime needs to block and resume it. Blocking calls take a *Ctx; a Ctx
+// belongs to one actor and must not be shared with another.
+type Ctx struct {
+	*Env
+	t *task
+}
+
+// Name returns the actor's name, as given to Spawn.
+func (c *Ctx) Name() string { return c.t.name }
+
+// Spawn starts an actor running body. It runs when the loop next schedules
+// it, never inside Spawn. The returned Actor's Done future carries body's
+// error. Spawning on a dead process returns an actor that is already done.
+func (e *Env) Spawn(name string, body func(c *Ctx) error) *Actor {
+	a := &Actor{done: NewPromise[struct{}]()}
+	if e.dead {
+		a.done.Fail(ErrOperationCancelled)
+		return a
+	}
+	e.nextTask++
+	t := &task{id: e.nextTask, name: name, env: e, resume: make(chan struct{})}
+	a.t = t
+	e.tasks[t.id] = t
+	go runTask(t, a, body)
+	t.parked, t.scheduled = true, true
+	e.loop.at(e.loop.nowNanos(), func() { t.env.loop.resumeTask(t) })
+	return a
+}
+
+// runTask is the goroutine of one actor. It waits for the baton before
+// running body and hands the baton back when body returns.
+func runTask(t *task, a *Actor, body func(c *Ctx) error) {
+	<-t.resume
+	t.parked = false
+	defer func() {
+		t.finished = true
+		delete(t.env.tasks, t.id)
+		t.env.loop.yield <- struct{}{}
+	}()
+	if t.killed {
+		a.done.Fail(ErrOperationCancelled)
+		return
+	}
+	defer func() {
+		if t.killed {
+			a.done.Fail(ErrOperationCancelled)
+		}
+	}()
+	c := &Ctx{Env: t.env, t: t}
+	err := body(c)
+	if t.cancelled && err == nil {
+		err = ErrOperationCancelled
+	}
+	if err != nil {
+		a.done.Fail(err)
+	} else {
+		a.done.Send(struct{}{})
+	}
+}
+
+func (l *Loop) resumeTask(t *task) {
+	t.scheduled = false
+	if t.finished || !t.parked {
+		return
+	}
+	l.resume(t)
+}
+
+// wake schedules a parked task to resume.
+func (t *task) wake() {
+	if !t.parked || t.scheduled || t.finished {
+		return
+	}
+	t.scheduled = true
+	l := t.env.loop
+	l.at(l.nowNanos(), func() { l.resumeTask(t) })
+}
+
+// Done returns a future set when the actor's body returns: to nothing on
+// success, to its error otherwise (ErrOperationCancelled if cancelled or its
+// process died).
+func (a *Actor) Done() Future[struct{}] { return a.done.Future() }
+
+// Cancel makes the actor's current and future blocking calls return
+// ErrOperationCancelled. An actor that ignores the error and never blocks
+// again runs to completion.
+func (a *Actor) Cancel() {
+	t := a.t
+	if t == nil || t.finished || t.cancelled {
+		return
+	}
+	t.cancelled = true
+	t.wake()
+}
+
+// park gives the baton back to the loop until the task is woken. It returns
+// ErrOperationCancelled if the actor was cancelled. If the actor's process
+// died, the goroutine unwinds (running deferred calls) and never returns.
+func (c *Ctx) park() error {
+	t := c.t
+	if err := t.check(); err != nil {
+		return err
+	}
+	t.parked = true
+	t.env.loop.yield <- struct{}{}
+	<-t.resume
+	t.parked = false
+	return t.check()
+}
+
+func (t *task) check() error {
+	if t.killed {
+		if !t.exiting {
+			t.exiting = true
+			runtime.Goexit()
+		}
+		return ErrOperationCancelled
+	}
+	if t.cancelled {
+		return ErrOperationCancelled
+	}
+	return nil
+}
+
+// waitFor blocks until w is ready.
+func (c *Ctx) waitFor(w Waitable) error {
+	for !w.ready() {
+		reg := w.onReady(c.t.wake)
+		err := c.park()
+		reg.cancel()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Yield lets every other runnable actor run before this one continues.
+func (c *Ctx) Yield() error {
+	c.loop.at(c.loop.nowNanos(), c.t.wake)
+	return c.park()
+}
+
+// Sleep blocks the actor for d of the loop's time.
+func (c *Ctx) Sleep(d time.Duration) error {
+	_, err := Await(c, c.Delay(d))
+	return err
+}
+
+// Select blocks until at least one of ws is ready and returns the index of
+// the first ready one in argument order, so the choice is deterministic.
+func Select(c *Ctx, ws ...Waitable) (int, error) {
+	for {
+		for i, w := range ws {
+			if w.ready() {
+				return i, nil
+			}
+		}
+		regs := make([]*waiter, len(ws))
+		for i, w := range ws {
+			regs[i] = w.onReady(c.t.wake)
+		}
+		err := c.park()
+		for _, r := range regs {
+			r.cancel()
+		}
+		if err != nil {
+			return -1, err
+		}
+	}
+}
+
+// Blocking runs fn off the baton, so a blocking library call (a Pebble
+// commit, a DNS lookup) does not stall the other actors of the process, and
+// returns its error. On a virtual loop fn runs inline: simulated code must
+// not block.
+func (c *Ctx) Blocking(fn func() error) error {
+	if c.loop.virtual {
+		return fn()
+	}
+	p := NewPromise[struct{}]()
+	l := c.loop
+	go func() {
+		err := fn()
+		_ = l.Post(func() {
+			if err != nil {
+				p.Fail(err)
+			} else {
+				p.Send(struct{}{})
+			}
+		})
+	}()
+	_, err := Await(c, p.Future())
+	return err
+}

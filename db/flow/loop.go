@@ -1,0 +1,243 @@
+package flow
+
+import (
+	"container/heap"
+	"context"
+	"sync"
+	"time"
+)
+
+// Loop is a scheduler that runs one thing at a time: timed events, posted
+// functions and actors. A simulated loop jumps virtual time from event to
+// event; a real loop waits on the wall clock and on work posted from other
+// goroutines.
+type Loop struct {
+	virtual bool
+	now     int64 // virtual time in Unix nanoseconds (virtual loops only)
+	seq     uint64
+	events  eventHeap
+
+	// yield receives the baton back from the running actor when it parks
+	// or finishes.
+	yield   chan struct{}
+	running *task
+
+	// Real loops only: work handed in by other goroutines.
+	mu      sync.Mutex
+	inbox   []func()
+	wake    chan struct{}
+	stopped bool
+
+	// executed counts events run, for the simulator's statistics.
+	executed uint64
+}
+
+// NewVirtualLoop returns a loop whose clock starts at start and advances only
+// when the next event is later than now. It is driven by RunUntil.
+func NewVirtualLoop(start time.Time) *Loop {
+	return &Loop{virtual: true, now: start.UnixNano(), yield: make(chan struct{})}
+}
+
+// NewRealLoop returns a loop driven by the wall clock. It is driven by Run.
+func NewRealLoop() *Loop {
+	return &Loop{yield: make(chan struct{}), wake: make(chan struct{}, 1)}
+}
+
+// Virtual reports whether the loop runs on virtual time.
+func (l *Loop) Virtual() bool { return l.virtual }
+
+// Now returns the loop's current time.
+func (l *Loop) Now() time.Time { return time.Unix(0, l.nowNanos()) }
+
+func (l *Loop) nowNanos() int64 {
+	if l.virtual {
+		return l.now
+	}
+	return time.Now().UnixNano()
+}
+
+// Executed returns how many events the loop has run.
+func (l *Loop) Executed() uint64 { return l.executed }
+
+// Timer is a scheduled event that can be stopped before it runs.
+type Timer struct{ ev *event }
+
+// Stop prevents the timer's function from running if it has not run yet.
+func (t *Timer) Stop() {
+	if t != nil && t.ev != nil {
+		t.ev.fn = nil
+	}
+}
+
+// At schedules fn to run on the loop at time at (or as soon as possible if
+// at has passed). It must be called with the baton (from an actor, an event,
+// or a posted function).
+func (l *Loop) At(at time.Time, fn func()) *Timer {
+	return l.at(at.UnixNano(), fn)
+}
+
+// After schedules fn to run d from now.
+func (l *Loop) After(d time.Duration, fn func()) *Timer {
+	return l.at(l.nowNanos()+int64(d), fn)
+}
+
+func (l *Loop) at(at int64, fn func()) *Timer {
+	l.seq++
+	ev := &event{at: at, seq: l.seq, fn: fn}
+	heap.Push(&l.events, ev)
+	return &Timer{ev: ev}
+}
+
+// Post hands fn to the loop from any goroutine. It is how code that does
+// not hold the baton (network readers, blocking calls, API callers) reaches
+// futures and actors. On a virtual loop it must be called with the baton and
+// simply schedules fn now.
+func (l *Loop) Post(fn func()) error {
+	if l.virtual {
+		l.at(l.now, fn)
+		return nil
+	}
+	l.mu.Lock()
+	if l.stopped {
+		l.mu.Unlock()
+		return ErrLoopStopped
+	}
+	l.inbox = append(l.inbox, fn)
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// RunUntil runs a virtual loop until done reports true (checked after every
+// event), no events remain, or virtual time would pass deadline. It reports
+// whether done became true.
+func (l *Loop) RunUntil(deadline time.Time, done func() bool) bool {
+	limit := deadline.UnixNano()
+	for len(l.events) > 0 {
+		if done != nil && done() {
+			return true
+		}
+		ev := l.events[0]
+		if ev.at > limit {
+			l.now = limit
+			return false
+		}
+		heap.Pop(&l.events)
+		if ev.at > l.now {
+			l.now = ev.at
+		}
+		l.runEvent(ev)
+	}
+	return done != nil && done()
+}
+
+// Run drives a real loop until ctx is done. Posted functions run in the
+// order they were posted, timed events when their time comes.
+func (l *Loop) Run(ctx context.Context) error {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var batch []func()
+	for {
+		l.mu.Lock()
+		batch, l.inbox = l.inbox, batch[:0]
+		l.mu.Unlock()
+		for i, fn := range batch {
+			fn()
+			batch[i] = nil
+		}
+		l.runDue()
+		if ctx.Err() != nil {
+			l.mu.Lock()
+			l.stopped = true
+			l.mu.Unlock()
+			return ctx.Err()
+		}
+		if l.hasInbox() {
+			continue
+		}
+		wait := time.Hour
+		if len(l.events) > 0 {
+			wait = time.Duration(l.events[0].at - time.Now().UnixNano())
+			if wait <= 0 {
+				continue
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+		case <-l.wake:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+func (l *Loop) hasInbox() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.inbox) > 0
+}
+
+// runDue runs the real loop's events whose time has come, including events
+// that those events schedule for now.
+func (l *Loop) runDue() {
+	for len(l.events) > 0 {
+		if l.events[0].at > time.Now().UnixNano() {
+			return
+		}
+		l.runEvent(heap.Pop(&l.events).(*event))
+	}
+}
+
+func (l *Loop) runEvent(ev *event) {
+	if ev.fn == nil {
+		return
+	}
+	l.executed++
+	fn := ev.fn
+	ev.fn = nil
+	fn()
+}
+
+// resume hands the baton to t and waits until t parks or finishes.
+func (l *Loop) resume(t *task) {
+	prev := l.running
+	l.running = t
+	t.resume <- struct{}{}
+	<-l.yield
+	l.running = prev
+}
+
+type event struct {
+	at  int64
+	seq uint64
+	fn  func()
+}
+
+type eventHeap []*event
+
+func (h eventHeap) Len() int { return len(h) }
+func (h eventHeap) Less(i, j int) bool {
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
+	}
+	return h[i].seq < h[j].seq
+}
+func (h eventHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *eventHeap) Push(x any)   { *h = append(*h, x.(*event)) }
+func (h *eventHeap) Pop() any {
+	old := *h
+	n := len(old)
+	ev := old[n-1]
+	old[n-1] = nil
+	*h = old[:n-1]
+	return ev
+}
