@@ -51,7 +51,7 @@ func Check(root, module string) ([]Violation, error) {
 	for _, rel := range files {
 		found, err := checkFile(fset, root, module, rel)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("checking module at %s: %w", root, err)
 		}
 		all = append(all, found...)
 	}

@@ -186,7 +186,10 @@ const chanAdvice = "actors exchange values through flow futures and streams, not
 // checkSelector applies the bans on names of standard packages, such as
 // time.Now. A selector refers to a package only when its left side is an
 // identifier the parser left unresolved (not a local variable, parameter or
-// file-level declaration) that names one of the file's imports.
+// file-level declaration) that names one of the file's imports. This uses
+// the parser's object resolution, deprecated in favour of go/types, because
+// type-checking would need every dependency of the package compiled first,
+// and the lint must run in milliseconds on a bare checkout.
 func (fc *fileChecker) checkSelector(sel *ast.SelectorExpr) {
 	id, ok := sel.X.(*ast.Ident)
 	if !ok || id.Obj != nil {
