@@ -2,7 +2,10 @@ module github.com/strata-db/strata
 
 go 1.26.8
 
-require github.com/spf13/cobra v1.10.2
+require (
+	github.com/google/go-cmp v0.7.0
+	github.com/spf13/cobra v1.10.2
+)
 
 require (
 	github.com/google/go-cmp v0.7.0 // indirect

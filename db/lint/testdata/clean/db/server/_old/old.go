@@ -1,0 +1,5 @@
+package old
+
+import "net"
+
+var _ = net.Dial

@@ -1,0 +1,5 @@
+package nested
+
+import "time"
+
+var _ = time.Sleep

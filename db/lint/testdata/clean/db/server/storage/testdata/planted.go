@@ -1,0 +1,5 @@
+package testdata
+
+import "time"
+
+var _ = time.Now

@@ -1,0 +1,5 @@
+package tools
+
+import "github.com/strata-db/strata/cmd/strata/internal"
+
+var _ = internal.X

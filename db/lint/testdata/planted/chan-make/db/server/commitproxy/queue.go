@@ -1,0 +1,5 @@
+package commitproxy
+
+func queue() any {
+	return make(chan int, 16)
+}

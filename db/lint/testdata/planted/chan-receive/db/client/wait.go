@@ -1,0 +1,8 @@
+package client
+
+import "context"
+
+func wait(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}

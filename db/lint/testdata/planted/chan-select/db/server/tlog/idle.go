@@ -1,0 +1,5 @@
+package tlog
+
+func idle() {
+	select {}
+}

@@ -1,0 +1,7 @@
+package commitproxy
+
+import "github.com/strata-db/strata/db/flow"
+
+func reply(out flow.Outbox, v int) {
+	out <- v
+}

@@ -1,0 +1,5 @@
+package grvproxy
+
+func start(run func()) {
+	go run()
+}

@@ -1,0 +1,5 @@
+package cli
+
+import "github.com/strata-db/strata/playbooks"
+
+var _ = playbooks.FS

@@ -1,0 +1,5 @@
+package tui
+
+import "github.com/strata-db/strata/deployer/apply"
+
+var _ apply.Runner

@@ -1,0 +1,3 @@
+module github.com/strata-db/strata
+
+go 1.26

@@ -1,0 +1,5 @@
+package client
+
+import "net/http"
+
+var _ = http.Get

@@ -1,0 +1,5 @@
+package attrition
+
+import "os/exec"
+
+var _ = exec.Command

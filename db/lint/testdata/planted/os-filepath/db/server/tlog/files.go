@@ -1,0 +1,7 @@
+package tlog
+
+import "path/filepath"
+
+func logs(dir string) ([]string, error) {
+	return filepath.Glob(filepath.Join(dir, "*.log"))
+}

@@ -1,0 +1,8 @@
+package coordinator
+
+import "os"
+
+func load(name string) ([]byte, error) {
+	data, err := os.ReadFile(name)
+	return data, err
+}

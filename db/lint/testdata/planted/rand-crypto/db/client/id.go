@@ -1,0 +1,5 @@
+package client
+
+import "crypto/rand"
+
+func id() string { return rand.Text() }

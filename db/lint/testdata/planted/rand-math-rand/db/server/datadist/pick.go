@@ -1,0 +1,5 @@
+package datadist
+
+import "math/rand"
+
+func pick(n int) int { return rand.Intn(n) }

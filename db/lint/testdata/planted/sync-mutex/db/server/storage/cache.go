@@ -1,0 +1,8 @@
+package storage
+
+import "sync"
+
+type cache struct {
+	mu      sync.Mutex
+	entries map[string][]byte
+}

@@ -1,0 +1,8 @@
+package cycle
+
+import gosync "sync"
+
+func wait(n int) {
+	var wg gosync.WaitGroup
+	wg.Add(n)
+}

@@ -1,0 +1,5 @@
+package cycle
+
+import "time"
+
+var clock = time.Now

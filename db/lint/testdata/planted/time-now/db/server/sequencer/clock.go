@@ -1,0 +1,7 @@
+package sequencer
+
+import "time"
+
+func stamp() time.Time {
+	return time.Now()
+}

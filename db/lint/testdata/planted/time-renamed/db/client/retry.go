@@ -1,0 +1,7 @@
+package client
+
+import stdtime "time"
+
+func backoff(d stdtime.Duration) {
+	stdtime.Sleep(d)
+}
