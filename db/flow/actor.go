@@ -1,7 +1,9 @@
 package flow
 
 import (
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"time"
 )
 
@@ -75,6 +77,18 @@ func runTask(t *task, a *Actor, body func(c *Ctx) error) {
 			a.done.Fail(ErrOperationCancelled)
 		}
 	}()
+	if t.env.loop.virtual {
+		// In simulation a panic in role code fails the run (with its seed)
+		// instead of killing the simulator; in production it crashes the
+		// process, for the supervisor to restart.
+		defer func() {
+			if r := recover(); r != nil {
+				err := fmt.Errorf("actor %q on %s panicked: %v\n%s", t.name, t.env.addr, r, debug.Stack())
+				t.env.loop.fail(err)
+				a.done.Fail(err)
+			}
+		}()
+	}
 	c := &Ctx{Env: t.env, t: t}
 	err := body(c)
 	if t.cancelled && err == nil {

@@ -193,3 +193,8 @@ func (e *Env) Kill() {
 		}
 	}
 }
+
+// SetFiles sets the process's data directory. Runtimes call it once, before
+// the process boots, when the FS needs the Env itself (the simulator's disks
+// take their latencies from the process's random source).
+func (e *Env) SetFiles(fs FS) { e.fs = fs }

@@ -30,7 +30,19 @@ type Loop struct {
 
 	// executed counts events run, for the simulator's statistics.
 	executed uint64
+	// failure stops a virtual loop: a panic in an actor.
+	failure error
 }
+
+func (l *Loop) fail(err error) {
+	if l.failure == nil {
+		l.failure = err
+	}
+}
+
+// Failure returns the error that stopped a virtual loop (an actor's panic),
+// or nil.
+func (l *Loop) Failure() error { return l.failure }
 
 // NewVirtualLoop returns a loop whose clock starts at start and advances only
 // when the next event is later than now. It is driven by RunUntil.
@@ -116,7 +128,7 @@ func (l *Loop) Post(fn func()) error {
 // whether done became true.
 func (l *Loop) RunUntil(deadline time.Time, done func() bool) bool {
 	limit := deadline.UnixNano()
-	for len(l.events) > 0 {
+	for len(l.events) > 0 && l.failure == nil {
 		if done != nil && done() {
 			return true
 		}
