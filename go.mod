@@ -12,3 +12,5 @@ require (
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
 )
+
+tool google.golang.org/protobuf/cmd/protoc-gen-go
