@@ -12,7 +12,8 @@ type task struct {
 	id     uint64
 	name   string
 	env    *Env
-	resume chan struct{}
+	resume chan struct{} // the baton, handed to the task
+	back   chan struct{} // the baton, handed back to whoever resumed the task
 
 	parked    bool // waiting inside a blocking call
 	scheduled bool // a resume event is queued
@@ -49,7 +50,7 @@ func (e *Env) Spawn(name string, body func(c *Ctx) error) *Actor {
 		return a
 	}
 	e.nextTask++
-	t := &task{id: e.nextTask, name: name, env: e, resume: make(chan struct{})}
+	t := &task{id: e.nextTask, name: name, env: e, resume: make(chan struct{}), back: make(chan struct{})}
 	a.t = t
 	e.tasks[t.id] = t
 	go runTask(t, a, body)
@@ -66,7 +67,7 @@ func runTask(t *task, a *Actor, body func(c *Ctx) error) {
 	defer func() {
 		t.finished = true
 		delete(t.env.tasks, t.id)
-		t.env.loop.yield <- struct{}{}
+		t.back <- struct{}{}
 	}()
 	if t.killed {
 		a.done.Fail(ErrOperationCancelled)
@@ -145,7 +146,7 @@ func (c *Ctx) park() error {
 		return err
 	}
 	t.parked = true
-	t.env.loop.yield <- struct{}{}
+	t.back <- struct{}{}
 	<-t.resume
 	t.parked = false
 	return t.check()

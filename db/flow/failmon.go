@@ -117,3 +117,21 @@ func (e *Env) waitPeer(c *Ctx, addr Address, failed bool) error {
 	}
 	return nil
 }
+
+// ConnectionFailed tells the process that its connection to addr broke (the
+// peer died or refused the connection). Every outstanding request to addr
+// fails with request_maybe_delivered: it may have run before the break. The
+// peer is not declared failed, since a restarted peer may already be back.
+// Transports call it with the loop's baton.
+func (e *Env) ConnectionFailed(addr Address) {
+	p := e.net.peers[addr]
+	if p == nil || len(p.outstanding) == 0 {
+		return
+	}
+	e.Trace(SevInfo, "ConnectionFailed", D("Peer", addr), D("Outstanding", len(p.outstanding)))
+	for _, tok := range sortedTokens(p.outstanding) {
+		fail := p.outstanding[tok]
+		delete(p.outstanding, tok)
+		fail(ErrRequestMaybeDelivered)
+	}
+}

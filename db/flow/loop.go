@@ -17,9 +17,7 @@ type Loop struct {
 	seq     uint64
 	events  eventHeap
 
-	// yield receives the baton back from the running actor when it parks
-	// or finishes.
-	yield   chan struct{}
+	// running is the actor holding the baton, if any.
 	running *task
 
 	// Real loops only: work handed in by other goroutines.
@@ -47,12 +45,12 @@ func (l *Loop) Failure() error { return l.failure }
 // NewVirtualLoop returns a loop whose clock starts at start and advances only
 // when the next event is later than now. It is driven by RunUntil.
 func NewVirtualLoop(start time.Time) *Loop {
-	return &Loop{virtual: true, now: start.UnixNano(), yield: make(chan struct{})}
+	return &Loop{virtual: true, now: start.UnixNano()}
 }
 
 // NewRealLoop returns a loop driven by the wall clock. It is driven by Run.
 func NewRealLoop() *Loop {
-	return &Loop{yield: make(chan struct{}), wake: make(chan struct{}, 1)}
+	return &Loop{wake: make(chan struct{}, 1)}
 }
 
 // Virtual reports whether the loop runs on virtual time.
@@ -219,12 +217,15 @@ func (l *Loop) runEvent(ev *event) {
 	fn()
 }
 
-// resume hands the baton to t and waits until t parks or finishes.
+// resume hands the baton to t and waits until t parks or finishes. The
+// caller may itself be an actor (killing a process hands the baton to each
+// of its actors in turn); t hands the baton back on its own channel, so it
+// always returns to the goroutine that resumed it.
 func (l *Loop) resume(t *task) {
 	prev := l.running
 	l.running = t
 	t.resume <- struct{}{}
-	<-l.yield
+	<-t.back
 	l.running = prev
 }
 

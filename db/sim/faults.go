@@ -18,6 +18,7 @@ func (s *Simulation) Kill(p *Process) {
 	lost := p.disk.crash(s.rng)
 	s.tr.record(fmt.Sprintf("%d kill %s incarnation %d lost-writes %d", s.loop.Now().UnixNano(), p.Addr, p.incarnation, lost))
 	p.env.Kill()
+	s.net.processDied(p)
 }
 
 // Reboot kills p (if alive) and starts it again after delay.

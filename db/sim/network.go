@@ -33,6 +33,7 @@ type inflight struct {
 	replyTo uint64
 	payload []byte
 	dstInc  uint64
+	srcInc  uint64
 }
 
 // clogPoll bounds how long a held message waits before the link checks
@@ -60,10 +61,12 @@ func (n *network) link(from, to flow.Address) *link {
 // send queues a message from a process to an endpoint.
 func (n *network) send(from *Process, to flow.Endpoint, replyTo uint64, payload []byte) {
 	dst := n.s.procs[to.Addr]
-	if dst == nil || !dst.alive {
-		return // no such process, or nobody listening: the connection fails
-	}
 	l := n.link(from.Addr, to.Addr)
+	if dst == nil || !dst.alive {
+		// Nobody listening: the connection is refused.
+		n.notifyBroken(from, from.incarnation, to.Addr, l.latency)
+		return
+	}
 	now := n.s.loop.Now()
 	delay := l.latency + time.Duration(n.s.rng.Int64N(int64(l.latency)/2+1))
 	if n.s.rng.Float64() < 0.001 {
@@ -126,7 +129,10 @@ func (n *network) pump(l *link) {
 func (n *network) deliver(k linkKey, m inflight) {
 	dst := n.s.procs[k.to]
 	if dst == nil || !dst.alive || dst.incarnation != m.dstInc {
-		return // the connection died with the incarnation it was made to
+		// The connection died with the incarnation it was made to; the
+		// sender learns it as a TCP sender would.
+		n.notifyBroken(n.s.procs[k.from], m.srcInc, k.to, n.link(k.from, k.to).latency)
+		return
 	}
 	n.s.tr.delivery(n.s.loop.Now(), k.from, k.to, m.token, m.payload)
 	dst.env.Deliver(k.from, m.token, m.replyTo, m.payload)
@@ -148,3 +154,33 @@ func (t *transport) Send(to flow.Endpoint, replyTo uint64, payload []byte) {
 }
 
 func (t *transport) Close() { t.dead = true }
+
+// notifyBroken tells incarnation inc of p, after latency, that its
+// connection to addr broke.
+func (n *network) notifyBroken(p *Process, inc uint64, addr flow.Address, latency time.Duration) {
+	if p == nil {
+		return
+	}
+	n.s.loop.After(latency, func() {
+		if p.alive && p.incarnation == inc {
+			p.env.ConnectionFailed(addr)
+		}
+	})
+}
+
+// processDied breaks every connection to and from p: each live process that
+// has a link with p hears of it after the link's latency.
+func (n *network) processDied(p *Process) {
+	for _, q := range n.s.order {
+		if q == p || !q.alive {
+			continue
+		}
+		l, out := n.links[linkKey{q.Addr, p.Addr}]
+		if !out {
+			if l, out = n.links[linkKey{p.Addr, q.Addr}]; !out {
+				continue
+			}
+		}
+		n.notifyBroken(q, q.incarnation, p.Addr, l.latency)
+	}
+}

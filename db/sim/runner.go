@@ -32,6 +32,7 @@ type Result struct {
 func RunTest(t Test, seed uint64, opts Options) Result {
 	s := New(seed, opts)
 	err := t.Run(s)
+	s.shutdown()
 	if ferr := s.loop.Failure(); ferr != nil {
 		err = ferr
 	}

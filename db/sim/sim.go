@@ -211,3 +211,15 @@ func (p *Process) start() {
 func (s *Simulation) Run(d time.Duration, done func() bool) bool {
 	return s.loop.RunUntil(s.loop.Now().Add(d), done)
 }
+
+// shutdown kills every process and the controller so that no actor
+// goroutine outlives the run.
+func (s *Simulation) shutdown() {
+	for _, p := range s.order {
+		if p.alive {
+			p.alive = false
+			p.env.Kill()
+		}
+	}
+	s.ctl.Kill()
+}
