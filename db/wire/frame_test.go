@@ -351,3 +351,11 @@ func TestFrameRoundTripDoesNotAllocate(t *testing.T) {
 		t.Errorf("encoding and decoding a frame allocates %v times in steady state, want 0", allocs)
 	}
 }
+
+func TestFrameKindString(t *testing.T) {
+	for kind, want := range map[FrameKind]string{FrameHello: "hello", FrameMessage: "message", FramePing: "ping", FramePong: "pong", 0: "FrameKind(0)", 200: "FrameKind(200)"} {
+		if got := kind.String(); got != want {
+			t.Errorf("FrameKind(%d).String() = %q, want %q", uint8(kind), got, want)
+		}
+	}
+}

@@ -46,7 +46,8 @@ func NewFrameReader(r io.Reader, maxSize int) *FrameReader {
 }
 
 // Next decodes the next frame. The returned Payload aliases an internal
-// buffer and is valid only until the next call to Next.
+// buffer and is valid only until the next call to Next; an empty payload is
+// nil.
 //
 // At a clean end of the stream between frames Next returns io.EOF; if the
 // stream ends inside a frame, io.ErrUnexpectedEOF. A frame that is too large,
