@@ -29,7 +29,8 @@
 //
 // Decoding is strict so that a corrupt or hostile stream is caught at the
 // first bad frame: the declared length is checked against the limit before
-// any buffer is sized for it; the checksum is verified before the body is
+// anything is allocated, and the read buffer then grows with the bytes that
+// actually arrive, never past the limit; the checksum is verified before the body is
 // looked at; the kind must be one of the four above; varints must be
 // minimally encoded and fit in 64 bits. Hence every frame a FrameReader
 // accepts re-encodes to exactly the bytes it was read from. A decode error

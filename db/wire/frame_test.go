@@ -303,6 +303,19 @@ func TestFrameReaderNoProgress(t *testing.T) {
 	}
 }
 
+func TestFrameReaderBufferFollowsReceivedBytes(t *testing.T) {
+	// A header declaring the largest allowed frame, and then little else.
+	stream := binary.LittleEndian.AppendUint32(nil, MaxFrameSize-headerSize)
+	stream = append(stream, make([]byte, 4+100<<10)...)
+	r := NewFrameReader(bytes.NewReader(stream), 0)
+	if _, err := r.Next(); err != io.ErrUnexpectedEOF {
+		t.Fatalf("Next() error = %v, want io.ErrUnexpectedEOF", err)
+	}
+	if cap(r.buf) > 2*len(stream) {
+		t.Errorf("reader reserved %d bytes for a frame of which %d arrived", cap(r.buf), len(stream))
+	}
+}
+
 func TestFrameReaderReleasesLargeBuffer(t *testing.T) {
 	big := Frame{Kind: FrameMessage, Token: 1, Payload: make([]byte, 2*releaseBufferSize)}
 	small := Frame{Kind: FrameMessage, Token: 2, Payload: []byte("small")}
@@ -336,5 +349,13 @@ func TestFrameRoundTripDoesNotAllocate(t *testing.T) {
 	roundTrip() // sizes the buffers
 	if allocs := testing.AllocsPerRun(100, roundTrip); allocs != 0 {
 		t.Errorf("encoding and decoding a frame allocates %v times in steady state, want 0", allocs)
+	}
+}
+
+func TestFrameKindString(t *testing.T) {
+	for kind, want := range map[FrameKind]string{FrameHello: "hello", FrameMessage: "message", FramePing: "ping", FramePong: "pong", 0: "FrameKind(0)", 200: "FrameKind(200)"} {
+		if got := kind.String(); got != want {
+			t.Errorf("FrameKind(%d).String() = %q, want %q", uint8(kind), got, want)
+		}
 	}
 }

@@ -16,7 +16,7 @@ import (
 
 // FuzzFrameReader feeds arbitrary streams to a FrameReader, with the default
 // and with a small size limit. It must never panic, never size its buffer
-// beyond the limit, end with a known error, and every frame it accepts must
+// beyond the limit or far beyond the bytes received, end with a known error, and every frame it accepts must
 // re-encode to exactly the bytes it was read from. Reading the stream one
 // byte per read must give the same result.
 func FuzzFrameReader(f *testing.F) {
@@ -40,6 +40,9 @@ func decodeChecked(t *testing.T, src io.Reader, data []byte, maxSize int) string
 		f, err := r.Next()
 		if cap(r.buf) > r.maxSize {
 			t.Fatalf("buffer of %d bytes exceeds the %d-byte limit", cap(r.buf), r.maxSize)
+		}
+		if cap(r.buf) > max(defaultBufferSize, 2*len(data)) {
+			t.Fatalf("buffer of %d bytes for a %d-byte stream: it must grow with the bytes received", cap(r.buf), len(data))
 		}
 		if err != nil {
 			switch {

@@ -46,7 +46,8 @@ func NewFrameReader(r io.Reader, maxSize int) *FrameReader {
 }
 
 // Next decodes the next frame. The returned Payload aliases an internal
-// buffer and is valid only until the next call to Next.
+// buffer and is valid only until the next call to Next; an empty payload is
+// nil.
 //
 // At a clean end of the stream between frames Next returns io.EOF; if the
 // stream ends inside a frame, io.ErrUnexpectedEOF. A frame that is too large,
@@ -111,15 +112,16 @@ func (r *FrameReader) recycle() {
 }
 
 // fill makes at least n bytes (n <= r.maxSize) available in buf[start:end],
-// reading as much as the source offers per read. atBoundary says whether
-// the buffer starting empty would be a clean end of stream.
+// reading as much as the source offers per read. The buffer grows with the
+// bytes that actually arrive, not with the length a header declares, so a
+// peer cannot make the reader reserve memory it never sends. atBoundary says
+// whether the buffer starting empty would be a clean end of stream.
 func (r *FrameReader) fill(n int, atBoundary bool) error {
-	if r.end-r.start >= n {
-		return nil
-	}
-	r.makeRoom(n)
 	empty := 0
 	for r.end-r.start < n {
+		if r.end == len(r.buf) {
+			r.makeRoom(n)
+		}
 		nr, err := r.src.Read(r.buf[r.end:])
 		r.end += nr
 		if r.end-r.start >= n {
@@ -143,18 +145,17 @@ func (r *FrameReader) fill(n int, atBoundary bool) error {
 	return nil
 }
 
-// makeRoom ensures buf[start:] can hold n bytes, compacting the buffered
-// bytes to the front or growing the buffer, but never past maxSize.
+// makeRoom frees space after buf[end] on the way to holding n bytes from
+// buf[start]: it moves the buffered bytes to the front if the buffer could
+// hold n, and otherwise doubles the buffer, up to n (at least
+// defaultBufferSize) and never past maxSize.
 func (r *FrameReader) makeRoom(n int) {
-	if len(r.buf)-r.start >= n {
-		return
-	}
 	if len(r.buf) >= n {
 		r.end = copy(r.buf, r.buf[r.start:r.end])
 		r.start = 0
 		return
 	}
-	size := max(n, min(max(2*len(r.buf), defaultBufferSize), r.maxSize))
+	size := min(max(2*len(r.buf), defaultBufferSize), max(n, defaultBufferSize), r.maxSize)
 	grown := make([]byte, size)
 	r.end = copy(grown, r.buf[r.start:r.end])
 	r.start = 0
