@@ -161,3 +161,15 @@ func (r *FrameReader) makeRoom(n int) {
 	r.start = 0
 	r.buf = grown
 }
+
+// FrameBuffered reports whether a whole frame is already buffered, so that
+// the next call to Next will not read from the stream. A transport uses it to
+// decode every frame that arrived in one read before handing them on as a
+// batch.
+func (r *FrameReader) FrameBuffered() bool {
+	if r.err != nil || r.end-r.start < headerSize {
+		return false
+	}
+	bodyLen := binary.LittleEndian.Uint32(r.buf[r.start:])
+	return uint64(r.end-r.start) >= uint64(bodyLen)+headerSize
+}

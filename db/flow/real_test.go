@@ -1,0 +1,178 @@
+package flow_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/wire"
+	"github.com/strata-db/strata/db/workloads"
+)
+
+// The test binary doubles as a real echo server process: with
+// STRATA_FLOW_ECHO_SERVER=addr set it serves the echo workload on addr
+// until killed.
+func TestMain(m *testing.M) {
+	if addr := os.Getenv("STRATA_FLOW_ECHO_SERVER"); addr != "" {
+		if err := runEchoServer(addr); err != nil {
+			fmt.Fprintln(os.Stderr, "echo server:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func runEchoServer(addr string) error {
+	p, err := flow.NewRealProcess(flow.RealConfig{ListenAddress: addr, ProcessID: "echo"})
+	if err != nil {
+		return err
+	}
+	if err := p.Do(func(e *flow.Env) { workloads.ServeEcho(e, nil) }); err != nil {
+		return err
+	}
+	return p.Run(context.Background())
+}
+
+// startEchoServer runs the echo server as a child process on addr.
+func startEchoServer(t *testing.T, addr string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "STRATA_FLOW_ECHO_SERVER="+addr)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting echo server: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startClient runs a real process for the test's actors.
+func startClient(t *testing.T, knobs flow.Knobs) *flow.RealProcess {
+	t.Helper()
+	p, err := flow.NewRealProcess(flow.RealConfig{ListenAddress: "127.0.0.1:0", ProcessID: "client", Knobs: knobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("client process: %v", err)
+		}
+	})
+	return p
+}
+
+// runActor runs body as an actor of p and waits for it to finish.
+func runActor(t *testing.T, p *flow.RealProcess, timeout time.Duration, body func(c *flow.Ctx) error) error {
+	t.Helper()
+	result := make(chan error, 1)
+	err := p.Do(func(e *flow.Env) {
+		e.Spawn("test", body).Done().OnReady(func(_ struct{}, err error) { result <- err })
+	})
+	if err != nil {
+		return err
+	}
+	select {
+	case err := <-result:
+		return err
+	case <-time.After(timeout):
+		return fmt.Errorf("actor still running after %v", timeout)
+	}
+}
+
+// echoUntilOK retries an echo request until one succeeds.
+func echoUntilOK(c *flow.Ctx, server flow.Address, id uint64) error {
+	var last error
+	for attempt := uint32(1); attempt <= 200; attempt++ {
+		req := &wire.EchoRequest{Id: id, Attempt: attempt, Payload: []byte("ping"), From: "test"}
+		rep, err := flow.Timeout(c, workloads.EchoStream(server).GetReply(c.Env, req), time.Second)
+		if err == nil {
+			if rep.Id != id || rep.Attempt != attempt || string(rep.Payload) != "ping" {
+				return fmt.Errorf("reply %v does not answer request %v", rep, req)
+			}
+			return nil
+		}
+		last = err
+		if err := c.Sleep(25 * time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("no reply after 200 attempts: %w", last)
+}
+
+func TestRealProcessesSurvivePeerKillAndReconnect(t *testing.T) {
+	addr := freeLoopbackAddr(t)
+	server := flow.Address(addr)
+	child := startEchoServer(t, addr)
+	client := startClient(t, flow.Knobs{PingInterval: 50 * time.Millisecond, FailureTimeout: 300 * time.Millisecond})
+
+	if err := runActor(t, client, 20*time.Second, func(c *flow.Ctx) error {
+		return echoUntilOK(c, server, 1)
+	}); err != nil {
+		t.Fatalf("exchanging requests with the live server: %v", err)
+	}
+
+	// A request the server will never answer: it dies first.
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	if err := runActor(t, client, 20*time.Second, func(c *flow.Ctx) error {
+		req := &wire.EchoRequest{Id: 2, Attempt: 1, From: "test"}
+		_, err := flow.Timeout(c, workloads.EchoStream(server).GetReply(c.Env, req), 10*time.Second)
+		if !errors.Is(err, flow.ErrRequestMaybeDelivered) {
+			return fmt.Errorf("request to a killed server ended with %v, want request_maybe_delivered", err)
+		}
+		if err := c.WaitFailure(c, server); err != nil {
+			return err
+		}
+		if !c.IsFailed(server) {
+			return errors.New("failure monitor does not report the killed server failed")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The server comes back on the same address: the client reconnects.
+	startEchoServer(t, addr)
+	if err := runActor(t, client, 20*time.Second, func(c *flow.Ctx) error {
+		if err := echoUntilOK(c, server, 3); err != nil {
+			return err
+		}
+		if err := c.WaitAvailable(c, server); err != nil {
+			return err
+		}
+		if c.IsFailed(server) {
+			return errors.New("server still reported failed after it answered")
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("after the server returned: %v", err)
+	}
+}
