@@ -42,7 +42,7 @@ func runEchoServer(addr string) error {
 }
 
 // startEchoServer runs the echo server as a child process on addr.
-func startEchoServer(t *testing.T, addr string) *exec.Cmd {
+func startEchoServer(t testing.TB, addr string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "STRATA_FLOW_ECHO_SERVER="+addr)
@@ -58,7 +58,7 @@ func startEchoServer(t *testing.T, addr string) *exec.Cmd {
 	return cmd
 }
 
-func freeLoopbackAddr(t *testing.T) string {
+func freeLoopbackAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,7 +69,7 @@ func freeLoopbackAddr(t *testing.T) string {
 }
 
 // startClient runs a real process for the test's actors.
-func startClient(t *testing.T, knobs flow.Knobs) *flow.RealProcess {
+func startClient(t testing.TB, knobs flow.Knobs) *flow.RealProcess {
 	t.Helper()
 	p, err := flow.NewRealProcess(flow.RealConfig{ListenAddress: "127.0.0.1:0", ProcessID: "client", Knobs: knobs})
 	if err != nil {
@@ -88,7 +88,7 @@ func startClient(t *testing.T, knobs flow.Knobs) *flow.RealProcess {
 }
 
 // runActor runs body as an actor of p and waits for it to finish.
-func runActor(t *testing.T, p *flow.RealProcess, timeout time.Duration, body func(c *flow.Ctx) error) error {
+func runActor(t testing.TB, p *flow.RealProcess, timeout time.Duration, body func(c *flow.Ctx) error) error {
 	t.Helper()
 	result := make(chan error, 1)
 	err := p.Do(func(e *flow.Env) {

@@ -1,0 +1,65 @@
+package simtests
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"testing"
+
+	"github.com/strata-db/strata/db/sim"
+)
+
+// fixedSeeds run on every CI build; freshSeeds more are drawn anew each
+// time, so CI keeps exploring. A failure prints the command to reproduce it.
+const (
+	fixedSeeds = 40
+	freshSeeds = 10
+)
+
+func seedsForCI(t *testing.T) []uint64 {
+	seeds := make([]uint64, 0, fixedSeeds+freshSeeds)
+	for s := uint64(1); s <= fixedSeeds; s++ {
+		seeds = append(seeds, s)
+	}
+	var b [8]byte
+	for range freshSeeds {
+		if _, err := rand.Read(b[:]); err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, binary.LittleEndian.Uint64(b[:])>>1)
+	}
+	return seeds
+}
+
+func TestSimulationSeeds(t *testing.T) {
+	for _, test := range All() {
+		t.Run(test.Name, func(t *testing.T) {
+			for i, seed := range seedsForCI(t) {
+				opts := sim.Options{Buggify: i%4 != 3}
+				if r := sim.RunTest(test, seed, opts); r.Err != nil {
+					t.Errorf("%v\nreproduce with: %s", r.Err, r.ReproduceCommand())
+				}
+			}
+		})
+	}
+}
+
+func TestSimulationIsDeterministic(t *testing.T) {
+	for _, test := range All() {
+		for _, seed := range []uint64{11, 12} {
+			a := sim.RunTest(test, seed, sim.Options{Buggify: true})
+			b := sim.RunTest(test, seed, sim.Options{Buggify: true})
+			if a.TraceHash != b.TraceHash || a.Events != b.Events {
+				t.Errorf("%s seed %d is not reproducible: %s vs %s", test.Name, seed, a, b)
+			}
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	if _, err := Lookup("flow-selftest"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lookup("no-such-test"); err == nil {
+		t.Fatal("Lookup of an unknown test succeeded")
+	}
+}
