@@ -1,5 +1,7 @@
 package tuple
 
+import "fmt"
+
 // Type codes from FoundationDB's design/tuple.md.
 const (
 	codeNull         = 0x00
@@ -38,13 +40,13 @@ const (
 func codeDescription(c byte) string {
 	switch {
 	case c == 0x03 || c == 0x04 || c == 0x25:
-		return "deprecated type code"
+		return fmt.Sprintf("deprecated type code 0x%02x", c)
 	case c == 0x0a || c == 0x1e || (c >= 0x22 && c <= 0x24) || (c >= 0x31 && c <= 0x32) ||
 		(c >= 0x34 && c <= 0x35) || (c >= 0x40 && c <= 0x4f) || c == 0xf0:
-		return "reserved type code not supported"
+		return fmt.Sprintf("reserved type code 0x%02x not supported", c)
 	case c == escapeByte:
 		return "escape byte 0xff where a type code belongs"
 	default:
-		return "unknown type code"
+		return fmt.Sprintf("unknown type code 0x%02x", c)
 	}
 }

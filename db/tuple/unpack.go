@@ -135,7 +135,7 @@ func (d *decoder) element(depth int) (any, error) {
 			UserVersion:        binary.BigEndian.Uint16(p[transactionVersionLen:]),
 		}, nil
 	default:
-		return nil, d.fail(at, "%s 0x%02x", codeDescription(code), code)
+		return nil, d.fail(at, "%s", codeDescription(code))
 	}
 }
 
