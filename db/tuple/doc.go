@@ -1,8 +1,8 @@
 // Package tuple encodes ordered tuples of typed values as byte strings whose
 // bytewise order equals the tuple order, byte-compatible with FoundationDB's
-// tuple layer (design/tuple.md; the type codes are listed in
-// /work/shared/reference/fdb.md §3.1). It is the key encoding that Strata's
-// layers (subspace, directory) and clients build on.
+// tuple layer (FoundationDB's design/tuple.md is the system of record for the
+// type codes). It is the key encoding that Strata's layers (subspace,
+// directory) and clients build on.
 //
 // # Element types
 //
@@ -10,7 +10,7 @@
 //
 //	nil                                        0x00
 //	[]byte                                     0x01 byte string
-//	string (must be valid UTF-8)               0x02 unicode string
+//	string (valid UTF-8, see Tuple.Validate)   0x02 unicode string
 //	Tuple                                      0x05 nested tuple
 //	int, int8, int16, int32, int64,
 //	uint, uint8, uint16, uint32, uint64        0x0c–0x1c
@@ -38,6 +38,23 @@
 // input re-packs to the shorter canonical bytes. Every other accepted input
 // re-packs to exactly the bytes it came from. Malformed input is rejected
 // with a [*DecodeError] naming the problem and its byte offset.
+//
+// # Reading elements
+//
+// Typed getters return element i as one Go type: [Tuple.StringAt] (String is
+// the fmt.Stringer method), [Tuple.Bytes], [Tuple.Int64], [Tuple.Uint64],
+// [Tuple.BigInt], [Tuple.Float32], [Tuple.Float64], [Tuple.Bool],
+// [Tuple.UUID], [Tuple.Versionstamp], [Tuple.Tuple] and [Tuple.IsNil]. They
+// return an error wrapping [ErrIndex] when i is outside the tuple and one
+// wrapping [ErrType] when the element has another type. The integer getters
+// accept any integer element whose value fits the requested type, whatever
+// Go type holds it.
+//
+// # Order and notation
+//
+// [Compare] implements the tuple order from the values themselves; the
+// bytewise order of packed tuples equals it. [Tuple.String] prints a tuple
+// in an FDB-like notation such as ("tenant", 42, b"\x01").
 //
 // # Versionstamps
 //

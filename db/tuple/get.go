@@ -15,14 +15,6 @@ var (
 	ErrType = errors.New("wrong element type")
 )
 
-// The typed getters return element i as one Go type. They return an error
-// wrapping ErrIndex when i is outside t and one wrapping ErrType when the
-// element has another type. Integer getters accept every integer element
-// whose value fits the requested type, whatever Go type holds it.
-//
-// The getter for unicode strings is StringAt because String is the
-// fmt.Stringer method.
-
 func (t Tuple) at(i int) (any, error) {
 	if i < 0 || i >= len(t) {
 		return nil, fmt.Errorf("tuple: element %d of a %d-element tuple: %w", i, len(t), ErrIndex)

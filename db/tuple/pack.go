@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"math/bits"
 	"strings"
+	"unicode/utf8"
 )
 
 // Pack returns the FoundationDB encoding of t. It panics on the programming
@@ -29,10 +30,12 @@ func (t Tuple) AppendPack(dst []byte) []byte {
 	return e.buf
 }
 
-// Validate reports the first element that Pack cannot encode: a value of an
-// unsupported type, a nil *big.Int, or an integer of 256 bytes or more.
+// Validate reports the first element that Pack cannot encode — a value of an
+// unsupported type, a nil *big.Int, or an integer of 256 bytes or more — or
+// that Unpack would reject: a string that is not valid UTF-8. (Pack itself
+// does not spend time on the UTF-8 check, like FoundationDB's Go binding.)
 func (t Tuple) Validate() error {
-	e := encoder{}
+	e := encoder{checkUTF8: true}
 	e.tuple(t, false)
 	return e.err
 }
@@ -42,9 +45,9 @@ func (t Tuple) Validate() error {
 // single incomplete versionstamp in t (nested tuples included). This is the
 // key format of set_versionstamped_key for API version ≥ 520. It returns an
 // error when t holds no incomplete versionstamp, more than one, or an element
-// Pack cannot encode.
+// Validate rejects.
 func (t Tuple) PackWithVersionstamp(prefix []byte) ([]byte, error) {
-	e := encoder{buf: make([]byte, 0, len(prefix)+32), stampAt: -1}
+	e := encoder{buf: make([]byte, 0, len(prefix)+32), stampAt: -1, checkUTF8: true}
 	e.buf = append(e.buf, prefix...)
 	e.tuple(t, false)
 	switch {
@@ -68,6 +71,7 @@ type encoder struct {
 	err        error
 	incomplete int // number of incomplete versionstamps written
 	stampAt    int // offset in buf of the first incomplete transaction version
+	checkUTF8  bool
 }
 
 func (e *encoder) tuple(t Tuple, nested bool) {
@@ -94,6 +98,10 @@ func (e *encoder) element(v any, nested bool) {
 		e.buf = append(e.buf, codeBytes)
 		e.buf = appendEscapedBytes(e.buf, v)
 	case string:
+		if e.checkUTF8 && !utf8.ValidString(v) {
+			e.err = fmt.Errorf("string %q is not valid UTF-8", v)
+			return
+		}
 		e.buf = append(e.buf, codeString)
 		e.buf = appendEscapedString(e.buf, v)
 	case Tuple:

@@ -238,6 +238,7 @@ func TestValidate(t *testing.T) {
 		{"unsupported", Tuple{"a", map[string]int{}}, "tuple: element 1: unsupported type map[string]int"},
 		{"nested unsupported", Tuple{Tuple{1, Tuple{complex(1, 2)}}}, "tuple: element 0: element 1: element 0: unsupported type complex128"},
 		{"nil big.Int", Tuple{(*big.Int)(nil)}, "nil *big.Int"},
+		{"invalid UTF-8", Tuple{Tuple{"ok", "a\xffb"}}, `tuple: element 0: element 1: string "a\xffb" is not valid UTF-8`},
 		{"too big", Tuple{pow2(2040, 0, false)}, "integer of 256 bytes exceeds the 255-byte limit"},
 		{"too negative", Tuple{pow2(2040, 0, true)}, "integer of 256 bytes exceeds the 255-byte limit"},
 	}
