@@ -25,7 +25,7 @@ func (t Tuple) AppendPack(dst []byte) []byte {
 	e := encoder{buf: dst}
 	e.tuple(t, false)
 	if e.err != nil {
-		panic(e.err)
+		panic(fmt.Errorf("tuple: pack: %w", e.err))
 	}
 	return e.buf
 }
@@ -37,7 +37,10 @@ func (t Tuple) AppendPack(dst []byte) []byte {
 func (t Tuple) Validate() error {
 	e := encoder{checkUTF8: true}
 	e.tuple(t, false)
-	return e.err
+	if e.err != nil {
+		return fmt.Errorf("tuple: %w", e.err)
+	}
+	return nil
 }
 
 // PackWithVersionstamp returns prefix + Pack(t) + the 4-byte little-endian
@@ -52,7 +55,7 @@ func (t Tuple) PackWithVersionstamp(prefix []byte) ([]byte, error) {
 	e.tuple(t, false)
 	switch {
 	case e.err != nil:
-		return nil, fmt.Errorf("pack with versionstamp: %w", e.err)
+		return nil, fmt.Errorf("tuple: pack with versionstamp: %w", e.err)
 	case e.incomplete == 0:
 		return nil, errors.New("tuple: pack with versionstamp: no incomplete versionstamp in tuple")
 	case e.incomplete > 1:
@@ -79,9 +82,6 @@ func (e *encoder) tuple(t Tuple, nested bool) {
 		e.element(v, nested)
 		if e.err != nil {
 			e.err = fmt.Errorf("element %d: %w", i, e.err)
-			if !nested {
-				e.err = fmt.Errorf("tuple: %w", e.err)
-			}
 			return
 		}
 	}
