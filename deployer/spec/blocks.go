@@ -214,12 +214,11 @@ func decodeRelease(b *hcl.Block, ctx *hcl.EvalContext, baseDir string) (*Release
 	return r, diags
 }
 
+// absPath resolves a path on the operator's machine against the
+// description's directory.
 func absPath(baseDir, p string) string {
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(baseDir, p)
-	}
-	if abs, err := filepath.Abs(p); err == nil {
-		return abs
 	}
 	return filepath.Clean(p)
 }

@@ -147,11 +147,29 @@ func (l *loader) load(filename string, src []byte) (*ClusterSpec, hcl.Diagnostic
 		return nil, diags
 	}
 	spec, more := decodeRoot(expanded, file.Body.MissingItemRange(), ctx, l.opts.BaseDir)
-	diags = append(diags, more...)
+	diags = append(diags, dropUnknownFollowUps(more)...)
 	if diags.HasErrors() {
 		return nil, diags
 	}
 	return spec, diags
+}
+
+// dropUnknownFollowUps removes the "value must be known" errors gohcl adds
+// after an expression already failed (an unknown function, a function
+// error): the evaluation error says what is wrong, the follow-up only
+// repeats it less clearly.
+func dropUnknownFollowUps(diags hcl.Diagnostics) hcl.Diagnostics {
+	if len(diags) < 2 {
+		return diags
+	}
+	out := diags[:0:0]
+	for _, d := range diags {
+		if d.Summary == "Unsuitable value type" && strings.HasSuffix(d.Detail, "value must be known") {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 func objectOrEmpty(m map[string]cty.Value) cty.Value {

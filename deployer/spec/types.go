@@ -202,8 +202,9 @@ var ReleaseSources = []ReleaseSource{SourceLocalBinary, SourceFile, SourceURL}
 type Release struct {
 	Version string
 	Source  ReleaseSource
-	// Path is absolute (resolved against the config directory) for
-	// SourceFile, empty otherwise.
+	// Path is the binary on the operator's machine for SourceFile (a
+	// relative path in the description is joined to ClusterSpec.ConfigDir),
+	// empty otherwise.
 	Path string
 	// URL is set for SourceURL only.
 	URL string
