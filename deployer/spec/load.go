@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -123,6 +124,10 @@ func (l *loader) load(filename string, src []byte) (*ClusterSpec, hcl.Diagnostic
 		return nil, diags
 	}
 	blocks := content.Blocks.ByType()
+	diags = append(diags, checkDynamicTypes(blocks["dynamic"])...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
 
 	vars, more := l.variables(blocks["variable"])
 	diags = append(diags, more...)
@@ -152,6 +157,22 @@ func (l *loader) load(filename string, src []byte) (*ClusterSpec, hcl.Diagnostic
 		return nil, diags
 	}
 	return spec, diags
+}
+
+// dynamicTypes are the top-level blocks a dynamic block may generate: the
+// repeatable ones. Variables and locals are read before expansion, and
+// the singletons would only make duplicates.
+var dynamicTypes = []string{"host", "release"}
+
+func checkDynamicTypes(blocks hcl.Blocks) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, b := range blocks {
+		if !slices.Contains(dynamicTypes, b.Labels[0]) {
+			diags = append(diags, errorf(b.LabelRanges[0], "Unsupported dynamic block",
+				"A top-level dynamic block can generate %s blocks, not %q.", quoteList(dynamicTypes), b.Labels[0]))
+		}
+	}
+	return diags
 }
 
 // dropUnknownFollowUps removes the "value must be known" errors gohcl adds

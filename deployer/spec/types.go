@@ -122,6 +122,7 @@ type Cluster struct {
 	Resolvers     int
 	Logs          int
 
+	// Source ranges for diagnostics that concern the whole cluster.
 	DeclRange         hcl.Range
 	RedundancyRange   hcl.Range
 	CoordinatorsRange hcl.Range
@@ -287,6 +288,9 @@ type Host struct {
 	Paths     Paths
 	Process   ProcessDefaults
 
+	// Source ranges for diagnostics about this host (layout uses them).
+	// AddressRange and ProcessesRange are zero when the value was not
+	// written in the host block (a default, or inherited).
 	DeclRange      hcl.Range
 	AddressRange   hcl.Range
 	ProcessesRange hcl.Range

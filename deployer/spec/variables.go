@@ -89,7 +89,7 @@ func (l *loader) variables(blocks hcl.Blocks) (map[string]cty.Value, hcl.Diagnos
 		return nil, diags
 	}
 	for _, name := range order {
-		diags = append(diags, checkValidations(declared[name], values)...)
+		diags = append(diags, checkValidations(declared[name], values, l.opts.BaseDir)...)
 	}
 	return values, diags
 }
@@ -256,13 +256,13 @@ func (l *loader) assignRaw(v *variable, text, origin string) hcl.Diagnostics {
 
 // checkValidations runs the variable's validation blocks. Conditions may
 // refer to any variable (as Terraform allows since 1.9) and use functions.
-func checkValidations(v *variable, values map[string]cty.Value) hcl.Diagnostics {
+func checkValidations(v *variable, values map[string]cty.Value, baseDir string) hcl.Diagnostics {
 	if len(v.raw.Validations) == 0 {
 		return nil
 	}
 	ctx := &hcl.EvalContext{
 		Variables: map[string]cty.Value{"var": cty.ObjectVal(values)},
-		Functions: Functions("."),
+		Functions: Functions(baseDir),
 	}
 	var diags hcl.Diagnostics
 	for _, rule := range v.raw.Validations {
