@@ -6,7 +6,7 @@
 //
 // Placement rules:
 //   - A host's processes take consecutive ports from its port base, in
-//     spec.ProcessClasses order (storage, log, transaction, stateless, ...)
+//     spec.ProcessClasses() order (storage, log, transaction, stateless, ...)
 //     and then by index; each HTTP status port is its server port plus the
 //     host's offset. A process ID is "host:port", which depends only on the
 //     host's own name and counts, so reordering the description or adding

@@ -132,7 +132,7 @@ func Compute(s *spec.ClusterSpec) (*Layout, hcl.Diagnostics) {
 }
 
 // placeHost gives each process of h consecutive ports from the host's port
-// base, in spec.ProcessClasses order and then by index.
+// base, in spec.ProcessClasses() order and then by index.
 func placeHost(h *spec.Host) (HostLayout, hcl.Diagnostics) {
 	hl := HostLayout{Name: h.Name, Address: h.Address, Transport: h.Transport, Locality: h.Locality}
 	port := h.Process.PortBase

@@ -32,15 +32,15 @@ func decodeCluster(b *hcl.Block, ctx *hcl.EvalContext, releases []Release) (*Clu
 			"%q is not a valid cluster name: use letters, digits and underscores (it becomes the cluster file's description).", c.Name))
 	}
 	setString(&c.Description, raw.Description)
-	if !slices.Contains(Redundancies, c.Redundancy) {
+	if !slices.Contains(Redundancies(), c.Redundancy) {
 		diags = append(diags, errorf(raw.RedundancyRange, "Unsupported redundancy mode",
-			"%q is not a redundancy mode; use one of %s.", raw.Redundancy, quoteList(Redundancies)))
+			"%q is not a redundancy mode; use one of %s.", raw.Redundancy, quoteList(Redundancies())))
 	}
 	if raw.StorageEngine != nil {
 		c.StorageEngine = StorageEngine(*raw.StorageEngine)
-		if !slices.Contains(StorageEngines, c.StorageEngine) {
+		if !slices.Contains(StorageEngines(), c.StorageEngine) {
 			diags = append(diags, errorf(raw.EngineRange, "Unsupported storage engine",
-				"%q is not a storage engine; use one of %s.", *raw.StorageEngine, quoteList(StorageEngines)))
+				"%q is not a storage engine; use one of %s.", *raw.StorageEngine, quoteList(StorageEngines())))
 		}
 	}
 	for _, n := range []struct {
@@ -170,7 +170,7 @@ func decodeRelease(b *hcl.Block, ctx *hcl.EvalContext, baseDir string) (*Release
 	want, known := allowed[r.Source]
 	if !known {
 		return r, append(diags, errorf(raw.SourceRange, "Unsupported release source",
-			"%q is not a release source; use one of %s.", raw.Source, quoteList(ReleaseSources)))
+			"%q is not a release source; use one of %s.", raw.Source, quoteList(ReleaseSources())))
 	}
 	for _, f := range []struct {
 		name string
@@ -363,9 +363,9 @@ func decodeProcesses(expr hcl.Expression, ctx *hcl.EvalContext) (counts []Proces
 		k, v := it.Element()
 		class := ProcessClass(k.AsString())
 		keyRng, valRng := rangeOr(keyRanges, k.AsString(), rng), rangeOr(valueRanges, k.AsString(), rng)
-		if !slices.Contains(ProcessClasses, class) {
+		if !slices.Contains(ProcessClasses(), class) {
 			diags = append(diags, errorf(keyRng, "Unknown process class",
-				"%q is not a process class; use one of %s.", class, quoteList(ProcessClasses)))
+				"%q is not a process class; use one of %s.", class, quoteList(ProcessClasses())))
 			continue
 		}
 		n, ok := wholeNumber(v)
@@ -376,7 +376,7 @@ func decodeProcesses(expr hcl.Expression, ctx *hcl.EvalContext) (counts []Proces
 		}
 		byClass[class] = n
 	}
-	for _, class := range ProcessClasses {
+	for _, class := range ProcessClasses() {
 		if n := byClass[class]; n > 0 {
 			counts = append(counts, ProcessCount{Class: class, Count: n})
 		}

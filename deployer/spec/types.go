@@ -63,7 +63,9 @@ const (
 )
 
 // Redundancies lists the supported modes in the order they are documented.
-var Redundancies = []Redundancy{RedundancySingle, RedundancyDouble, RedundancyTriple, RedundancyThreeDataHall}
+func Redundancies() []Redundancy {
+	return []Redundancy{RedundancySingle, RedundancyDouble, RedundancyTriple, RedundancyThreeDataHall}
+}
 
 // StorageReplicas is the number of copies of each key the mode keeps.
 func (r Redundancy) StorageReplicas() int {
@@ -101,7 +103,7 @@ const (
 )
 
 // StorageEngines lists the supported engines.
-var StorageEngines = []StorageEngine{EngineSSD, EngineMemory}
+func StorageEngines() []StorageEngine { return []StorageEngine{EngineSSD, EngineMemory} }
 
 // Cluster holds the database-wide settings of the `cluster "name"` block.
 type Cluster struct {
@@ -197,7 +199,9 @@ const (
 )
 
 // ReleaseSources lists the release sources.
-var ReleaseSources = []ReleaseSource{SourceLocalBinary, SourceFile, SourceURL}
+func ReleaseSources() []ReleaseSource {
+	return []ReleaseSource{SourceLocalBinary, SourceFile, SourceURL}
+}
 
 // Release is one `release "version"` block.
 type Release struct {
@@ -238,7 +242,7 @@ const (
 // ProcessClass is a server process class, as FoundationDB names them.
 type ProcessClass string
 
-// The process classes a host may run. The order of ProcessClasses is the
+// The process classes a host may run. The order of ProcessClasses() is the
 // order in which a host's processes take ports.
 const (
 	ClassStorage           ProcessClass = "storage"
@@ -252,9 +256,11 @@ const (
 )
 
 // ProcessClasses lists the classes in port-assignment order.
-var ProcessClasses = []ProcessClass{
-	ClassStorage, ClassLog, ClassTransaction, ClassStateless,
-	ClassCommitProxy, ClassGRVProxy, ClassResolution, ClassClusterController,
+func ProcessClasses() []ProcessClass {
+	return []ProcessClass{
+		ClassStorage, ClassLog, ClassTransaction, ClassStateless,
+		ClassCommitProxy, ClassGRVProxy, ClassResolution, ClassClusterController,
+	}
 }
 
 // Locality is where a host sits in the fault-domain tree.
@@ -282,7 +288,7 @@ type Host struct {
 	Address   string
 	Transport Transport
 	Locality  Locality
-	// Processes are in ProcessClasses order, zero counts omitted.
+	// Processes are in ProcessClasses() order, zero counts omitted.
 	Processes []ProcessCount
 	SSH       SSH
 	Paths     Paths
