@@ -214,3 +214,21 @@ func TestFormat(t *testing.T) {
 		t.Errorf("broken input: diags=%v out=%q", diags, out)
 	}
 }
+
+// HCL's JSON syntax works for descriptions too, dynamic blocks included.
+func TestJSONDescription(t *testing.T) {
+	src := `{
+  "cluster": {"j": {"redundancy": "single"}},
+  "release": {"1": {"source": "local_binary"}},
+  "variable": {"n": {"default": 2}},
+  "host": {"db1": {"address": "10.0.0.1", "processes": {"storage": "${var.n}"}}}
+}`
+	s, _, diags := spec.LoadSource("c.json", []byte(src), spec.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	want := []spec.ProcessCount{{Class: spec.ClassStorage, Count: 2}}
+	if diff := cmp.Diff(want, s.Hosts[0].Processes); diff != "" {
+		t.Errorf("processes (-want +got):\n%s", diff)
+	}
+}
