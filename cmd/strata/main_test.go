@@ -9,7 +9,7 @@ import (
 )
 
 // run executes the strata command tree with args and returns its output.
-func run(t *testing.T, args ...string) (string, error) {
+func runStrata(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	cmd := newRootCommand()
 	var out bytes.Buffer
@@ -24,7 +24,7 @@ var hashRE = regexp.MustCompile(`hash=([0-9a-f]{16})`)
 
 func simHash(t *testing.T, seed string) string {
 	t.Helper()
-	out, err := run(t, "sim", "--test", "flow-selftest", "--seed", seed)
+	out, err := runStrata(t, "sim", "--test", "flow-selftest", "--seed", seed)
 	if err != nil {
 		t.Fatalf("strata sim --seed %s: %v\n%s", seed, err, out)
 	}
@@ -52,14 +52,14 @@ func TestSimRejectsBadFlags(t *testing.T) {
 		{"sim", "--seeds", "0"},
 		{"sim", "--seed", "1", "--seeds", "2"},
 	} {
-		if out, err := run(t, args...); err == nil {
+		if out, err := runStrata(t, args...); err == nil {
 			t.Errorf("strata %v succeeded:\n%s", args, out)
 		}
 	}
 }
 
 func TestVersion(t *testing.T) {
-	out, err := run(t, "version")
+	out, err := runStrata(t, "version")
 	if err != nil {
 		t.Fatal(err)
 	}

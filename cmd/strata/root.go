@@ -36,6 +36,8 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(
 		newVersionCommand(),
 		newSimCommand(),
+		newValidateCommand(),
+		newFmtCommand(),
 	)
 	return root
 }
