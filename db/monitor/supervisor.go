@@ -181,7 +181,7 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		defer w.Close()
 	}
 	s.log.Info("monitor starting", "conf", s.opts.ConfFile, "pid", s.opts.PID, "processes", len(cfg.Processes))
-	s.apply(cfg, checksum(data), false)
+	s.apply(cfg, checksum(data))
 	s.armMemCheck()
 	s.writeState()
 
@@ -260,13 +260,16 @@ func (s *Supervisor) reload(resetBackoff bool) {
 	if s.stopping {
 		return
 	}
+	if resetBackoff {
+		s.resetBackoff()
+	}
 	data, err := os.ReadFile(s.opts.ConfFile)
 	if err != nil {
 		s.confError(fmt.Errorf("reading configuration: %w", err))
 		return
 	}
 	sum := checksum(data)
-	if sum == s.confSum && !resetBackoff {
+	if sum == s.confSum {
 		if s.confErr != "" {
 			s.confErr, s.dirty = "", true
 		}
@@ -278,7 +281,19 @@ func (s *Supervisor) reload(resetBackoff bool) {
 		return
 	}
 	s.log.Info("configuration loaded", "conf", s.opts.ConfFile, "sha256", sum[:12], "processes", len(cfg.Processes))
-	s.apply(cfg, sum, resetBackoff)
+	s.apply(cfg, sum)
+}
+
+// resetBackoff restarts every backoff schedule (SIGHUP); a process waiting
+// to restart is rescheduled from the initial delay.
+func (s *Supervisor) resetBackoff() {
+	for _, id := range sortedIDs(s.procs) {
+		p := s.procs[id]
+		p.bo.reset()
+		if p.status == StatusWaiting {
+			s.schedule(p, p.bo.next(0, s.opts.Rand))
+		}
+	}
 }
 
 // confError leaves everything running as it is.
@@ -288,7 +303,7 @@ func (s *Supervisor) confError(err error) {
 }
 
 // apply moves the running processes to cfg: fdbmonitor's load_conf.
-func (s *Supervisor) apply(cfg *conf.Config, sum string, resetBackoff bool) {
+func (s *Supervisor) apply(cfg *conf.Config, sum string) {
 	s.cfg, s.confSum, s.confErr, s.dirty = cfg, sum, "", true
 	want := map[string]bool{}
 	for _, spec := range cfg.Processes {
@@ -302,12 +317,6 @@ func (s *Supervisor) apply(cfg *conf.Config, sum string, resetBackoff bool) {
 			continue
 		}
 		s.update(p, spec)
-		if resetBackoff {
-			p.bo.reset()
-			if p.status == StatusWaiting {
-				s.schedule(p, p.bo.next(0, s.opts.Rand))
-			}
-		}
 	}
 	for _, id := range sortedIDs(s.procs) {
 		if p := s.procs[id]; !want[id] && !(p.status == StatusStopping && p.onStop == thenRemove) {

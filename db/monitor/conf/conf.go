@@ -114,6 +114,29 @@ func Parse(path string, data []byte, monitorPID int) (*Config, error) {
 	return cfg, nil
 }
 
+// ParseMonitor parses only the [monitor] section, ignoring every other line,
+// so that `monitor status` can find the state file even when the rest of the
+// file has errors. Errors name their line in the whole file.
+func ParseMonitor(path string, data []byte) (Monitor, error) {
+	lines := strings.Split(string(data), "\n")
+	in := false
+	for i, line := range lines {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "[") {
+			in = t == "[monitor]"
+		}
+		if !in {
+			lines[i] = "" // blank, so that line numbers are kept
+		}
+	}
+	f, err := parseINI(path, []byte(strings.Join(lines, "\n")))
+	if err != nil {
+		return Monitor{}, err
+	}
+	r := resolver{f: f}
+	return r.monitor()
+}
+
 // monitorOnlyKeys are read by the monitor and never passed to a child
 // (canonical spelling). fdbmonitor passes memory through as well as
 // enforcing it, and so do we.
