@@ -57,11 +57,19 @@ func startReal(t *testing.T, body string, tweak func(*Options)) *realEnv {
 		t.Fatal(err)
 	}
 	e.sup = sup
+	e.stop = runInBackground(t, sup)
+	t.Cleanup(e.stop)
+	return e
+}
+
+// runInBackground runs sup until the returned function (which may be called
+// more than once) cancels it and waits for Run to return.
+func runInBackground(tb testing.TB, sup *Supervisor) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- sup.Run(ctx) }()
 	var stopped bool
-	e.stop = func() {
+	return func() {
 		if stopped {
 			return
 		}
@@ -70,14 +78,12 @@ func startReal(t *testing.T, body string, tweak func(*Options)) *realEnv {
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("Run: %v", err)
+				tb.Errorf("Run: %v", err)
 			}
 		case <-time.After(10 * time.Second):
-			t.Errorf("Run did not return after cancel")
+			tb.Errorf("Run did not return after cancel")
 		}
 	}
-	t.Cleanup(e.stop)
-	return e
 }
 
 // replaceConf replaces the conf atomically: write a temporary file, rename.
