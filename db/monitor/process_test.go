@@ -490,3 +490,19 @@ func TestRealTerminatedMonitorStopsChildrenAndUnlocks(t *testing.T) {
 	}
 	l.Release()
 }
+
+func TestRealCommandNotFoundIsRetried(t *testing.T) {
+	e := startReal(t, `
+[server]
+command = /nonexistent/strata-server
+initial-restart-delay = 0.05
+restart-delay = 0.05
+[server.1]
+`, nil)
+	st := e.waitState("two failed starts", 5*time.Second, func(st State) bool {
+		return len(st.Processes) == 1 && st.Processes[0].Restarts >= 2
+	})
+	if p := st.Processes[0]; p.LastExit != "failed to start" || !strings.Contains(p.LastReason, "no such file") || p.PID != 0 {
+		t.Errorf("state = %+v", p)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -77,10 +78,11 @@ func (o *Options) EnsureDefaults() {
 // Supervisor runs the children a configuration file describes. Its state is
 // owned by the goroutine in Run; everything else talks to it with events.
 type Supervisor struct {
-	opts   Options
-	log    *slog.Logger
-	events chan any
-	done   chan struct{}
+	opts     Options
+	log      *slog.Logger
+	events   chan any
+	done     chan struct{}
+	doneOnce sync.Once
 
 	// Owned by Run's goroutine.
 	cfg         *conf.Config
@@ -140,7 +142,7 @@ type (
 	snapshotEvent struct{ reply chan State }
 )
 
-// New returns a Supervisor; call Run to start it.
+// New returns a Supervisor; call Run (once) to start it.
 func New(opts Options) (*Supervisor, error) {
 	if opts.ConfFile == "" {
 		return nil, errors.New("monitor: no configuration file")
@@ -165,6 +167,7 @@ func New(opts Options) (*Supervisor, error) {
 // grace period), waits for them and returns. A configuration that cannot be
 // loaded at start is an error; later ones are logged and skipped.
 func (s *Supervisor) Run(ctx context.Context) error {
+	defer s.closeDone() // also on early errors, so Snapshot and Reload never block
 	data, err := os.ReadFile(s.opts.ConfFile)
 	if err != nil {
 		return fmt.Errorf("monitor: reading configuration: %w", err)
@@ -198,7 +201,8 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			s.final = s.snapshot()
 			s.final.Stopped = true
 			s.writeStateValue(&s.final)
-			close(s.done)
+			s.closeDone() // before the watcher is closed: its pending post returns
+
 			s.log.Info("monitor stopped")
 			return nil
 		}
@@ -207,6 +211,8 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		}
 	}
 }
+
+func (s *Supervisor) closeDone() { s.doneOnce.Do(func() { close(s.done) }) }
 
 // Reload asks Run to re-read the configuration; resetBackoff also restarts
 // every backoff schedule (SIGHUP). It does not wait.
