@@ -202,7 +202,6 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			s.final.Stopped = true
 			s.writeStateValue(&s.final)
 			s.closeDone() // before the watcher is closed: its pending post returns
-
 			s.log.Info("monitor stopped")
 			return nil
 		}
