@@ -506,3 +506,34 @@ restart-delay = 0.05
 		t.Errorf("state = %+v", p)
 	}
 }
+
+func TestRealSIGHUPResetsBackoff(t *testing.T) {
+	dir := t.TempDir()
+	conf, lock := filepath.Join(dir, "strata.conf"), filepath.Join(dir, "monitor.lock")
+	// First delay 0, then 30 s: after two starts it waits half a minute.
+	body := monitorHeader(dir) + "[server]\ncommand = sh -c 'exit 1'\nrestart-delay = 30\nrestart-backoff = 30\n[server.1]\n"
+	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mon := startMonitorProcess(t, conf, lock)
+	statePath := filepath.Join(dir, "state.json")
+	waitFor := func(what string, cond func(ProcessState) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			st, err := ReadState(statePath)
+			if err == nil && len(st.Processes) == 1 && cond(st.Processes[0]) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s (state %+v, %v)", what, st, err)
+			}
+		}
+	}
+	waitFor("a 30 s wait", func(p ProcessState) bool {
+		return p.Restarts == 1 && p.Status == StatusWaiting && time.Until(p.NextStart) > 20*time.Second
+	})
+	if err := mon.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the restart SIGHUP brings forward", func(p ProcessState) bool { return p.Restarts >= 2 })
+}
