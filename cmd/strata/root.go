@@ -38,6 +38,7 @@ func newRootCommand() *cobra.Command {
 		newSimCommand(),
 		newValidateCommand(),
 		newFmtCommand(),
+		newMonitorCommand(),
 	)
 	return root
 }
