@@ -35,7 +35,7 @@ func runEchoServer(addr string) error {
 	if err != nil {
 		return err
 	}
-	if err := p.Do(func(e *flow.Env) { workloads.ServeEcho(e, nil) }); err != nil {
+	if err := p.Do(func(e *flow.Env) { workloads.ServeEcho(e, nil, nil) }); err != nil {
 		return err
 	}
 	return p.Run(context.Background())

@@ -29,9 +29,16 @@ type EchoObserver interface {
 	Received(server flow.Address, req *wire.EchoRequest)
 }
 
+// EchoJournal makes an echo server durable: Record runs before each reply
+// (so a reply means the record is on disk).
+type EchoJournal interface {
+	Record(c *flow.Ctx, req *wire.EchoRequest) error
+}
+
 // ServeEcho starts the echo service on e: each request is answered with its
-// id, attempt and payload, after a short delay when Buggify says so.
-func ServeEcho(e *flow.Env, obs EchoObserver) *flow.Listener[*wire.EchoRequest, *wire.EchoReply] {
+// id, attempt and payload, after a short delay when Buggify says so. With a
+// journal, each request is recorded durably before it is answered.
+func ServeEcho(e *flow.Env, obs EchoObserver, journal EchoJournal) *flow.Listener[*wire.EchoRequest, *wire.EchoReply] {
 	l := flow.Listen(e, TokenEcho, echoRequestCodec, echoReplyCodec)
 	e.Spawn("EchoServer", func(c *flow.Ctx) error {
 		for {
@@ -41,6 +48,12 @@ func ServeEcho(e *flow.Env, obs EchoObserver) *flow.Listener[*wire.EchoRequest, 
 			}
 			if obs != nil {
 				obs.Received(c.Address(), r.Msg)
+			}
+			if journal != nil {
+				if err := journal.Record(c, r.Msg); err != nil {
+					r.Fail(err)
+					continue
+				}
 			}
 			reply := &wire.EchoReply{Id: r.Msg.Id, Attempt: r.Msg.Attempt, Payload: r.Msg.Payload, Server: string(c.Address())}
 			if c.Buggify("EchoServerSlowReply") {

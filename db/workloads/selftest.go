@@ -35,7 +35,13 @@ type SelfTest struct {
 	cfg SelfTestConfig
 
 	delivered map[deliveryKey]int
-	problems  []string
+	// durable holds, per server, the requests its journal holds: what its
+	// latest boot recovered from disk plus what it synced since.
+	durable map[flow.Address]map[deliveryKey]bool
+	// acked holds the requests whose reply a client received; each must be
+	// durable on its server.
+	acked    []deliveryKey
+	problems []string
 	requests  []flow.Future[*wire.EchoReply]
 
 	Issued, Replied, Failed          int
@@ -50,7 +56,65 @@ type deliveryKey struct {
 
 // NewSelfTest returns the workload's shared state.
 func NewSelfTest(cfg SelfTestConfig) *SelfTest {
-	return &SelfTest{cfg: cfg, delivered: map[deliveryKey]int{}}
+	return &SelfTest{cfg: cfg, delivered: map[deliveryKey]int{}, durable: map[flow.Address]map[deliveryKey]bool{}}
+}
+
+// BootServer starts an echo server on e whose journal lives on e's disk. It
+// recovers the journal first: what survived the last crash becomes the
+// server's durable set.
+func (w *SelfTest) BootServer(e *flow.Env) {
+	log, records, err := openRecordLog(e.Files(), "echo.journal")
+	if err != nil {
+		w.problem("server %s cannot open its journal: %v", e.Address(), err)
+		return
+	}
+	set := map[deliveryKey]bool{}
+	for _, r := range records {
+		k, err := decodeDeliveryKey(r)
+		if err != nil {
+			w.problem("server %s journal holds a bad record: %v", e.Address(), err)
+			continue
+		}
+		set[k] = true
+	}
+	w.durable[e.Address()] = set
+	ServeEcho(e, w, &echoJournal{w: w, log: log, set: set, server: e.Address()})
+}
+
+type echoJournal struct {
+	w      *SelfTest
+	log    *recordLog
+	set    map[deliveryKey]bool
+	server flow.Address
+}
+
+func (j *echoJournal) Record(c *flow.Ctx, req *wire.EchoRequest) error {
+	k := deliveryKey{string(j.server), req.From, req.Id, req.Attempt}
+	if err := j.log.append(c, k.encode()); err != nil {
+		return err
+	}
+	j.set[k] = true
+	return nil
+}
+
+func (k deliveryKey) encode() []byte {
+	return fmt.Appendf(nil, "%s\x00%s\x00%d\x00%d", k.server, k.client, k.id, k.attempt)
+}
+
+func decodeDeliveryKey(b []byte) (deliveryKey, error) {
+	parts := strings.Split(string(b), "\x00")
+	if len(parts) != 4 {
+		return deliveryKey{}, fmt.Errorf("record %q has %d fields, want 4", b, len(parts))
+	}
+	var k deliveryKey
+	k.server, k.client = parts[0], parts[1]
+	if _, err := fmt.Sscan(parts[2], &k.id); err != nil {
+		return deliveryKey{}, fmt.Errorf("record %q: id: %w", b, err)
+	}
+	if _, err := fmt.Sscan(parts[3], &k.attempt); err != nil {
+		return deliveryKey{}, fmt.Errorf("record %q: attempt: %w", b, err)
+	}
+	return k, nil
 }
 
 // SetServers names the echo servers (known only once they are added).
@@ -166,6 +230,7 @@ func (w *SelfTest) track(f flow.Future[*wire.EchoReply], req *wire.EchoRequest, 
 		if cerr := checkEcho(req, rep, server); cerr != nil {
 			w.problem("%v", cerr)
 		}
+		w.acked = append(w.acked, deliveryKey{string(server), req.From, req.Id, req.Attempt})
 	})
 }
 
@@ -182,6 +247,17 @@ func (w *SelfTest) Check() error {
 	}
 	if unresolved > 0 {
 		problems = append(problems, fmt.Sprintf("%d of %d requests were never answered nor failed", unresolved, len(w.requests)))
+	}
+	lost := 0
+	for _, k := range w.acked {
+		if set := w.durable[flow.Address(k.server)]; set != nil && !set[k] {
+			if lost++; lost <= 3 {
+				problems = append(problems, fmt.Sprintf("server %s answered %s/%d/%d but its journal lost it", k.server, k.client, k.id, k.attempt))
+			}
+		}
+	}
+	if lost > 3 {
+		problems = append(problems, fmt.Sprintf("%d acknowledged journal records lost in all", lost))
 	}
 	if w.Replied+w.Failed+unresolved != w.Issued {
 		problems = append(problems, fmt.Sprintf("accounting: %d issued but %d replied + %d failed + %d unresolved", w.Issued, w.Replied, w.Failed, unresolved))

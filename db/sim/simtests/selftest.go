@@ -46,7 +46,7 @@ func runFlowSelfTest(s *sim.Simulation) error {
 		MaxAttempts:   3 + rng.IntN(5),
 	})
 	for _, m := range serverMachines {
-		p := s.AddProcess(m, 4500, func(e *flow.Env) { workloads.ServeEcho(e, w) })
+		p := s.AddProcess(m, 4500, func(e *flow.Env) { w.BootServer(e) })
 		servers = append(servers, p.Addr)
 	}
 	w.SetServers(servers)
