@@ -42,7 +42,7 @@ type SelfTest struct {
 	// durable on its server.
 	acked    []deliveryKey
 	problems []string
-	requests  []flow.Future[*wire.EchoReply]
+	requests []flow.Future[*wire.EchoReply]
 
 	Issued, Replied, Failed          int
 	OpsSucceeded, OpsGaveUp, Retries int
