@@ -1,0 +1,180 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/strata-db/strata/deployer/layout"
+	"github.com/strata-db/strata/deployer/render"
+	"github.com/strata-db/strata/deployer/spec"
+)
+
+// Desired is what the description asks for, resolved down to files and
+// processes per host.
+type Desired struct {
+	Cluster  string          `json:"cluster"`
+	Database DesiredDatabase `json:"database"`
+	Hosts    []DesiredHost   `json:"hosts"`
+}
+
+// DesiredDatabase is the database configuration.
+type DesiredDatabase struct {
+	Redundancy    string   `json:"redundancy"`
+	StorageEngine string   `json:"storage_engine"`
+	Coordinators  []string `json:"coordinators"`
+}
+
+// DesiredHost is one host's files and processes.
+type DesiredHost struct {
+	Name      string           `json:"name"`
+	Address   string           `json:"address"`
+	Transport string           `json:"transport"`
+	Release   DesiredRelease   `json:"release"`
+	Conf      DesiredFile      `json:"conf"`
+	Cluster   DesiredFile      `json:"cluster_file"`
+	Processes []DesiredProcess `json:"processes"`
+	// MonitorState is where the host's monitor publishes its children.
+	MonitorState string `json:"monitor_state"`
+}
+
+// DesiredRelease is the binary a host must have.
+type DesiredRelease struct {
+	Version string `json:"version"`
+	Path    string `json:"path"`
+	SHA256  string `json:"sha256"`
+}
+
+// DesiredFile is a file a host must have, with its content.
+type DesiredFile struct {
+	Path    string `json:"path"`
+	SHA256  string `json:"sha256"`
+	Content []byte `json:"content"`
+}
+
+// DesiredProcess is a server process the monitor must run.
+type DesiredProcess struct {
+	ID           string `json:"id"`
+	Port         int    `json:"port"`
+	Class        string `json:"class"`
+	LaunchDigest string `json:"launch_digest"`
+}
+
+// Digest identifies the desired configuration, for stale-plan checks.
+func (d *Desired) Digest() string {
+	data, _ := json.Marshal(d)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// Host returns the desired host named name, or nil.
+func (d *Desired) Host(name string) *DesiredHost {
+	for i := range d.Hosts {
+		if d.Hosts[i].Name == name {
+			return &d.Hosts[i]
+		}
+	}
+	return nil
+}
+
+// BuildDesired resolves a description and its layout into Desired.
+// releaseSHA256 is the digest of the release binary to install; clusterID
+// is the cluster file's ID (kept in state across runs).
+func BuildDesired(s *spec.ClusterSpec, l *layout.Layout, releaseSHA256, clusterID string) (*Desired, error) {
+	rel := s.Release()
+	if rel == nil {
+		return nil, fmt.Errorf("plan: the description has no release")
+	}
+	clusterFile, err := render.ClusterFile(render.Description(s.Cluster.Name), clusterID, l)
+	if err != nil {
+		return nil, err
+	}
+	d := &Desired{
+		Cluster: s.Cluster.Name,
+		Database: DesiredDatabase{
+			Redundancy:    string(s.Cluster.Redundancy),
+			StorageEngine: string(s.Cluster.StorageEngine),
+			Coordinators:  l.CoordinatorEndpoints(),
+		},
+	}
+	for _, hl := range l.Hosts {
+		h := s.Host(hl.Name)
+		files, err := render.Host(s, l, hl.Name, rel)
+		if err != nil {
+			return nil, err
+		}
+		dh := DesiredHost{
+			Name: hl.Name, Address: hl.Address, Transport: string(hl.Transport),
+			Release:      DesiredRelease{Version: rel.Version, Path: h.Paths.ReleaseBinary(rel.Version), SHA256: releaseSHA256},
+			Conf:         desiredFile(h.Paths.SupervisorConf(), files.Conf),
+			Cluster:      desiredFile(h.Paths.ClusterFile(), clusterFile),
+			MonitorState: h.Paths.MonitorState(),
+		}
+		for _, p := range hl.Processes {
+			dh.Processes = append(dh.Processes, DesiredProcess{
+				ID: p.ID, Port: p.Port, Class: string(p.Class),
+				LaunchDigest: files.ProcessDigests[fmt.Sprint(p.Port)],
+			})
+		}
+		slices.SortFunc(dh.Processes, func(a, b DesiredProcess) int { return a.Port - b.Port })
+		d.Hosts = append(d.Hosts, dh)
+	}
+	slices.SortFunc(d.Hosts, func(a, b DesiredHost) int { return cmpString(a.Name, b.Name) })
+	return d, nil
+}
+
+func desiredFile(path string, content []byte) DesiredFile {
+	sum := sha256.Sum256(content)
+	return DesiredFile{Path: path, SHA256: hex.EncodeToString(sum[:]), Content: content}
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Observed is what a refresh found on the hosts and in the database.
+type Observed struct {
+	Hosts map[string]*ObservedHost `json:"hosts"`
+	// Database is nil when the database could not be reached.
+	Database *ObservedDatabase `json:"database,omitempty"`
+}
+
+// ObservedHost is one host as refreshed.
+type ObservedHost struct {
+	// Error is set when the host could not be refreshed; it names the step.
+	Error string `json:"error,omitempty"`
+	// ReleaseSHA256 is the digest of the file at the desired release path,
+	// "" if absent.
+	ReleaseSHA256 string `json:"release_sha256"`
+	// ConfSHA256 is the digest of the supervisor conf, "" if absent.
+	ConfSHA256 string `json:"conf_sha256"`
+	// ClusterFileSHA256 is the digest of the cluster file, "" if absent.
+	ClusterFileSHA256 string `json:"cluster_file_sha256"`
+	// MonitorRunning reports whether the host's monitor runs.
+	MonitorRunning bool `json:"monitor_running"`
+	// Processes are the monitor's children by ID (port).
+	Processes map[string]ObservedProcess `json:"processes"`
+}
+
+// ObservedProcess is a child the monitor reports.
+type ObservedProcess struct {
+	PID          int    `json:"pid"`
+	LaunchDigest string `json:"launch_digest"`
+	Running      bool   `json:"running"`
+}
+
+// ObservedDatabase is the database's configuration as status reports it.
+type ObservedDatabase struct {
+	Configured    bool     `json:"configured"`
+	Redundancy    string   `json:"redundancy"`
+	StorageEngine string   `json:"storage_engine"`
+	Coordinators  []string `json:"coordinators"`
+}
