@@ -24,7 +24,9 @@ func NewBank(prefix string, n int, initial int64) *Bank {
 	return &Bank{Prefix: []byte(prefix), Accounts: n, Initial: initial}
 }
 
-func (w *Bank) key(i int) []byte { return binary.BigEndian.AppendUint32(append([]byte(nil), w.Prefix...), uint32(i)) }
+func (w *Bank) key(i int) []byte {
+	return binary.BigEndian.AppendUint32(append([]byte(nil), w.Prefix...), uint32(i))
+}
 
 func encodeInt(v int64) []byte { return binary.LittleEndian.AppendUint64(nil, uint64(v)) }
 

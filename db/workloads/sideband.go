@@ -24,7 +24,9 @@ const TokenSideband uint64 = 101
 // NewSideband returns the workload for keys under prefix.
 func NewSideband(prefix string) *Sideband { return &Sideband{Prefix: []byte(prefix)} }
 
-func (w *Sideband) key(id uint64) []byte { return fmt.Appendf(append([]byte(nil), w.Prefix...), "%016x", id) }
+func (w *Sideband) key(id uint64) []byte {
+	return fmt.Appendf(append([]byte(nil), w.Prefix...), "%016x", id)
+}
 
 // ServeChecker listens for sideband messages on e and checks each one
 // with a new transaction. Its actor ends with the first violation.

@@ -19,7 +19,9 @@ type Watches struct {
 }
 
 // NewWatches returns the workload.
-func NewWatches(prefix string, rounds int) *Watches { return &Watches{Prefix: []byte(prefix), Rounds: rounds} }
+func NewWatches(prefix string, rounds int) *Watches {
+	return &Watches{Prefix: []byte(prefix), Rounds: rounds}
+}
 
 // Run does Rounds rounds: set a watch on a key, check it has not fired
 // while nothing changed, change the key from another transaction, and
