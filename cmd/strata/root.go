@@ -39,6 +39,8 @@ func newRootCommand() *cobra.Command {
 		newValidateCommand(),
 		newFmtCommand(),
 		newMonitorCommand(),
+		newStateCommand(),
+		newShowCommand(),
 	)
 	return root
 }
