@@ -12,13 +12,14 @@ import (
 
 // batch is one commit batch on its way through the pipeline.
 type batch struct {
-	num          uint64
-	txns         []*txn
-	bytes        int
-	started      time.Time
-	versionReply flow.Future[*wire.GetCommitVersionReply]
-	prev         kv.Version
-	version      kv.Version
+	num            uint64
+	txns           []*txn
+	bytes          int
+	started        time.Time
+	versionRequest *wire.GetCommitVersionRequest
+	versionReply   flow.Future[*wire.GetCommitVersionReply]
+	prev           kv.Version
+	version        kv.Version
 }
 
 // txn is one transaction of a batch and, once decided, its outcome.
@@ -91,7 +92,7 @@ func (p *Proxy) finish(t *txn, err error) {
 // generation died; transactions without a verdict then get
 // commit_unknown_result.
 func (p *Proxy) runBatch(c *flow.Ctx, b *batch) error {
-	rep, err := flow.Await(c, b.versionReply)
+	rep, err := retrying(c, p.getVersion, b.versionRequest, b.versionReply, p.cfg.SequencerTimeout)
 	if err != nil {
 		p.die("getting a commit version", err)
 		return err
@@ -135,8 +136,8 @@ func (p *Proxy) runBatch(c *flow.Ctx, b *batch) error {
 	}
 	p.knownCommitted = max(p.knownCommitted, b.version)
 
-	reported := p.report.GetReply(c.Env, &wire.ReportCommittedRequest{Version: int64(b.version)})
-	if _, err := flow.Timeout(c, reported, p.cfg.LogTimeout); err != nil {
+	report := &wire.ReportCommittedRequest{Version: int64(b.version)}
+	if _, err := retrying(c, p.report, report, p.report.GetReply(c.Env, report), p.cfg.SequencerTimeout); err != nil {
 		p.die("reporting the committed version", err)
 		return err
 	}
@@ -253,4 +254,32 @@ func awaitAll[T any](c *flow.Ctx, fs []flow.Future[T], timeout time.Duration) er
 		}
 	}
 	return nil
+}
+
+// retrying waits for first, the reply to req, and while the peer was only
+// unreachable (request_maybe_delivered) sends req again once it is back,
+// until timeout. Only for requests that are safe to repeat: the sequencer
+// answers a repeated GetCommitVersion as it did the first time, and
+// ReportCommitted takes a maximum.
+func retrying[Req, Rep any](c *flow.Ctx, st flow.RequestStream[Req, Rep], req Req, first flow.Future[Rep], timeout time.Duration) (Rep, error) {
+	deadline := c.Now().Add(timeout)
+	f := first
+	for {
+		rep, err := flow.Timeout(c, f, deadline.Sub(c.Now()))
+		if !errors.Is(err, flow.ErrRequestMaybeDelivered) {
+			return rep, err
+		}
+		addr := st.Endpoint().Addr
+		c.Trace(flow.SevWarn, "CommitProxyRetrying", flow.D("To", string(addr)))
+		back := c.Spawn("CommitProxy.WaitAvailable", func(c *flow.Ctx) error { return c.WaitAvailable(c, addr) })
+		_, serr := flow.Select(c, back.Done(), c.Delay(deadline.Sub(c.Now())))
+		back.Cancel()
+		if serr != nil {
+			return rep, serr
+		}
+		if !back.Done().IsReady() || back.Done().Err() != nil {
+			return rep, err
+		}
+		f = st.GetReply(c.Env, req)
+	}
 }

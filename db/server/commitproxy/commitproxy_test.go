@@ -476,3 +476,52 @@ func TestKeyServerLocations(t *testing.T) {
 		t.Fatalf("locations (-want +got):\n%s", diff)
 	}
 }
+
+func TestSequencerPartitionIsRiddenOutByRetrying(t *testing.T) {
+	for _, seed := range []uint64{16, 17} {
+		cl := newCluster(t, seed, time.Millisecond, nil)
+		var bodies []func(c *flow.Ctx) error
+		for w := range 4 {
+			bodies = append(bodies, func(c *flow.Ctx) error {
+				for i := range 40 {
+					rv, err := cl.readVersion(c)
+					if err != nil {
+						return err
+					}
+					req := set(fmt.Sprintf("k%d-%d", w, i), "v")
+					req.ReadVersion = rv
+					if _, err := flow.Await(c, cl.commit(req)); err != nil {
+						return fmt.Errorf("commit %d of writer %d: %w", i, w, err)
+					}
+					if err := c.Sleep(100 * time.Millisecond); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		cl.s.Controller().Spawn("partition", func(c *flow.Ctx) error {
+			if err := c.Sleep(time.Second); err != nil {
+				return err
+			}
+			cl.s.ClogPair(cl.proxyProc.Addr, cl.seqProc.Addr, 3*time.Second)
+			return nil
+		})
+		cl.run(t, time.Minute, bodies...)
+		if cl.proxy.Done().IsReady() {
+			t.Fatalf("seed %d: the generation died over a 3s partition: %v", seed, cl.proxy.Done().Err())
+		}
+		if n := cl.seqProc.Env().Metrics().Counter("sequencer.retried_requests").Value(); n == 0 {
+			t.Errorf("seed %d: the sequencer saw no retried request", seed)
+		}
+		for i, lg := range cl.logs {
+			prev := int64(initialVersion)
+			for _, p := range lg.arrivals {
+				if p.req.PrevVersion != prev {
+					t.Fatalf("seed %d: log %d chain broken at %d -> %d", seed, i, prev, p.req.PrevVersion)
+				}
+				prev = p.req.Version
+			}
+		}
+	}
+}

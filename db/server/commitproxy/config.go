@@ -40,11 +40,14 @@ type Config struct {
 	// transactions arrive, so that versions and the logs' known committed
 	// version keep moving; 0 means 1s, negative disables it.
 	IdleCommitInterval time.Duration
+	// SequencerTimeout bounds the wait for the sequencer, including
+	// retries while it is unreachable (its requests are safe to repeat);
 	// ResolverTimeout and LogTimeout bound the wait for resolvers and for
-	// logs (and the sequencer's acknowledgement of the committed version);
-	// past them the generation is declared dead. 0 means 10s and 5s.
-	ResolverTimeout time.Duration
-	LogTimeout      time.Duration
+	// logs. Past them the generation is declared dead. 0 means 10s, 10s
+	// and 5s.
+	SequencerTimeout time.Duration
+	ResolverTimeout  time.Duration
+	LogTimeout       time.Duration
 }
 
 // Resolver is a resolver and the key range whose conflicts it checks.
@@ -80,6 +83,9 @@ func (cfg *Config) setDefaults() {
 	if cfg.IdleCommitInterval == 0 {
 		cfg.IdleCommitInterval = time.Second
 	}
+	if cfg.SequencerTimeout == 0 {
+		cfg.SequencerTimeout = 10 * time.Second
+	}
 	if cfg.ResolverTimeout == 0 {
 		cfg.ResolverTimeout = 10 * time.Second
 	}
@@ -96,7 +102,7 @@ func (cfg *Config) validate() error {
 		return errors.New("no resolvers")
 	case len(cfg.TLogs) == 0:
 		return errors.New("no logs")
-	case cfg.BatchWindow < 0 || cfg.MaxBatchBytes < 0 || cfg.ResolverTimeout < 0 || cfg.LogTimeout < 0:
+	case cfg.BatchWindow < 0 || cfg.MaxBatchBytes < 0 || cfg.SequencerTimeout < 0 || cfg.ResolverTimeout < 0 || cfg.LogTimeout < 0:
 		return errors.New("negative limit")
 	case cfg.MaxBatchTransactions < 0 || cfg.MaxBatchTransactions > maxBatchIndex:
 		return fmt.Errorf("MaxBatchTransactions %d outside [1, %d]", cfg.MaxBatchTransactions, maxBatchIndex)

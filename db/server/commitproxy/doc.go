@@ -51,15 +51,20 @@
 //
 // # Failure: the generation dies
 //
+// Requests to the sequencer are safe to repeat (it answers a repeated
+// GetCommitVersion as the first time; ReportCommitted takes a maximum), so
+// when the sequencer is only unreachable for a while the proxy asks again
+// once it is back, within SequencerTimeout.
+//
 // If the sequencer, a resolver or a log fails or does not answer in time
-// (ResolverTimeout, LogTimeout), the proxy cannot know whether batches in
-// flight reached the logs: every transaction of those batches gets
-// commit_unknown_result (1021), no further batch is pushed, the commit
-// endpoint is closed (later commits fail with endpoint_not_found, queued
-// ones with broken_promise) and Done fails with ErrGenerationDead. Recovery,
-// which replaces the whole generation, comes in a later issue. Transactions
-// that had already been refused (conflict, too old) keep their certain
-// answers.
+// (SequencerTimeout, ResolverTimeout, LogTimeout), the proxy cannot know
+// whether batches in flight reached the logs: every transaction of those
+// batches gets commit_unknown_result (1021), no further batch is pushed, the
+// commit endpoint is closed (later commits fail with endpoint_not_found,
+// queued ones with broken_promise) and Done fails with ErrGenerationDead.
+// Recovery, which replaces the whole generation, comes in a later issue.
+// Transactions that had already been refused (conflict, too old) keep their
+// certain answers.
 //
 // # Shard map
 //

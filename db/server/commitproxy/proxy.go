@@ -215,7 +215,8 @@ func (p *Proxy) startBatch(e *flow.Env, b *batch) {
 	p.batchNum++
 	b.num = p.batchNum
 	b.started = e.Now()
-	b.versionReply = p.getVersion.GetReply(e, &wire.GetCommitVersionRequest{ProxyId: p.cfg.ID, RequestNum: b.num})
+	b.versionRequest = &wire.GetCommitVersionRequest{ProxyId: p.cfg.ID, RequestNum: b.num}
+	b.versionReply = p.getVersion.GetReply(e, b.versionRequest)
 	p.m.batches.Inc()
 	e.Spawn("CommitProxy.Batch", func(c *flow.Ctx) error { return p.commitBatch(c, b) })
 }
