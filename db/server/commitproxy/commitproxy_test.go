@@ -286,6 +286,9 @@ func TestOldReadVersionIsRefusedAtOnce(t *testing.T) {
 	if !errors.Is(err, kv.ErrTransactionTooOld) {
 		t.Fatalf("a read version 6s old got %v, want transaction_too_old", err)
 	}
+	if n := cl.proxyProc.Env().Metrics().Counter("commitproxy.too_old").Value(); n != 1 {
+		t.Fatalf("too_old counter %d, want 1", n)
+	}
 	for _, r := range cl.resolvers {
 		for _, req := range r.requests {
 			if len(req.Transactions) > 0 {
@@ -523,5 +526,35 @@ func TestSequencerPartitionIsRiddenOutByRetrying(t *testing.T) {
 				prev = p.req.Version
 			}
 		}
+	}
+}
+
+func TestSameSeedSameRun(t *testing.T) {
+	run := func() (uint64, []int64) {
+		cl := newCluster(t, 21, 5*time.Millisecond, nil)
+		var versions []int64
+		var bodies []func(c *flow.Ctx) error
+		for w := range 4 {
+			bodies = append(bodies, func(c *flow.Ctx) error {
+				for i := range 10 {
+					rep, err := flow.Await(c, cl.commit(set(fmt.Sprintf("k%d-%d", w, i), "v")))
+					if err != nil {
+						return err
+					}
+					versions = append(versions, rep.Version)
+				}
+				return nil
+			})
+		}
+		cl.run(t, time.Minute, bodies...)
+		return cl.s.TraceHash(), versions
+	}
+	h1, v1 := run()
+	h2, v2 := run()
+	if h1 != h2 {
+		t.Fatalf("same seed, different trace hashes %016x and %016x", h1, h2)
+	}
+	if diff := cmp.Diff(v1, v2); diff != "" {
+		t.Fatalf("same seed, different commit versions (-first +second):\n%s", diff)
 	}
 }

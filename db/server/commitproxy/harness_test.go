@@ -142,7 +142,7 @@ func testShards() []commitproxy.Shard {
 	}
 }
 
-func newCluster(t *testing.T, seed uint64, fsync time.Duration, tweak func(*commitproxy.Config)) *cluster {
+func newCluster(t testing.TB, seed uint64, fsync time.Duration, tweak func(*commitproxy.Config)) *cluster {
 	t.Helper()
 	s := sim.New(seed, sim.Options{})
 	cl := &cluster{s: s}
@@ -217,7 +217,7 @@ func (cl *cluster) locations(c *flow.Ctx, req *wire.GetKeyServerLocationsRequest
 }
 
 // run drives bodies as actors of the client process until all return.
-func (cl *cluster) run(t *testing.T, d time.Duration, bodies ...func(c *flow.Ctx) error) {
+func (cl *cluster) run(t testing.TB, d time.Duration, bodies ...func(c *flow.Ctx) error) {
 	t.Helper()
 	var actors []*flow.Actor
 	for _, b := range bodies {

@@ -194,12 +194,12 @@ func (p *Proxy) accept(c *flow.Ctx, b *batch, r *commitRequest) {
 	if err == nil && p.latest-kv.Version(r.Msg.GetReadVersion()) > kv.MVCCWindow {
 		err = fmt.Errorf("commitproxy: read version %d, latest commit version %d: %w", r.Msg.GetReadVersion(), p.latest, kv.ErrTransactionTooOld)
 	}
+	t := &txn{req: r, arrived: c.Now()}
 	if err != nil {
-		p.m.rejected.Inc()
-		r.Fail(err)
+		p.finish(t, err)
 		return
 	}
-	b.txns = append(b.txns, &txn{req: r, arrived: c.Now()})
+	b.txns = append(b.txns, t)
 	b.bytes += size
 }
 

@@ -184,20 +184,13 @@ func (s *Sequencer) proxy(id string) *proxyState {
 // answer replies to a request whose predecessor has been answered.
 func (s *Sequencer) answer(c *flow.Ctx, ps *proxyState, r *flow.Request[*wire.GetCommitVersionRequest, *wire.GetCommitVersionReply]) error {
 	num := r.Msg.GetRequestNum()
-	if num <= ps.latest {
-		s.metrics.retries.Inc()
-		if rep, ok := ps.replies[num]; ok {
-			r.Reply(rep)
-		} else {
-			r.Fail(fmt.Errorf("proxy %q request %d: %w", r.Msg.GetProxyId(), num, ErrReplyForgotten))
-		}
+	if s.answerRetry(ps, r) {
 		return nil
 	}
 	if err := s.waitForClock(c); err != nil {
 		return err
 	}
-	if num <= ps.latest { // a retry of it arrived and was answered meanwhile
-		r.Reply(ps.replies[num])
+	if s.answerRetry(ps, r) { // a copy of it was answered meanwhile
 		return nil
 	}
 	v := nextVersion(s.prev, s.clockVersion(), s.cfg.MaxVersionJump)
@@ -211,6 +204,22 @@ func (s *Sequencer) answer(c *flow.Ctx, ps *proxyState, r *flow.Request[*wire.Ge
 	ps.advanced = flow.NewPromise[struct{}]()
 	r.Reply(rep)
 	return nil
+}
+
+// answerRetry answers a request that was answered before, from the reply
+// cache, and reports whether it was one.
+func (s *Sequencer) answerRetry(ps *proxyState, r *flow.Request[*wire.GetCommitVersionRequest, *wire.GetCommitVersionReply]) bool {
+	num := r.Msg.GetRequestNum()
+	if num > ps.latest {
+		return false
+	}
+	s.metrics.retries.Inc()
+	if rep, ok := ps.replies[num]; ok {
+		r.Reply(rep)
+	} else {
+		r.Fail(fmt.Errorf("proxy %q request %d: %w", r.Msg.GetProxyId(), num, ErrReplyForgotten))
+	}
+	return true
 }
 
 // waitForClock holds the next version back while it would run more than
