@@ -558,3 +558,64 @@ func TestSameSeedSameRun(t *testing.T) {
 		t.Fatalf("same seed, different commit versions (-first +second):\n%s", diff)
 	}
 }
+
+func TestTwoProxiesShareOneVersionChain(t *testing.T) {
+	for _, seed := range []uint64{31, 32, 33} {
+		cl := newClusterN(t, seed, 2*time.Millisecond, 2, nil)
+		committed := map[int64]int{} // version -> transactions acknowledged at it
+		var bodies []func(c *flow.Ctx) error
+		for w := range 8 {
+			cp := cl.cps[w%2]
+			bodies = append(bodies, func(c *flow.Ctx) error {
+				for i := range 15 {
+					rv, err := cl.readVersion(c)
+					if err != nil {
+						return err
+					}
+					req := set(fmt.Sprintf("k%d-%d", w, i), "v")
+					req.ReadVersion = rv
+					rep, err := flow.Await(c, cl.commitVia(cp, req))
+					if err != nil {
+						return err
+					}
+					committed[rep.Version]++
+					after, err := cl.readVersion(c)
+					if err != nil {
+						return err
+					}
+					if after < rep.Version {
+						t.Errorf("seed %d: read version %d after commit at %d", seed, after, rep.Version)
+					}
+				}
+				return nil
+			})
+		}
+		cl.run(t, time.Minute, bodies...)
+		for i, lg := range cl.logs {
+			prev := int64(initialVersion)
+			seen := map[int64]bool{}
+			for _, req := range lg.appended {
+				if req.PrevVersion != prev {
+					t.Fatalf("seed %d: log %d chain broken at %d -> %d", seed, i, prev, req.PrevVersion)
+				}
+				prev = req.Version
+				seen[req.Version] = true
+			}
+			if len(lg.arrivals) != len(lg.appended) {
+				t.Fatalf("seed %d: log %d has %d pushes waiting for a predecessor that never came", seed, i, len(lg.arrivals)-len(lg.appended))
+			}
+			for v := range committed {
+				if !seen[v] {
+					t.Fatalf("seed %d: log %d never appended acknowledged version %d", seed, i, v)
+				}
+			}
+		}
+		for i, r := range cl.resolvers {
+			// Every logged batch was resolved by every resolver (a batch may
+			// still be between the two when the run stops).
+			if len(r.requests) < len(cl.logs[0].appended) {
+				t.Fatalf("seed %d: resolver %d resolved %d batches, the logs have %d", seed, i, len(r.requests), len(cl.logs[0].appended))
+			}
+		}
+	}
+}

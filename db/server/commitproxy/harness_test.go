@@ -2,6 +2,7 @@ package commitproxy_test
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -76,6 +77,7 @@ type logPush struct {
 type fakeLog struct {
 	fsync    time.Duration
 	arrivals []logPush
+	appended []*wire.TLogCommitRequest // in the order appended: the chain
 	durable  int64
 }
 
@@ -95,6 +97,7 @@ func serveLog(e *flow.Env, lg *fakeLog) *wire.TLogInterface {
 			for next := waiting[appended]; next != nil; next = waiting[appended] {
 				delete(waiting, appended)
 				appended = next.Msg.Version
+				lg.appended = append(lg.appended, next.Msg)
 				c.Spawn("FakeLog.Fsync", func(c *flow.Ctx) error {
 					if err := c.Sleep(time.Duration(c.Rand().Int64N(int64(lg.fsync) + 1))); err != nil {
 						return err
@@ -119,9 +122,10 @@ type cluster struct {
 	logs      [2]*fakeLog
 	logProcs  [2]*sim.Process
 	seqProc   *sim.Process
-	proxy     *commitproxy.Proxy
+	proxy     *commitproxy.Proxy // the first commit proxy
 	proxyProc *sim.Process
 	cp        *wire.CommitProxyInterface
+	cps       []*wire.CommitProxyInterface // every commit proxy
 	grv       *wire.GrvProxyInterface
 	client    *flow.Env
 }
@@ -143,6 +147,12 @@ func testShards() []commitproxy.Shard {
 }
 
 func newCluster(t testing.TB, seed uint64, fsync time.Duration, tweak func(*commitproxy.Config)) *cluster {
+	t.Helper()
+	return newClusterN(t, seed, fsync, 1, tweak)
+}
+
+// newClusterN is newCluster with proxies commit proxies.
+func newClusterN(t testing.TB, seed uint64, fsync time.Duration, proxies int, tweak func(*commitproxy.Config)) *cluster {
 	t.Helper()
 	s := sim.New(seed, sim.Options{})
 	cl := &cluster{s: s}
@@ -178,13 +188,23 @@ func newCluster(t testing.TB, seed uint64, fsync time.Duration, tweak func(*comm
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	cl.proxyProc = add(func(e *flow.Env) {
-		p, err := commitproxy.New(e, cfg)
-		if err != nil {
-			t.Fatal(err)
+	for i := range proxies {
+		cfg := cfg
+		cfg.ID = fmt.Sprintf("cp%d", i+1)
+		proc := add(func(e *flow.Env) {
+			p, err := commitproxy.New(e, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				cl.proxy, cl.cp = p, p.Interface()
+			}
+			cl.cps = append(cl.cps, p.Interface())
+		})
+		if i == 0 {
+			cl.proxyProc = proc
 		}
-		cl.proxy, cl.cp = p, p.Interface()
-	})
+	}
 	add(func(e *flow.Env) {
 		g, err := grvproxy.New(e, grvproxy.Config{Sequencer: seq})
 		if err != nil {
@@ -197,7 +217,11 @@ func newCluster(t testing.TB, seed uint64, fsync time.Duration, tweak func(*comm
 }
 
 func (cl *cluster) commit(req *wire.CommitTransactionRequest) flow.Future[*wire.CommitTransactionReply] {
-	st := flow.NewRequestStream(flow.Endpoint{Addr: flow.Address(cl.cp.Address), Token: cl.cp.Commit},
+	return cl.commitVia(cl.cp, req)
+}
+
+func (cl *cluster) commitVia(cp *wire.CommitProxyInterface, req *wire.CommitTransactionRequest) flow.Future[*wire.CommitTransactionReply] {
+	st := flow.NewRequestStream(flow.Endpoint{Addr: flow.Address(cp.Address), Token: cp.Commit},
 		flow.ProtoCodec[*wire.CommitTransactionRequest](), flow.ProtoCodec[*wire.CommitTransactionReply]())
 	return st.GetReply(cl.client, req)
 }
