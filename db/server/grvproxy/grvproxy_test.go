@@ -22,7 +22,7 @@ type cluster struct {
 	client    *flow.Env
 }
 
-func newCluster(t *testing.T, seed uint64, cfg grvproxy.Config) *cluster {
+func newCluster(t testing.TB, seed uint64, cfg grvproxy.Config) *cluster {
 	t.Helper()
 	s := sim.New(seed, sim.Options{})
 	cl := &cluster{s: s}
@@ -66,7 +66,7 @@ func (cl *cluster) commit(c *flow.Ctx, proxy string, num uint64) (int64, error) 
 	return rep.Version, err
 }
 
-func (cl *cluster) run(t *testing.T, d time.Duration, bodies ...func(c *flow.Ctx) error) {
+func (cl *cluster) run(t testing.TB, d time.Duration, bodies ...func(c *flow.Ctx) error) {
 	t.Helper()
 	var actors []*flow.Actor
 	for _, b := range bodies {
