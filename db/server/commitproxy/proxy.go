@@ -1,0 +1,242 @@
+package commitproxy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/wire"
+)
+
+type (
+	commitRequest    = flow.Request[*wire.CommitTransactionRequest, *wire.CommitTransactionReply]
+	resolveStream    = flow.RequestStream[*wire.ResolveTransactionBatchRequest, *wire.ResolveTransactionBatchReply]
+	tlogCommitStream = flow.RequestStream[*wire.TLogCommitRequest, *wire.TLogCommitReply]
+)
+
+// ErrGenerationDead is the error Done fails with once the proxy stopped
+// accepting commits because a sequencer, resolver or log failed.
+var ErrGenerationDead = errors.New("commitproxy: generation dead")
+
+// Proxy is a running commit proxy.
+type Proxy struct {
+	env *flow.Env
+	cfg Config
+
+	commits   *flow.Listener[*wire.CommitTransactionRequest, *wire.CommitTransactionReply]
+	locations *flow.Listener[*wire.GetKeyServerLocationsRequest, *wire.GetKeyServerLocationsReply]
+	actors    []*flow.Actor
+
+	getVersion flow.RequestStream[*wire.GetCommitVersionRequest, *wire.GetCommitVersionReply]
+	report     flow.RequestStream[*wire.ReportCommittedRequest, *wire.ReportCommittedReply]
+	resolvers  []resolveStream
+	logs       []tlogCommitStream
+
+	shards *shardMap
+	// batchNum numbers this proxy's batches from 1; it is also the
+	// sequencer request number.
+	batchNum uint64
+	// resolving and logging are the highest batch numbers that sent their
+	// resolver requests and their log pushes (or gave up doing so).
+	resolving, logging gate
+	latest             kv.Version // highest commit version received
+	knownCommitted     kv.Version // highest version every log acknowledged
+	dead               bool
+	done               flow.Promise[struct{}]
+
+	m metrics
+}
+
+type metrics struct {
+	transactions, committed, conflicts, tooOld, rejected, unknown, batches *flow.Counter
+	latency, batchLatency                                                  *flow.Histogram
+}
+
+// New starts a commit proxy on env, listening on fresh dynamic tokens.
+func New(env *flow.Env, cfg Config) (*Proxy, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("commitproxy: config: %w", err)
+	}
+	m := env.Metrics()
+	p := &Proxy{
+		env:       env,
+		cfg:       cfg,
+		commits:   flow.Listen(env, 0, flow.ProtoCodec[*wire.CommitTransactionRequest](), flow.ProtoCodec[*wire.CommitTransactionReply]()),
+		locations: flow.Listen(env, 0, flow.ProtoCodec[*wire.GetKeyServerLocationsRequest](), flow.ProtoCodec[*wire.GetKeyServerLocationsReply]()),
+		getVersion: flow.NewRequestStream(endpoint(cfg.Sequencer.GetAddress(), cfg.Sequencer.GetGetCommitVersion()),
+			flow.ProtoCodec[*wire.GetCommitVersionRequest](), flow.ProtoCodec[*wire.GetCommitVersionReply]()),
+		report: flow.NewRequestStream(endpoint(cfg.Sequencer.GetAddress(), cfg.Sequencer.GetReportCommitted()),
+			flow.ProtoCodec[*wire.ReportCommittedRequest](), flow.ProtoCodec[*wire.ReportCommittedReply]()),
+		shards: newShardMap(cfg.Shards),
+		done:   flow.NewPromise[struct{}](),
+		m: metrics{
+			transactions: m.Counter("commitproxy.transactions"),
+			committed:    m.Counter("commitproxy.committed"),
+			conflicts:    m.Counter("commitproxy.conflicts"),
+			tooOld:       m.Counter("commitproxy.too_old"),
+			rejected:     m.Counter("commitproxy.rejected"),
+			unknown:      m.Counter("commitproxy.unknown_result"),
+			batches:      m.Counter("commitproxy.batches"),
+			latency:      m.Histogram("commitproxy.latency"),
+			batchLatency: m.Histogram("commitproxy.batch_latency"),
+		},
+	}
+	for _, r := range cfg.Resolvers {
+		p.resolvers = append(p.resolvers, flow.NewRequestStream(endpoint(r.Interface.GetAddress(), r.Interface.GetResolve()),
+			flow.ProtoCodec[*wire.ResolveTransactionBatchRequest](), flow.ProtoCodec[*wire.ResolveTransactionBatchReply]()))
+	}
+	for _, l := range cfg.TLogs {
+		p.logs = append(p.logs, flow.NewRequestStream(endpoint(l.GetAddress(), l.GetCommit()),
+			flow.ProtoCodec[*wire.TLogCommitRequest](), flow.ProtoCodec[*wire.TLogCommitReply]()))
+	}
+	p.actors = append(p.actors,
+		env.Spawn("CommitProxy.Batcher", p.batcher),
+		env.Spawn("CommitProxy.KeyServerLocations", p.serveLocations),
+	)
+	return p, nil
+}
+
+func endpoint(addr string, token uint64) flow.Endpoint {
+	return flow.Endpoint{Addr: flow.Address(addr), Token: token}
+}
+
+// Interface returns where the proxy listens.
+func (p *Proxy) Interface() *wire.CommitProxyInterface {
+	return &wire.CommitProxyInterface{
+		Address:               string(p.env.Address()),
+		Id:                    p.cfg.ID,
+		Commit:                p.commits.Stream().Endpoint().Token,
+		GetKeyServerLocations: p.locations.Stream().Endpoint().Token,
+	}
+}
+
+// Done fails with ErrGenerationDead (wrapping the cause) once the proxy has
+// stopped accepting commits; it stays unset while the proxy is healthy.
+func (p *Proxy) Done() flow.Future[struct{}] { return p.done.Future() }
+
+// Stop stops the proxy: it accepts no more commits or location requests.
+// Batches already past resolution still finish.
+func (p *Proxy) Stop() {
+	for _, a := range p.actors {
+		a.Cancel()
+	}
+	p.commits.Close()
+	p.locations.Close()
+}
+
+// die marks the generation dead: no further batch goes to the logs, and no
+// commit is accepted. The outcome of batches already pushed is unknown.
+func (p *Proxy) die(stage string, err error) {
+	if p.dead {
+		return
+	}
+	p.dead = true
+	p.env.Trace(flow.SevError, "CommitProxyGenerationDead", flow.D("ID", p.cfg.ID), flow.D("Stage", stage), flow.D("Error", err.Error()))
+	p.commits.Close()
+	p.done.Fail(fmt.Errorf("%w: %s: %w", ErrGenerationDead, stage, err))
+}
+
+// batcher collects checked transactions into batches and starts each.
+func (p *Proxy) batcher(c *flow.Ctx) error {
+	requests := p.commits.Requests()
+	for {
+		var b batch
+		idle := p.cfg.IdleCommitInterval
+		if idle > 0 {
+			i, err := flow.Select(c, requests, c.Delay(idle))
+			if err != nil {
+				return err
+			}
+			if i == 1 {
+				p.startBatch(c.Env, &b) // idle: an empty batch keeps versions moving
+				continue
+			}
+		}
+		r, err := requests.Next(c)
+		if err != nil {
+			return err
+		}
+		p.accept(c, &b, r)
+		deadline := c.Now().Add(p.cfg.BatchWindow)
+		for len(b.txns) < p.cfg.MaxBatchTransactions && b.bytes < p.cfg.MaxBatchBytes {
+			if requests.Len() == 0 {
+				wait := deadline.Sub(c.Now())
+				if wait <= 0 {
+					break
+				}
+				if _, err := flow.Select(c, requests, c.Delay(wait)); err != nil {
+					return err
+				}
+				if requests.Len() == 0 {
+					break // the window closed
+				}
+			}
+			r, err := requests.Next(c)
+			if err != nil {
+				return err
+			}
+			p.accept(c, &b, r)
+		}
+		if len(b.txns) > 0 {
+			p.startBatch(c.Env, &b)
+		}
+	}
+}
+
+// accept checks a transaction and adds it to b, or answers it with the
+// error that keeps it out.
+func (p *Proxy) accept(c *flow.Ctx, b *batch, r *commitRequest) {
+	p.m.transactions.Inc()
+	size, err := checkTransaction(r.Msg)
+	if err == nil && p.latest-kv.Version(r.Msg.GetReadVersion()) > kv.MVCCWindow {
+		err = fmt.Errorf("commitproxy: read version %d, latest commit version %d: %w", r.Msg.GetReadVersion(), p.latest, kv.ErrTransactionTooOld)
+	}
+	t := &txn{req: r, arrived: c.Now()}
+	if err != nil {
+		p.finish(t, err)
+		return
+	}
+	b.txns = append(b.txns, t)
+	b.bytes += size
+}
+
+// startBatch asks the sequencer for the batch's version (requests leave in
+// batch order) and runs the rest of its commit in its own actor.
+func (p *Proxy) startBatch(e *flow.Env, b *batch) {
+	if p.dead {
+		for _, t := range b.txns {
+			p.finish(t, kv.ErrCommitUnknownResult)
+		}
+		return
+	}
+	p.batchNum++
+	b.num = p.batchNum
+	b.started = e.Now()
+	b.versionRequest = &wire.GetCommitVersionRequest{ProxyId: p.cfg.ID, RequestNum: b.num}
+	b.versionReply = p.getVersion.GetReply(e, b.versionRequest)
+	p.m.batches.Inc()
+	e.Spawn("CommitProxy.Batch", func(c *flow.Ctx) error { return p.commitBatch(c, b) })
+}
+
+// serveLocations answers GetKeyServerLocations from the shard map.
+func (p *Proxy) serveLocations(c *flow.Ctx) error {
+	for {
+		r, err := p.locations.Requests().Next(c)
+		if err != nil {
+			return err
+		}
+		begin, end := r.Msg.GetBegin(), r.Msg.GetEnd()
+		if len(end) == 0 {
+			end = AllKeysEnd // no end: to the end of the key space
+		}
+		if bytes.Compare(begin, end) > 0 {
+			r.Fail(fmt.Errorf("commitproxy: locations of %s: %w", kv.KeyRange{Begin: begin, End: end}, kv.ErrInvertedRange))
+			continue
+		}
+		limit := int(max(r.Msg.GetLimit(), 0))
+		r.Reply(&wire.GetKeyServerLocationsReply{Shards: p.shards.locations(begin, end, limit, r.Msg.GetReverse())})
+	}
+}
