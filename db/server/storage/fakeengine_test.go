@@ -30,7 +30,9 @@ type fakeBatch struct{ ops []fakeOp }
 func (b *fakeBatch) Set(key, value []byte) {
 	b.ops = append(b.ops, fakeOp{opSet, bytes.Clone(key), bytes.Clone(value)})
 }
-func (b *fakeBatch) Delete(key []byte) { b.ops = append(b.ops, fakeOp{opDelete, bytes.Clone(key), nil}) }
+func (b *fakeBatch) Delete(key []byte) {
+	b.ops = append(b.ops, fakeOp{opDelete, bytes.Clone(key), nil})
+}
 func (b *fakeBatch) DeleteRange(r kv.KeyRange) {
 	b.ops = append(b.ops, fakeOp{opDeleteRange, bytes.Clone(r.Begin), bytes.Clone(r.End)})
 }
