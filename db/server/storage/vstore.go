@@ -56,8 +56,8 @@ type versionOps struct {
 // last, and falls back to the engine when there is neither.
 type vstore struct {
 	eng engine.Engine
-	// keys are the keys with point writes in the window, sorted.
-	keys []string
+	// keys are the keys with point writes in the window.
+	keys keySet
 	hist map[string][]point
 	// clears are in apply order (ascending seq, hence ascending version).
 	clears []rangeClear
@@ -83,6 +83,10 @@ func (s *vstore) apply(version kv.Version, m kv.Mutation) error {
 	switch {
 	case m.Type == kv.SetValue:
 		s.setPoint(version, m.Key, m.Param, true)
+	case m.Type == kv.ClearRange && bytes.Equal(m.Param, kv.KeyAfter(m.Key)):
+		// Clients clear single keys as [k, k+\x00): a point write is
+		// cheaper to read past than a range clear.
+		s.setPoint(version, m.Key, nil, false)
 	case m.Type == kv.ClearRange:
 		s.clearRange(version, kv.KeyRange{Begin: m.Key, End: m.Param})
 	case m.Type.IsAtomic():
@@ -110,8 +114,7 @@ func (s *vstore) setPoint(version kv.Version, key, value []byte, present bool) {
 	k := string(key)
 	h, ok := s.hist[k]
 	if !ok {
-		i, _ := slices.BinarySearch(s.keys, k)
-		s.keys = slices.Insert(s.keys, i, k)
+		s.keys.insert(k)
 	}
 	if n := len(h); n > 0 && h[n-1].version == version {
 		h[n-1] = p // a later write of the same version hides the earlier one
@@ -227,7 +230,7 @@ type mergeIter struct {
 	s       *vstore
 	v       kv.Version
 	reverse bool
-	mem     int // index into s.keys of the next window key; -1 or len: done
+	mem     keyPos // the next window key
 	r       kv.KeyRange
 	eng     engineCursor
 }
@@ -236,20 +239,19 @@ func (s *vstore) newMergeIter(r kv.KeyRange, v kv.Version, reverse bool) *mergeI
 	it := &mergeIter{s: s, v: v, reverse: reverse, r: r,
 		eng: engineCursor{eng: s.eng, rest: r, reverse: reverse, more: true}}
 	if reverse {
-		it.mem, _ = slices.BinarySearch(s.keys, string(r.End))
-		it.mem--
+		it.mem = s.keys.seekLT(string(r.End))
 	} else {
-		it.mem, _ = slices.BinarySearch(s.keys, string(r.Begin))
+		it.mem = s.keys.seekGE(string(r.Begin))
 	}
 	return it
 }
 
 // memKey returns the next window key inside the range.
 func (it *mergeIter) memKey() ([]byte, bool) {
-	if it.mem < 0 || it.mem >= len(it.s.keys) {
+	if !it.s.keys.valid(it.mem) {
 		return nil, false
 	}
-	k := []byte(it.s.keys[it.mem])
+	k := []byte(it.s.keys.at(it.mem))
 	if !it.r.Contains(k) {
 		return nil, false
 	}
@@ -258,9 +260,9 @@ func (it *mergeIter) memKey() ([]byte, bool) {
 
 func (it *mergeIter) advanceMem() {
 	if it.reverse {
-		it.mem--
+		it.mem = it.s.keys.prev(it.mem)
 	} else {
-		it.mem++
+		it.mem = it.s.keys.next(it.mem)
 	}
 }
 
@@ -422,19 +424,15 @@ func (s *vstore) forget(upTo kv.Version) {
 		c++
 	}
 	s.clears = slices.Delete(s.clears, 0, c)
-	removed := false
 	for k := range touched {
 		h := s.hist[k]
 		i := sort.Search(len(h), func(i int) bool { return h[i].version > upTo })
 		if i == len(h) {
 			delete(s.hist, k)
-			removed = true
+			s.keys.remove(k)
 			continue
 		}
 		s.hist[k] = slices.Delete(h, 0, i)
-	}
-	if removed {
-		s.keys = slices.DeleteFunc(s.keys, func(k string) bool { _, ok := s.hist[k]; return !ok })
 	}
 }
 

@@ -127,6 +127,9 @@ func randMutation(rng *rand.Rand) kv.Mutation {
 	switch n := rng.IntN(10); {
 	case n < 4:
 		return kv.Mutation{Type: kv.SetValue, Key: randKey(rng), Param: randValue(rng)}
+	case n < 5:
+		k := randKey(rng)
+		return kv.Mutation{Type: kv.ClearRange, Key: k, Param: kv.KeyAfter(k)}
 	case n < 6:
 		a, b := randKey(rng), randKey(rng)
 		if bytes.Compare(a, b) > 0 {
