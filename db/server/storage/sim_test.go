@@ -261,16 +261,28 @@ func (h *storageHarness) checkGet(c *flow.Ctx, si *wire.StorageInterface, key []
 
 func (h *storageHarness) checkRange(c *flow.Ctx, reverse bool, limit, byteLimit int, si *wire.StorageInterface, v kv.Version, want map[string][]byte, a, b []byte) error {
 	r := kv.KeyRange{Begin: a, End: b}
-	if bytes.Compare(r.Begin, h.shard.Begin) < 0 {
-		r.Begin = h.shard.Begin
-	}
-	if bytes.Compare(r.End, h.shard.End) > 0 {
-		r.End = h.shard.End
+	owned := r.Empty() || (bytes.Compare(r.Begin, h.shard.Begin) >= 0 && bytes.Compare(r.End, h.shard.End) <= 0)
+	if c.Rand().IntN(4) != 0 {
+		owned = true
+		if bytes.Compare(r.Begin, h.shard.Begin) < 0 {
+			r.Begin = h.shard.Begin
+		}
+		if bytes.Compare(r.End, h.shard.End) > 0 {
+			r.End = h.shard.End
+		}
 	}
 	rs := flow.NewRequestStream(flow.Endpoint{Addr: flow.Address(si.Address), Token: si.GetKeyValues},
 		flow.ProtoCodec[*wire.GetKeyValuesRequest](), flow.ProtoCodec[*wire.GetKeyValuesReply]())
 	rep, err := flow.Await(c, rs.GetReply(c.Env, &wire.GetKeyValuesRequest{Begin: r.Begin, End: r.End,
 		Version: int64(v), Limit: int32(limit), LimitBytes: int32(byteLimit), Reverse: reverse}))
+	if !owned {
+		if errors.Is(err, kv.ErrWrongShardServer) {
+			h.checked["wrong_shard_range"]++
+		} else if !h.acceptable(err, v, h.boots) {
+			h.fail("range %s outside the shard: %v, want wrong_shard_server", r, err)
+		}
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -398,13 +410,16 @@ func (h *storageHarness) watcher(c *flow.Ctx, stop time.Time) error {
 			h.fail("watch(%q=%q %v)@%d fired at %d where the value is %q %v", key, val, present, v, w, got, gotPresent)
 		}
 		h.checked["watch"]++
+		if w > v {
+			h.checked["watch_on_apply"]++
+		}
 	}
 	return nil
 }
 
 func runStorageSim(t *testing.T, seed uint64) {
 	s := sim.New(seed, sim.Options{})
-	h := &storageHarness{t: t, s: s, log: newFakeLog(), eng: &fakeEngine{commitDelay: 3 * time.Millisecond},
+	h := &storageHarness{t: t, s: s, log: newFakeLog(), eng: &fakeEngine{commitDelay: 20 * time.Millisecond},
 		shard: kv.KeyRange{Begin: []byte("b"), End: []byte("g")}, model: newModel(), checked: map[string]int{},
 		knobs: Knobs{MVCCWindow: kv.VersionsPerSecond, CommitInterval: 100 * time.Millisecond,
 			FutureVersionDelay: 300 * time.Millisecond}}
@@ -460,7 +475,7 @@ func runStorageSim(t *testing.T, seed uint64) {
 	for _, f := range h.failures {
 		t.Errorf("seed %d: %s", seed, f)
 	}
-	for _, what := range []string{"get", "range", "get_key", "wrong_shard", "too_old", "future_version", "waited_read", "watch", "reboot"} {
+	for _, what := range []string{"get", "range", "get_key", "wrong_shard", "wrong_shard_range", "too_old", "future_version", "waited_read", "watch", "watch_on_apply", "reboot"} {
 		if h.checked[what] == 0 {
 			t.Errorf("seed %d: nothing checked of %s (%v)", seed, what, h.checked)
 		}
