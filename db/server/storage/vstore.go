@@ -19,13 +19,6 @@ type point struct {
 	present bool
 }
 
-// rangeClear is a clear-range applied at a version.
-type rangeClear struct {
-	version kv.Version
-	seq     uint64
-	r       kv.KeyRange
-}
-
 // opKind is the kind of an effective write destined for the engine.
 type opKind uint8
 
@@ -59,8 +52,8 @@ type vstore struct {
 	// keys are the keys with point writes in the window.
 	keys keySet
 	hist map[string][]point
-	// clears are in apply order (ascending seq, hence ascending version).
-	clears []rangeClear
+	// clears indexes the window's range clears.
+	clears *clearMap
 	// log holds the window's effective writes in version order, for the
 	// durability actor.
 	log        []versionOps
@@ -69,7 +62,7 @@ type vstore struct {
 }
 
 func newVStore(eng engine.Engine) *vstore {
-	return &vstore{eng: eng, hist: map[string][]point{}}
+	return &vstore{eng: eng, hist: map[string][]point{}, clears: newClearMap()}
 }
 
 // latest is a version above every version in the window, for reads of the
@@ -135,7 +128,7 @@ func (s *vstore) clearRange(version kv.Version, r kv.KeyRange) {
 	}
 	r = kv.KeyRange{Begin: bytes.Clone(r.Begin), End: bytes.Clone(r.End)}
 	s.seq++
-	s.clears = append(s.clears, rangeClear{version: version, seq: s.seq, r: r})
+	s.clears.add(r, clearMark{version: version, seq: s.seq})
 	s.logOp(version, effectiveOp{kind: opDeleteRange, key: r.Begin, value: r.End})
 }
 
@@ -158,17 +151,8 @@ func (s *vstore) resolve(key []byte, v kv.Version) (value []byte, present, decid
 			p = &h[i-1]
 		}
 	}
-	for i := len(s.clears) - 1; i >= 0; i-- {
-		c := &s.clears[i]
-		if c.version > v {
-			continue
-		}
-		if p != nil && c.seq < p.seq {
-			break
-		}
-		if c.r.Contains(key) {
-			return nil, false, true
-		}
+	if c, _, ok := s.clears.latest(key, v); ok && (p == nil || c.seq > p.seq) {
+		return nil, false, true
 	}
 	if p != nil {
 		return p.value, p.present, true
@@ -176,16 +160,11 @@ func (s *vstore) resolve(key []byte, v kv.Version) (value []byte, present, decid
 	return nil, false, false
 }
 
-// coveringClear returns a range clear at or below v that covers key, for a
-// key with no point writes at or below v.
+// coveringClear returns a range around key that a range clear at or below
+// v covers, for a key with no point writes at or below v.
 func (s *vstore) coveringClear(key []byte, v kv.Version) (kv.KeyRange, bool) {
-	for i := len(s.clears) - 1; i >= 0; i-- {
-		c := &s.clears[i]
-		if c.version <= v && c.r.Contains(key) {
-			return c.r, true
-		}
-	}
-	return kv.KeyRange{}, false
+	_, seg, ok := s.clears.latest(key, v)
+	return seg, ok
 }
 
 // get returns key's value at version v.
@@ -419,11 +398,7 @@ func (s *vstore) forget(upTo kv.Version) {
 		n++
 	}
 	s.log = slices.Delete(s.log, 0, n)
-	c := 0
-	for c < len(s.clears) && s.clears[c].version <= upTo {
-		c++
-	}
-	s.clears = slices.Delete(s.clears, 0, c)
+	s.clears.forget(upTo)
 	for k := range touched {
 		h := s.hist[k]
 		i := sort.Search(len(h), func(i int) bool { return h[i].version > upTo })
