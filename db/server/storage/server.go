@@ -189,7 +189,8 @@ func (s *Server) spawn(name string, body func(c *flow.Ctx) error) {
 	a := s.env.Spawn(name, body)
 	s.actors = append(s.actors, a)
 	a.Done().OnReady(func(_ struct{}, err error) {
-		if err != nil && !s.stopped {
+		// A process that died takes its actors with it; nothing to report.
+		if err != nil && !s.stopped && s.env.Alive() {
 			s.env.Trace(flow.SevError, "StorageServerFailed", flow.D("ID", s.id), flow.D("Actor", name),
 				flow.D("Error", err.Error()))
 			s.stop(err)

@@ -125,6 +125,8 @@ type storageHarness struct {
 	failures []string
 	checked  map[string]int
 	knobs    Knobs
+	// chaos clogs the network and randomises the runtime's knobs.
+	chaos bool
 }
 
 func (h *storageHarness) fail(format string, args ...any) {
@@ -198,6 +200,11 @@ func (h *storageHarness) acceptable(err error, v kv.Version, boot int) bool {
 		return false
 	case boot != h.boots || !h.proc.Alive():
 		return true // the server died under the read
+	case h.chaos && (errors.Is(err, flow.ErrRequestMaybeDelivered) || errors.Is(err, kv.ErrFutureVersion)):
+		// A clogged link makes the failure monitor give up on the server,
+		// or holds back the server's peeks.
+		h.checked["chaos_error"]++
+		return true
 	}
 	return false
 }
@@ -417,13 +424,14 @@ func (h *storageHarness) watcher(c *flow.Ctx, stop time.Time) error {
 	return nil
 }
 
-func runStorageSim(t *testing.T, seed uint64) {
-	s := sim.New(seed, sim.Options{})
+func runStorageSim(t *testing.T, seed uint64, chaos bool) {
+	s := sim.New(seed, sim.Options{Buggify: chaos})
 	h := &storageHarness{t: t, s: s, log: newFakeLog(), eng: &fakeEngine{commitDelay: 20 * time.Millisecond},
 		shard: kv.KeyRange{Begin: []byte("b"), End: []byte("g")}, model: newModel(), checked: map[string]int{},
 		knobs: Knobs{MVCCWindow: kv.VersionsPerSecond, CommitInterval: 100 * time.Millisecond,
 			FutureVersionDelay: 300 * time.Millisecond}}
-	s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(env *flow.Env) { h.logIf = h.log.boot(env) })
+	h.chaos = chaos
+	logProc := s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(env *flow.Env) { h.logIf = h.log.boot(env) })
 	h.proc = s.AddProcess(s.AddMachine(flow.Locality{}), 4500, h.bootStorage)
 	stop := s.Now().Add(12 * time.Second)
 	ctl := s.Controller()
@@ -435,6 +443,13 @@ func runStorageSim(t *testing.T, seed uint64) {
 		env.Spawn("future", func(c *flow.Ctx) error { return h.futureReads(c, stop) })
 		env.Spawn("watcher", func(c *flow.Ctx) error { return h.watcher(c, stop) })
 	})
+	if chaos {
+		targets := []flow.Address{logProc.Addr, h.proc.Addr, client.Addr}
+		ctl.Spawn("clog", func(c *flow.Ctx) error {
+			return s.RandomClogging(c, stop, sim.ClogOptions{Targets: targets, MeanInterval: time.Second,
+				MaxClog: 400 * time.Millisecond})
+		})
+	}
 	var durableBeforeKill kv.Version
 	ctl.Spawn("killer", func(c *flow.Ctx) error {
 		for range 2 {
@@ -488,6 +503,9 @@ func runStorageSim(t *testing.T, seed uint64) {
 
 func TestStorageServerSimulation(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
-		runStorageSim(t, seed)
+		runStorageSim(t, seed, false)
+	}
+	for _, seed := range []uint64{4, 5} {
+		runStorageSim(t, seed, true)
 	}
 }
