@@ -56,7 +56,8 @@ func (s *Server) applyPeek(rep *wire.TLogPeekReply) error {
 				continue
 			}
 			s.mutations.Inc()
-			s.bytesInput.Add(uint64(m.Size()))
+			s.inputCounter.Add(uint64(m.Size()))
+			s.bytesInput += int64(m.Size())
 			if s.watches.count > 0 {
 				touched = append(touched, touchOf(v, m))
 			}
@@ -113,7 +114,8 @@ func (s *Server) makeDurable(c *flow.Ctx) error {
 		}
 		s.store.forget(target)
 		s.durable = target
-		s.bytesDurable.Add(uint64(n))
+		s.durableCounter.Add(uint64(n))
+		s.bytesDurable += n
 		s.env.Trace(flow.SevDebug, "StorageDurable", flow.D("ID", s.id), flow.D("DurableVersion", target),
 			flow.D("Version", s.version), flow.D("Bytes", n), flow.D("QueueBytes", s.store.queueBytes))
 		// The pop needs no answer: a lost one is covered by the next.

@@ -47,6 +47,9 @@ type Knobs struct {
 	// ReplyByteLimit caps the keys and values of one range reply. Default
 	// 80,000 (FoundationDB's REPLY_BYTE_LIMIT).
 	ReplyByteLimit int
+	// MetricsInterval is how often the server traces StorageMetrics.
+	// Default 5 s.
+	MetricsInterval time.Duration
 }
 
 func (k Knobs) withDefaults() Knobs {
@@ -65,6 +68,9 @@ func (k Knobs) withDefaults() Knobs {
 	if k.ReplyByteLimit <= 0 {
 		k.ReplyByteLimit = 80_000
 	}
+	if k.MetricsInterval <= 0 {
+		k.MetricsInterval = 5 * time.Second
+	}
 	return k
 }
 
@@ -80,6 +86,9 @@ type Stats struct {
 	QueueBytes int64
 	// Watches is the number of registered watches.
 	Watches int
+	// BytesInput and BytesDurable count the keys and values of the
+	// mutations applied and made durable since the server started.
+	BytesInput, BytesDurable int64
 }
 
 // Server is a running storage server.
@@ -112,8 +121,10 @@ type Server struct {
 	done    flow.Promise[struct{}]
 	stopped bool
 
-	bytesInput, bytesDurable, mutations, reads *flow.Counter
-	readLatency                                *flow.Histogram
+	bytesInput, bytesDurable int64
+	// The process's metrics, summed over its storage servers.
+	inputCounter, durableCounter, mutations, reads *flow.Counter
+	readLatency                                    *flow.Histogram
 }
 
 // New recovers the server's durable version from cfg.Engine, starts its
@@ -155,12 +166,12 @@ func New(env *flow.Env, cfg Config) (*Server, error) {
 			flow.ProtoCodec[*wire.GetKeyValuesReply]()),
 		watchValue: flow.Listen(env, 0, flow.ProtoCodec[*wire.WatchValueRequest](),
 			flow.ProtoCodec[*wire.WatchValueReply]()),
-		done:         flow.NewPromise[struct{}](),
-		bytesInput:   m.Counter("storage.bytes_input"),
-		bytesDurable: m.Counter("storage.bytes_durable"),
-		mutations:    m.Counter("storage.mutations"),
-		reads:        m.Counter("storage.reads"),
-		readLatency:  m.Histogram("storage.read_latency"),
+		done:           flow.NewPromise[struct{}](),
+		inputCounter:   m.Counter("storage.bytes_input"),
+		durableCounter: m.Counter("storage.bytes_durable"),
+		mutations:      m.Counter("storage.mutations"),
+		reads:          m.Counter("storage.reads"),
+		readLatency:    m.Histogram("storage.read_latency"),
 	}
 	env.Trace(flow.SevInfo, "StorageServerStart", flow.D("ID", s.id), flow.D("Tag", s.tag),
 		flow.D("Shard", shard.String()), flow.D("DurableVersion", durable))
@@ -170,6 +181,7 @@ func New(env *flow.Env, cfg Config) (*Server, error) {
 	serve(s, "StorageGetKey", s.getKey, s.serveGetKey)
 	serve(s, "StorageGetKeyValues", s.getKeyValues, s.serveGetKeyValues)
 	s.spawn("StorageWatchValue", s.serveWatches)
+	s.spawn("StorageMetrics", s.traceMetrics)
 	return s, nil
 }
 
@@ -214,7 +226,8 @@ func (s *Server) Interface() *wire.StorageInterface {
 // Stats returns the server's current progress.
 func (s *Server) Stats() Stats {
 	return Stats{Version: s.version, DurableVersion: s.durable, OldestVersion: s.oldest,
-		QueueBytes: s.store.queueBytes, Watches: s.watches.count}
+		QueueBytes: s.store.queueBytes, Watches: s.watches.count,
+		BytesInput: s.bytesInput, BytesDurable: s.bytesDurable}
 }
 
 // Done is set when the server stops: to nothing after Stop, to the error
@@ -242,6 +255,21 @@ func (s *Server) stop(err error) {
 		s.done.Fail(err)
 	} else {
 		s.done.Send(struct{}{})
+	}
+}
+
+// traceMetrics traces the server's progress now and then, as
+// FoundationDB's StorageMetrics event.
+func (s *Server) traceMetrics(c *flow.Ctx) error {
+	for {
+		if err := c.Sleep(s.knobs.MetricsInterval); err != nil {
+			return err
+		}
+		st := s.Stats()
+		s.env.Trace(flow.SevInfo, "StorageMetrics", flow.D("ID", s.id), flow.D("Version", st.Version),
+			flow.D("DurableVersion", st.DurableVersion), flow.D("QueueBytes", st.QueueBytes),
+			flow.D("Watches", st.Watches), flow.D("BytesInput", st.BytesInput),
+			flow.D("BytesDurable", st.BytesDurable))
 	}
 }
 

@@ -495,6 +495,12 @@ func runStorageSim(t *testing.T, seed uint64, chaos bool) {
 			t.Errorf("seed %d: nothing checked of %s (%v)", seed, what, h.checked)
 		}
 	}
+	if st := h.server.Stats(); st.BytesInput == 0 || st.BytesDurable == 0 {
+		t.Errorf("seed %d: byte counters %+v", seed, st)
+	}
+	if n := h.proc.Env().Metrics().Histogram("storage.read_latency").Count(); n == 0 {
+		t.Errorf("seed %d: no read latency recorded", seed)
+	}
 	if h.eng.commits < 10 {
 		t.Errorf("seed %d: only %d engine commits", seed, h.eng.commits)
 	}
