@@ -52,22 +52,27 @@ func (m *clearMap) add(r kv.KeyRange, mark clearMark) {
 	}
 }
 
-// latest returns the last clear at or below v covering k, and the segment
-// holding k (every key of which that clear covers too).
-func (m *clearMap) latest(k []byte, v kv.Version) (clearMark, kv.KeyRange, bool) {
+// latest returns the last clear at or below v covering k, and the index of
+// the segment holding k (every key of which that clear covers too).
+func (m *clearMap) latest(k []byte, v kv.Version) (clearMark, int, bool) {
 	i := m.segment(string(k))
 	ms := m.marks[i]
 	j := sort.Search(len(ms), func(j int) bool { return ms[j].version > v })
 	if j == 0 {
-		return clearMark{}, kv.KeyRange{}, false
+		return clearMark{}, i, false
 	}
+	return ms[j-1], i, true
+}
+
+// segmentRange returns the keys of segment i.
+func (m *clearMap) segmentRange(i int) kv.KeyRange {
 	seg := kv.KeyRange{Begin: []byte(m.starts[i])}
 	if i+1 < len(m.starts) {
 		seg.End = []byte(m.starts[i+1])
 	} else {
 		seg.End = []byte("\xff\xff\xff\xff")
 	}
-	return ms[j-1], seg, true
+	return seg
 }
 
 // forget drops the marks at versions up to upTo and merges the segments

@@ -163,8 +163,11 @@ func (s *vstore) resolve(key []byte, v kv.Version) (value []byte, present, decid
 // coveringClear returns a range around key that a range clear at or below
 // v covers, for a key with no point writes at or below v.
 func (s *vstore) coveringClear(key []byte, v kv.Version) (kv.KeyRange, bool) {
-	_, seg, ok := s.clears.latest(key, v)
-	return seg, ok
+	_, i, ok := s.clears.latest(key, v)
+	if !ok {
+		return kv.KeyRange{}, false
+	}
+	return s.clears.segmentRange(i), true
 }
 
 // get returns key's value at version v.
