@@ -20,4 +20,14 @@
 // version older than version-MVCCWindow durable, so reads may be that old
 // (FoundationDB's 5 seconds). The oldest readable version is the durable
 // version, because the engine keeps only its newest state.
+//
+// Mutations are applied in log order; atomic operations (kv.ApplyAtomic)
+// read the newest value, including earlier writes of the same version.
+// Only the shard's part of a mutation is applied: clear ranges are clipped
+// to it and other writes outside it are ignored.
+//
+// Watches. A watch answers with a version at which the key's value differs
+// from the one given: at once if it already does at the server's version,
+// else at the first applied write that changes it. An A->B->A change
+// between two checks may go unreported, as in FoundationDB.
 package storage

@@ -18,6 +18,8 @@ type fakeEngine struct {
 	kvs         []kv.KeyValue
 	commitDelay time.Duration
 	commits     int
+	// failCommits makes Commit fail with it.
+	failCommits error
 }
 
 type fakeOp struct {
@@ -79,6 +81,9 @@ func (e *fakeEngine) Commit(c *flow.Ctx, b engine.Batch) error {
 		if err := c.Sleep(e.commitDelay); err != nil {
 			return err
 		}
+	}
+	if e.failCommits != nil {
+		return e.failCommits
 	}
 	e.applyBatch(b.(*fakeBatch))
 	return nil

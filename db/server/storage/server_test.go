@@ -75,3 +75,38 @@ func TestStopFailsPendingWatches(t *testing.T) {
 		t.Fatalf("Done after Stop: %v", err)
 	}
 }
+
+// TestEngineFailureStopsServer checks that a failed engine commit stops the
+// server with that error rather than serving reads from a window that can
+// no longer become durable.
+func TestEngineFailureStopsServer(t *testing.T) {
+	s := sim.New(2, sim.Options{})
+	log := newFakeLog()
+	var logIf *wire.TLogInterface
+	s.AddProcess(s.AddMachine(flow.Locality{}), 1, func(env *flow.Env) { logIf = log.boot(env) })
+	diskGone := errors.New("disk gone")
+	eng := &fakeEngine{failCommits: diskGone}
+	var srv *Server
+	s.AddProcess(s.AddMachine(flow.Locality{}), 1, func(env *flow.Env) {
+		var err error
+		srv, err = New(env, Config{ID: "ss", Tag: simTag, Shard: kv.KeyRange{End: []byte("z")}, Engine: eng,
+			Logs: []*wire.TLogInterface{logIf}, Knobs: Knobs{MVCCWindow: 1000, CommitInterval: 10 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	s.Controller().Spawn("writer", func(c *flow.Ctx) error {
+		for v := kv.Version(1000); ; v += 1000 {
+			if err := c.Sleep(time.Millisecond); err != nil {
+				return err
+			}
+			log.commit(v, []kv.Mutation{{Type: kv.SetValue, Key: []byte("k"), Param: []byte("v")}})
+		}
+	})
+	if !s.Run(time.Second, func() bool { return srv.Done().IsReady() }) {
+		t.Fatal("the server kept running after its engine failed")
+	}
+	if _, err := srv.Done().Get(); !errors.Is(err, diskGone) {
+		t.Fatalf("Done = %v, want the engine's error", err)
+	}
+}
