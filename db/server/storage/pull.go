@@ -1,0 +1,124 @@
+package storage
+
+import (
+	"bytes"
+
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/wire"
+)
+
+// pull peeks the server's tag from the log, from the version after the
+// server's, and applies what comes back; a failed peek is retried.
+func (s *Server) pull(c *flow.Ctx) error {
+	for {
+		req := &wire.TLogPeekRequest{Tag: s.tag, Begin: int64(s.version + 1)}
+		rep, err := flow.Await(c, s.peek.GetReply(s.env, req))
+		if err != nil {
+			s.env.Trace(flow.SevWarn, "StoragePeekFailed", flow.D("ID", s.id), flow.D("Begin", req.Begin),
+				flow.D("Error", err.Error()))
+			if err := c.Sleep(s.knobs.PeekRetryDelay); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := s.applyPeek(rep); err != nil {
+			return err
+		}
+	}
+}
+
+// applyPeek applies a peek reply's versions above the server's version, in
+// order and without yielding, then advances the version to the reply's end
+// and fires the watches the writes changed.
+func (s *Server) applyPeek(rep *wire.TLogPeekReply) error {
+	if kv.Version(rep.Popped) > s.version+1 {
+		// The log dropped versions this server never applied: its data is
+		// incomplete from here on. Only recovery (a later issue) can fix it.
+		s.env.Trace(flow.SevError, "StoragePeekPopped", flow.D("ID", s.id), flow.D("Version", s.version),
+			flow.D("Popped", rep.Popped))
+	}
+	applied := s.version
+	var touched []touch
+	for _, vm := range rep.Messages {
+		v := kv.Version(vm.Version)
+		if v <= applied {
+			continue // already applied: a peek is answered from a version we asked for
+		}
+		for _, wm := range vm.Mutations {
+			m, ok := s.ownPart(kv.Mutation{Type: kv.MutationType(wm.Type), Key: wm.Key, Param: wm.Param})
+			if !ok {
+				continue
+			}
+			if err := s.store.apply(v, m); err != nil {
+				s.env.Trace(flow.SevError, "StorageBadMutation", flow.D("ID", s.id), flow.D("Version", v),
+					flow.D("Mutation", m.String()), flow.D("Error", err.Error()))
+				continue
+			}
+			s.mutations.Inc()
+			s.inputCounter.Add(uint64(m.Size()))
+			s.bytesInput += int64(m.Size())
+			if s.watches.count > 0 {
+				touched = append(touched, touchOf(v, m))
+			}
+		}
+		applied = v
+	}
+	if end := kv.Version(rep.End) - 1; end > applied {
+		applied = end
+	}
+	s.advance(applied)
+	s.fireWatches(touched)
+	return nil
+}
+
+// ownPart returns the part of m inside the server's shard: a clear range
+// clipped to it, other mutations only when their key is in it.
+func (s *Server) ownPart(m kv.Mutation) (kv.Mutation, bool) {
+	if m.Type != kv.ClearRange {
+		return m, s.shard.Contains(m.Key)
+	}
+	r := kv.KeyRange{Begin: m.Key, End: m.Param}
+	if !r.Intersects(s.shard) {
+		return m, false
+	}
+	if bytes.Compare(r.Begin, s.shard.Begin) < 0 {
+		r.Begin = s.shard.Begin
+	}
+	if bytes.Compare(r.End, s.shard.End) > 0 {
+		r.End = s.shard.End
+	}
+	return kv.Mutation{Type: kv.ClearRange, Key: r.Begin, Param: r.End}, true
+}
+
+// makeDurable periodically commits the versions older than the MVCC window
+// to the engine with the new durable version, drops them from memory and
+// pops them from the log.
+func (s *Server) makeDurable(c *flow.Ctx) error {
+	for {
+		if err := c.Sleep(s.knobs.CommitInterval); err != nil {
+			return err
+		}
+		target := s.version - s.knobs.MVCCWindow
+		if target <= s.durable {
+			continue
+		}
+		b := s.eng.NewBatch()
+		n := s.store.durableBatch(b, target)
+		b.Set(durableVersionKey, encodeVersion(target))
+		// The engine moves to target while the commit runs, so reads below
+		// it could see a mix: they are refused from now on.
+		s.oldest = target
+		if err := s.eng.Commit(c, b); err != nil {
+			return err
+		}
+		s.store.forget(target)
+		s.durable = target
+		s.durableCounter.Add(uint64(n))
+		s.bytesDurable += n
+		s.env.Trace(flow.SevDebug, "StorageDurable", flow.D("ID", s.id), flow.D("DurableVersion", target),
+			flow.D("Version", s.version), flow.D("Bytes", n), flow.D("QueueBytes", s.store.queueBytes))
+		// The pop needs no answer: a lost one is covered by the next.
+		s.pop.GetReply(s.env, &wire.TLogPopRequest{Tag: s.tag, To: int64(target)})
+	}
+}
