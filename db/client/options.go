@@ -101,7 +101,9 @@ func (o TransactionOptions) SetSizeLimit(n int) error {
 func (o TransactionOptions) SetPriorityBatch() { o.tr.opts.Priority = PriorityBatch }
 
 // SetPrioritySystemImmediate gives the transaction the highest priority.
-func (o TransactionOptions) SetPrioritySystemImmediate() { o.tr.opts.Priority = PrioritySystemImmediate }
+func (o TransactionOptions) SetPrioritySystemImmediate() {
+	o.tr.opts.Priority = PrioritySystemImmediate
+}
 
 // SetAccessSystemKeys allows reading and writing keys under \xff.
 func (o TransactionOptions) SetAccessSystemKeys() { o.tr.opts.AccessSystemKeys = true }
