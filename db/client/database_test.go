@@ -1,0 +1,235 @@
+package client
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/sim"
+)
+
+// simDatabase runs body as a client actor against a fakeCluster in a
+// simulation, with the cluster and the client on different machines.
+func simDatabase(t *testing.T, seed uint64, splits []string, body func(c *flow.Ctx, db *Database, fc *fakeCluster) error) {
+	t.Helper()
+	s := sim.New(seed, sim.Options{})
+	var fc *fakeCluster
+	server := s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(e *flow.Env) { fc = newFakeCluster(e, splits...) })
+	var done flow.Future[struct{}]
+	var bootErr error
+	s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(e *flow.Env) {
+		db, err := NewDatabase(e, []flow.Address{server.Addr}, Config{OpenDatabaseToken: fakeOpenToken})
+		if err != nil {
+			bootErr = err
+			return
+		}
+		done = e.Spawn("test", func(c *flow.Ctx) error { return body(c, db, fc) }).Done()
+	})
+	if bootErr != nil {
+		t.Fatal(bootErr)
+	}
+	if !s.Run(time.Hour, func() bool { return done.IsReady() }) {
+		t.Fatalf("seed %d: client did not finish", seed)
+	}
+	if err := done.Err(); err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
+	}
+}
+
+func TestDatabaseReadsAndWritesAcrossShards(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		simDatabase(t, seed, []string{"g", "p"}, func(c *flow.Ctx, db *Database, fc *fakeCluster) error {
+			keys := []string{"a", "c", "h", "k", "q", "z"}
+			err := db.Transact(c, func(tr *Transaction) error {
+				for _, k := range keys {
+					tr.Set([]byte(k), []byte("v"+k))
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			return db.ReadTransact(c, func(tr *Transaction) error {
+				for _, k := range keys {
+					v, err := tr.Get(c, []byte(k))
+					if err != nil {
+						return err
+					}
+					if string(v) != "v"+k {
+						t.Errorf("Get(%s) = %q", k, v)
+					}
+				}
+				for _, tc := range []struct {
+					o    RangeOptions
+					want string
+				}{
+					{RangeOptions{}, "a=va c=vc h=vh k=vk q=vq z=vz "},
+					{RangeOptions{Limit: 3}, "a=va c=vc h=vh "},
+					{RangeOptions{Reverse: true}, "z=vz q=vq k=vk h=vh c=vc a=va "},
+					{RangeOptions{Limit: 4, Reverse: true}, "z=vz q=vq k=vk h=vh "},
+				} {
+					rows, err := tr.GetRange(c, []byte("a"), []byte("\xff"), tc.o)
+					if err != nil {
+						return err
+					}
+					if got := rowsString(rows); got != tc.want {
+						t.Errorf("GetRange %+v = %s, want %s", tc.o, got, tc.want)
+					}
+				}
+				view := [][]byte{}
+				for _, k := range keys {
+					view = append(view, []byte(k))
+				}
+				for _, sel := range []kv.KeySelector{
+					kv.FirstGreaterOrEqual([]byte("d")), kv.FirstGreaterThan([]byte("c")), kv.LastLessThan([]byte("q")),
+					{Key: []byte("a"), OrEqual: true, Offset: 4}, {Key: []byte("z"), Offset: -3}, {Key: []byte("b"), Offset: 9},
+					{Key: []byte("q"), Offset: -8}, kv.LastLessOrEqual([]byte("g")), kv.FirstGreaterOrEqual([]byte("p")),
+				} {
+					got, err := tr.GetKey(c, sel)
+					if err != nil {
+						return err
+					}
+					if want := resolveSelector(view, sel, kv.SystemPrefix); !bytes.Equal(got, want) {
+						t.Errorf("GetKey(%v) = %q, want %q", sel, got, want)
+					}
+				}
+				return nil
+			})
+		})
+	}
+}
+
+func TestDatabaseBatchesReadVersionsAndRetriesConflicts(t *testing.T) {
+	simDatabase(t, 4, nil, func(c *flow.Ctx, db *Database, fc *fakeCluster) error {
+		const workers, each = 10, 5
+		var dones []flow.Future[struct{}]
+		for w := range workers {
+			dones = append(dones, c.Spawn(fmt.Sprint("worker", w), func(c *flow.Ctx) error {
+				for range each {
+					err := db.Transact(c, func(tr *Transaction) error {
+						v, err := tr.Get(c, []byte("counter"))
+						if err != nil {
+							return err
+						}
+						n := 0
+						if len(v) > 0 {
+							n = int(v[0])
+						}
+						tr.Set([]byte("counter"), []byte{byte(n + 1)})
+						return nil
+					})
+					if err != nil {
+						return err
+					}
+				}
+				return nil
+			}).Done())
+		}
+		if _, err := flow.WaitAll(c, dones); err != nil {
+			return err
+		}
+		var got []byte
+		err := db.ReadTransact(c, func(tr *Transaction) error {
+			var err error
+			got, err = tr.Get(c, []byte("counter"))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if len(got) != 1 || got[0] != workers*each {
+			t.Errorf("counter = %v, want %d: a read-modify-write was lost", got, workers*each)
+		}
+		txns := c.Metrics().Counter("ClientGRVTransactions").Value()
+		if reqs := c.Metrics().Counter("ClientGRVRequests").Value(); reqs >= txns {
+			t.Errorf("%d GRV requests for %d read versions: not batched", reqs, txns)
+		}
+		return nil
+	})
+}
+
+func TestDatabaseFollowsShardMovesAndNewProxies(t *testing.T) {
+	simDatabase(t, 5, []string{"g", "p"}, func(c *flow.Ctx, db *Database, fc *fakeCluster) error {
+		read := func(k string) ([]byte, error) {
+			var v []byte
+			err := db.ReadTransact(c, func(tr *Transaction) error {
+				var err error
+				v, err = tr.Get(c, []byte(k))
+				return err
+			})
+			return v, err
+		}
+		err := db.Transact(c, func(tr *Transaction) error {
+			tr.Set([]byte("h"), []byte("1"))
+			tr.Set([]byte("m"), []byte("2"))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if _, err := read("h"); err != nil { // caches [g, p)
+			return err
+		}
+		fc.moveBoundary(0, "k") // "h" now belongs to the first shard
+		fc.startGRVProxy()      // the old GRV proxy is gone; a new generation names another
+		if v, err := read("h"); err != nil || string(v) != "1" {
+			t.Errorf("read after the shard moved = %q, %v", v, err)
+		}
+		if n := c.Metrics().Counter("ClientLocationRetries").Value(); n == 0 {
+			t.Error("no read was refused with wrong_shard_server: the test did not exercise the refresh")
+		}
+		rows, err := func() ([]kv.KeyValue, error) {
+			var rows []kv.KeyValue
+			err := db.ReadTransact(c, func(tr *Transaction) error {
+				var err error
+				rows, err = tr.GetRange(c, []byte("a"), []byte("z"), RangeOptions{})
+				return err
+			})
+			return rows, err
+		}()
+		if err != nil || rowsString(rows) != "h=1 m=2 " {
+			t.Errorf("range after the move = %s, %v", rowsString(rows), err)
+		}
+		return nil
+	})
+}
+
+func TestDatabaseCommitProxyFailureIsUnknownResult(t *testing.T) {
+	simDatabase(t, 6, nil, func(c *flow.Ctx, db *Database, fc *fakeCluster) error {
+		fc.dropCommits = 1
+		tr := db.CreateTransaction()
+		tr.Set([]byte("k"), []byte("v"))
+		if err := tr.Commit(c); !errors.Is(err, kv.ErrCommitUnknownResult) {
+			t.Errorf("commit through a failing proxy: %v, want commit_unknown_result", err)
+		}
+		if err := tr.OnError(c, kv.ErrCommitUnknownResult); err != nil {
+			return err
+		}
+		tr.Set([]byte("k"), []byte("v"))
+		return tr.Commit(c)
+	})
+}
+
+func TestDatabaseWatch(t *testing.T) {
+	simDatabase(t, 7, []string{"m"}, func(c *flow.Ctx, db *Database, fc *fakeCluster) error {
+		tr := db.CreateTransaction()
+		w := tr.Watch(c, []byte("x"))
+		if err := tr.Commit(c); err != nil {
+			return err
+		}
+		if err := db.Transact(c, func(tr *Transaction) error { tr.Set([]byte("x"), []byte("1")); return nil }); err != nil {
+			return err
+		}
+		if _, err := flow.Timeout(c, w.Future(), 5*time.Second); err != nil {
+			t.Errorf("watch: %v", err)
+		}
+		if db.watches != 0 {
+			t.Errorf("%d watch slots held after the watch fired", db.watches)
+		}
+		return nil
+	})
+}
