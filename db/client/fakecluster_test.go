@@ -35,7 +35,7 @@ type fakeStorage struct {
 	iface *wire.StorageInterface
 }
 
-const fakeOpenToken = 50
+const fakeOpenToken = DefaultOpenDatabaseToken
 
 // serve listens on a fresh token and answers each request with handle, in
 // an actor per request so that long polls do not block the others. The
