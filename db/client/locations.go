@@ -51,8 +51,15 @@ func (lc *locationCache) find(k []byte, before bool) (shard, bool) {
 	return s, s.r.Contains(k)
 }
 
+// maxCachedShards bounds the cache (FDB's location_cache_size default);
+// past it the cache starts over, which costs only lookups.
+const maxCachedShards = 100_000
+
 // insert caches s, replacing what it overlaps.
 func (lc *locationCache) insert(s shard) {
+	if len(lc.shards) >= maxCachedShards {
+		lc.shards = nil
+	}
 	lc.invalidate(s.r)
 	i, _ := slices.BinarySearchFunc(lc.shards, s.r.Begin, func(x shard, k []byte) int { return bytes.Compare(x.r.Begin, k) })
 	lc.shards = slices.Insert(lc.shards, i, s)
@@ -95,6 +102,9 @@ func (d *Database) locate(c *flow.Ctx, key []byte, before bool) (shard, error) {
 				return s, nil
 			}
 			d.env.Trace(flow.SevWarn, "ClientNoShardLocation", flow.D("Key", kv.Printable(key)), flow.D("Before", before))
+			// A proxy that limited a reverse request from the front did not
+			// reach the shard; ask for every shard below key.
+			req.Limit = 0
 		}
 		if err := d.waitInfoChange(c, pause); err != nil {
 			return shard{}, err

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/strata-db/strata/db/flow"
@@ -128,6 +129,9 @@ func present(v []byte, ok bool) []byte {
 func (tr *Transaction) getKey(c *flow.Ctx, sel kv.KeySelector, snapshot bool) ([]byte, error) {
 	if err := tr.beginRead(); err != nil {
 		return nil, err
+	}
+	if sel.Offset > math.MaxInt32 || sel.Offset < -math.MaxInt32 {
+		return nil, fmt.Errorf("key selector offset %d outside 32 bits: %w", sel.Offset, kv.ErrInvalidOptionValue)
 	}
 	max := tr.maxReadKey()
 	if bytes.Compare(sel.Key, max) > 0 {
