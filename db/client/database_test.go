@@ -16,12 +16,20 @@ import (
 // simulation, with the cluster and the client on different machines.
 func simDatabase(t *testing.T, seed uint64, splits []string, body func(c *flow.Ctx, db *Database, fc *fakeCluster) error) {
 	t.Helper()
+	simDatabaseWith(t, seed, splits, nil, body)
+}
+
+// simDatabaseWith is simDatabase with chaos started on the simulation
+// (given the server's and the client's addresses) before the run.
+func simDatabaseWith(t *testing.T, seed uint64, splits []string, chaos func(s *sim.Simulation, addrs []flow.Address),
+	body func(c *flow.Ctx, db *Database, fc *fakeCluster) error) {
+	t.Helper()
 	s := sim.New(seed, sim.Options{})
 	var fc *fakeCluster
 	server := s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(e *flow.Env) { fc = newFakeCluster(e, splits...) })
 	var done flow.Future[struct{}]
 	var bootErr error
-	s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(e *flow.Env) {
+	client := s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(e *flow.Env) {
 		db, err := NewDatabase(e, []flow.Address{server.Addr}, Config{OpenDatabaseToken: fakeOpenToken})
 		if err != nil {
 			bootErr = err
@@ -31,6 +39,9 @@ func simDatabase(t *testing.T, seed uint64, splits []string, body func(c *flow.C
 	})
 	if bootErr != nil {
 		t.Fatal(bootErr)
+	}
+	if chaos != nil {
+		chaos(s, []flow.Address{server.Addr, client.Addr})
 	}
 	if !s.Run(time.Hour, func() bool { return done.IsReady() }) {
 		t.Fatalf("seed %d: client did not finish", seed)
@@ -232,4 +243,63 @@ func TestDatabaseWatch(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestDatabaseUnderNetworkFaults: with links clogged for longer than the
+// failure timeout, requests fail with request_maybe_delivered; reads and
+// read versions are retried, commits end as commit_unknown_result and the
+// retry loop retries them. Idempotent writes must all land.
+func TestDatabaseUnderNetworkFaults(t *testing.T) {
+	attempts, retries := 0, 0
+	for seed := uint64(10); seed < 14; seed++ {
+		chaos := func(s *sim.Simulation, addrs []flow.Address) {
+			stop := s.Now().Add(20 * time.Second)
+			s.Controller().Spawn("clog", func(c *flow.Ctx) error {
+				return s.RandomClogging(c, stop, sim.ClogOptions{Targets: addrs, MeanInterval: 500 * time.Millisecond, MaxClog: 3 * time.Second})
+			})
+		}
+		simDatabaseWith(t, seed, []string{"k10", "k20"}, chaos, func(c *flow.Ctx, db *Database, fc *fakeCluster) error {
+			const n = 30
+			for i := range n {
+				if err := c.Sleep(200 * time.Millisecond); err != nil {
+					return err
+				}
+				err := db.Transact(c, func(tr *Transaction) error {
+					attempts++
+					if _, err := tr.Get(c, []byte(fmt.Sprintf("k%02d", (i*7)%n))); err != nil {
+						return err
+					}
+					tr.Set([]byte(fmt.Sprintf("k%02d", i)), []byte{byte(i)})
+					return nil
+				})
+				if err != nil {
+					return fmt.Errorf("write %d: %w", i, err)
+				}
+			}
+			var rows []kv.KeyValue
+			err := db.ReadTransact(c, func(tr *Transaction) error {
+				var err error
+				rows, err = tr.GetRange(c, []byte("k"), []byte("l"), RangeOptions{})
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			m := c.Metrics()
+			retries += int(m.Counter("ClientGRVRetries").Value() + m.Counter("ClientLocationRetries").Value())
+			if len(rows) != n {
+				t.Errorf("seed %d: %d rows, want %d", seed, len(rows), n)
+			}
+			for i, r := range rows {
+				if string(r.Key) != fmt.Sprintf("k%02d", i) || len(r.Value) != 1 || r.Value[0] != byte(i) {
+					t.Errorf("seed %d: row %d = %s", seed, i, rowsString(rows[i:i+1]))
+				}
+			}
+			return nil
+		})
+	}
+	t.Logf("%d attempts for %d transactions, %d read retries", attempts, 4*30, retries)
+	if attempts == 4*30 && retries == 0 {
+		t.Error("no transaction was retried: the faults did not reach the workload")
+	}
 }

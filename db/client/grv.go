@@ -85,6 +85,7 @@ func (d *Database) requestReadVersion(c *flow.Ctx, prio Priority, count int) (*w
 		if !isEndpointFailure(err) {
 			return nil, fmt.Errorf("read version from %s: %w", ep.Addr, err)
 		}
+		d.env.Metrics().Counter("ClientGRVRetries").Inc()
 		if err := d.waitInfoChange(c, pause); err != nil {
 			return nil, err
 		}
