@@ -20,9 +20,11 @@ func simDatabase(t *testing.T, seed uint64, splits []string, body func(c *flow.C
 }
 
 // simDatabaseWith is simDatabase with chaos started on the simulation
-// (given the server's and the client's addresses) before the run.
+// (given the server's and the client's addresses) before the run. It
+// returns the run's trace hash.
+
 func simDatabaseWith(t *testing.T, seed uint64, splits []string, chaos func(s *sim.Simulation, addrs []flow.Address),
-	body func(c *flow.Ctx, db *Database, fc *fakeCluster) error) {
+	body func(c *flow.Ctx, db *Database, fc *fakeCluster) error) uint64 {
 	t.Helper()
 	s := sim.New(seed, sim.Options{})
 	var fc *fakeCluster
@@ -49,6 +51,7 @@ func simDatabaseWith(t *testing.T, seed uint64, splits []string, chaos func(s *s
 	if err := done.Err(); err != nil {
 		t.Fatalf("seed %d: %v", seed, err)
 	}
+	return s.TraceHash()
 }
 
 func TestDatabaseReadsAndWritesAcrossShards(t *testing.T) {
@@ -251,14 +254,15 @@ func TestDatabaseWatch(t *testing.T) {
 // retry loop retries them. Idempotent writes must all land.
 func TestDatabaseUnderNetworkFaults(t *testing.T) {
 	attempts, retries := 0, 0
-	for seed := uint64(10); seed < 14; seed++ {
+	hashes := map[uint64]uint64{}
+	for _, seed := range []uint64{10, 11, 12, 13, 10} {
 		chaos := func(s *sim.Simulation, addrs []flow.Address) {
 			stop := s.Now().Add(20 * time.Second)
 			s.Controller().Spawn("clog", func(c *flow.Ctx) error {
 				return s.RandomClogging(c, stop, sim.ClogOptions{Targets: addrs, MeanInterval: 500 * time.Millisecond, MaxClog: 3 * time.Second})
 			})
 		}
-		simDatabaseWith(t, seed, []string{"k10", "k20"}, chaos, func(c *flow.Ctx, db *Database, fc *fakeCluster) error {
+		hash := simDatabaseWith(t, seed, []string{"k10", "k20"}, chaos, func(c *flow.Ctx, db *Database, fc *fakeCluster) error {
 			const n = 30
 			for i := range n {
 				if err := c.Sleep(200 * time.Millisecond); err != nil {
@@ -297,9 +301,13 @@ func TestDatabaseUnderNetworkFaults(t *testing.T) {
 			}
 			return nil
 		})
+		if prev, ok := hashes[seed]; ok && prev != hash {
+			t.Errorf("seed %d ran twice with trace hashes %x and %x: the client is not deterministic", seed, prev, hash)
+		}
+		hashes[seed] = hash
 	}
-	t.Logf("%d attempts for %d transactions, %d read retries", attempts, 4*30, retries)
-	if attempts == 4*30 && retries == 0 {
+	t.Logf("%d attempts for %d transactions, %d read retries", attempts, 5*30, retries)
+	if attempts == 5*30 && retries == 0 {
 		t.Error("no transaction was retried: the faults did not reach the workload")
 	}
 }
