@@ -311,3 +311,20 @@ func TestDatabaseUnderNetworkFaults(t *testing.T) {
 		t.Error("no transaction was retried: the faults did not reach the workload")
 	}
 }
+
+func TestDatabaseLockedUnlessLockAware(t *testing.T) {
+	simDatabase(t, 8, nil, func(c *flow.Ctx, db *Database, fc *fakeCluster) error {
+		fc.locked = true
+		tr := db.CreateTransaction()
+		if _, err := tr.Get(c, []byte("k")); !errors.Is(err, kv.ErrDatabaseLocked) {
+			t.Errorf("read of a locked database: %v, want database_locked", err)
+		}
+		aware := db.CreateTransaction()
+		aware.Options().SetLockAware()
+		aware.Set([]byte("k"), []byte("v"))
+		if err := aware.Commit(c); err != nil {
+			t.Errorf("lock-aware commit: %v", err)
+		}
+		return nil
+	})
+}

@@ -25,6 +25,8 @@ type fakeCluster struct {
 	changed flow.Promise[struct{}]
 
 	grvRequests int
+	// locked makes read versions report the database locked.
+	locked bool
 	// dropCommits makes the commit proxy fail the next commits as if it had
 	// died mid-request.
 	dropCommits int
@@ -117,7 +119,7 @@ func (fc *fakeCluster) startGRVProxy() {
 		if err := c.Sleep(time.Millisecond); err != nil {
 			return nil, err
 		}
-		return &wire.GetReadVersionReply{Version: int64(fc.store.version)}, nil
+		return &wire.GetReadVersionReply{Version: int64(fc.store.version), Locked: fc.locked}, nil
 	})
 	fc.grvIf = &wire.GrvProxyInterface{Address: string(fc.env.Address()), Id: "grv", GetReadVersion: tok}
 	fc.grvStop = stop

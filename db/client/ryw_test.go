@@ -69,6 +69,25 @@ func TestReadYourWritesDisabledReadsOnlyTheDatabase(t *testing.T) {
 	})
 }
 
+func TestSnapshotReadYourWritesCanBeDisabled(t *testing.T) {
+	runMem(t, func(c *flow.Ctx, m *memStore) error {
+		m.load("a", "1")
+		tr := m.newTr()
+		tr.Set([]byte("a"), []byte("2"))
+		if v, err := tr.Snapshot().Get(c, []byte("a")); err != nil || string(v) != "2" {
+			t.Errorf("snapshot read with snapshot RYW = %q, %v; want 2", v, err)
+		}
+		tr.Options().SetSnapshotRYWDisable()
+		if v, err := tr.Snapshot().Get(c, []byte("a")); err != nil || string(v) != "1" {
+			t.Errorf("snapshot read without snapshot RYW = %q, %v; want the database's 1", v, err)
+		}
+		if v, err := tr.Get(c, []byte("a")); err != nil || string(v) != "2" {
+			t.Errorf("plain read = %q, %v; want 2", v, err)
+		}
+		return nil
+	})
+}
+
 func TestRangeReadMergesWritesAndCountsLimitAfterMerging(t *testing.T) {
 	runMem(t, func(c *flow.Ctx, m *memStore) error {
 		m.load("a", "1", "b", "2", "c", "3", "d", "4", "e", "5", "f", "6")
