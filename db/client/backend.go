@@ -1,0 +1,44 @@
+package client
+
+import (
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/kv"
+)
+
+// backend is what a transaction reads from and commits to: the cluster's
+// proxies and storage servers (Database), or an in-memory model in tests.
+// Every call blocks the calling actor.
+type backend interface {
+	// readVersion returns a read version at the priority.
+	readVersion(c *flow.Ctx, p Priority, lockAware bool) (kv.Version, error)
+	// getValue returns key's value at v and whether it exists.
+	getValue(c *flow.Ctx, key []byte, v kv.Version) ([]byte, bool, error)
+	// getKey resolves sel at v over the whole keyspace; it returns "" when
+	// the selector falls before the first key and \xff\xff past the last.
+	getKey(c *flow.Ctx, sel kv.KeySelector, v kv.Version) ([]byte, error)
+	// getRange reads rows of r at v, in key order or reverse, at most limit
+	// (0: any number) and about limitBytes (0: any size). It returns how far
+	// it read: forward, every row of [r.Begin, readTo) is in rows; reverse,
+	// every row of [readTo, r.End). readTo is r.End (r.Begin in reverse)
+	// once r is exhausted.
+	getRange(c *flow.Ctx, r kv.KeyRange, v kv.Version, limit, limitBytes int, reverse bool) (rows []kv.KeyValue, readTo []byte, err error)
+	// commit commits the transaction and returns its version and its
+	// index within the commit batch.
+	commit(c *flow.Ctx, req commitRequest) (kv.Version, uint16, error)
+	// watch waits until key's value differs from value/present at a
+	// version >= v.
+	watch(c *flow.Ctx, key, value []byte, present bool, v kv.Version) (kv.Version, error)
+	// acquireWatch reserves one of the database's outstanding watches;
+	// releaseWatch returns it.
+	acquireWatch() bool
+	releaseWatch()
+}
+
+// commitRequest is what a transaction sends to be committed.
+type commitRequest struct {
+	ReadVersion    kv.Version
+	ReadConflicts  []kv.KeyRange
+	WriteConflicts []kv.KeyRange
+	Mutations      []kv.Mutation
+	LockAware      bool
+}

@@ -1,0 +1,25 @@
+// Package client is Strata's database client, with FoundationDB's client
+// semantics (fdb.md §2).
+//
+// It has two layers. The flow layer runs inside a flow process, so that
+// simulated workloads and the servers use the real client: NewDatabase
+// opens a cluster through the addresses that serve ClientDBInfo, keeps it
+// fresh with a long poll, batches read-version requests, caches shard
+// locations (refreshed on wrong_shard_server or a failed server) and reads
+// straight from storage servers. A Transaction buffers its writes in a
+// write map that its reads see (read-your-writes, including range reads
+// over buffered sets, clears and atomic operations), records read and
+// write conflict ranges, checks FDB's limits, and commits through a commit
+// proxy; OnError implements FDB's retry classes and backoff.
+//
+// The Go layer (Open, DB, Tx) is goroutine-safe and honours contexts: a DB
+// runs a flow process of its own on the loopback interface and every call
+// is posted to its loop, through db/flow's bridge.
+//
+// Transactions reach the cluster through a small interface (backend), so
+// their whole behaviour is tested against an in-memory versioned store
+// without servers.
+//
+// Atomic operations on keys not yet read are applied with applyAtomic, a
+// temporary copy of kv.ApplyAtomic until that is merged.
+package client

@@ -1,0 +1,94 @@
+package client
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/wire"
+)
+
+// grvQueue batches the read version requests of one priority: requests
+// that arrive while a batch is in flight go together in the next one.
+type grvQueue struct {
+	waiting []grvWaiter
+	running bool
+}
+
+type grvWaiter struct {
+	p         flow.Promise[kv.Version]
+	lockAware bool
+}
+
+func (d *Database) readVersion(c *flow.Ctx, prio Priority, lockAware bool) (kv.Version, error) {
+	q := d.grv[prio]
+	if q == nil {
+		q = &grvQueue{}
+		d.grv[prio] = q
+	}
+	p := flow.NewPromise[kv.Version]()
+	q.waiting = append(q.waiting, grvWaiter{p: p, lockAware: lockAware})
+	if !q.running {
+		q.running = true
+		d.env.Spawn("ReadVersionBatcher", func(c *flow.Ctx) error {
+			defer func() { q.running = false }()
+			return d.batchReadVersions(c, prio, q)
+		})
+	}
+	return flow.Await(c, p.Future())
+}
+
+// batchReadVersions sends the queue's requests a batch at a time until
+// none are left.
+func (d *Database) batchReadVersions(c *flow.Ctx, prio Priority, q *grvQueue) error {
+	for len(q.waiting) > 0 {
+		// Let the transactions of this turn of the loop join the batch.
+		if err := c.Yield(); err != nil {
+			return err
+		}
+		batch := q.waiting
+		q.waiting = nil
+		d.env.Metrics().Counter("ClientGRVRequests").Inc()
+		d.env.Metrics().Counter("ClientGRVTransactions").Add(uint64(len(batch)))
+		rep, err := d.requestReadVersion(c, prio, len(batch))
+		for _, w := range batch {
+			switch {
+			case err != nil:
+				w.p.Fail(err)
+			case rep.Locked && !w.lockAware:
+				w.p.Fail(kv.ErrDatabaseLocked)
+			default:
+				w.p.Send(kv.Version(rep.Version))
+			}
+		}
+	}
+	return nil
+}
+
+// requestReadVersion asks a random GRV proxy for a read version, moving to
+// another proxy (after a fresh ClientDBInfo, or a pause) when one fails.
+func (d *Database) requestReadVersion(c *flow.Ctx, prio Priority, count int) (*wire.GetReadVersionReply, error) {
+	codecReq, codecRep := flow.ProtoCodec[*wire.GetReadVersionRequest](), flow.ProtoCodec[*wire.GetReadVersionReply]()
+	pause := 10 * time.Millisecond
+	for {
+		p, err := d.grvProxy(c)
+		if err != nil {
+			return nil, err
+		}
+		ep := flow.Endpoint{Addr: flow.Address(p.Address), Token: p.GetReadVersion}
+		req := &wire.GetReadVersionRequest{Priority: uint32(prio), TransactionCount: uint32(count)}
+		rep, err := flow.Await(c, flow.NewRequestStream(ep, codecReq, codecRep).GetReply(d.env, req))
+		if err == nil {
+			return rep, nil
+		}
+		if !isEndpointFailure(err) {
+			return nil, fmt.Errorf("read version from %s: %w", ep.Addr, err)
+		}
+		d.env.Metrics().Counter("ClientGRVRetries").Inc()
+		if err := d.waitInfoChange(c, pause); err != nil {
+			return nil, err
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
