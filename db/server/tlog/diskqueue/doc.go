@@ -6,8 +6,11 @@
 // # Format
 //
 // A queue lives in a directory of segment files named by a 16-hex-digit
-// sequence number ("tlog/0000000000000001.seg"). A segment starts with an
-// 8-byte magic and holds records back to back. A record is
+// sequence number ("tlog/0000000000000001.seg"). A segment starts with a
+// 20-byte header (an 8-byte magic, the version of the last record written
+// before the segment, a CRC-32C of both) and holds records back to back. The
+// header's version tells recovery where a reclaimed prefix ended and that no
+// segment is missing in between. A record is
 //
 //	length  uint32 big-endian: bytes of the body (8 + len(payload))
 //	crc     uint32 big-endian: CRC-32C of the length bytes and the body

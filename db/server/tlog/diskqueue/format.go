@@ -13,15 +13,26 @@ import (
 const MaxPayload = 256 << 20
 
 const (
-	headerSize  = 8 // segment magic
-	frameSize   = 8 // length + crc
+	magicSize   = 8
+	headerSize  = magicSize + 8 + 4 // magic, previous version, crc
+	frameSize   = 8                 // length + crc
 	versionSize = 8
 	segmentExt  = ".seg"
 )
 
 // segmentMagic starts every segment file; its last two bytes are the
 // format version.
-var segmentMagic = [headerSize]byte{'S', 'T', 'R', 'T', 'L', 'Q', '0', '1'}
+var segmentMagic = [magicSize]byte{'S', 'T', 'R', 'T', 'L', 'Q', '0', '2'}
+
+// segmentHeader returns the header of a segment whose records follow
+// version prev (the last record written before the segment was started).
+// After the segments before it are reclaimed, prev tells recovery where the
+// reclaimed prefix ended.
+func segmentHeader(prev int64) []byte {
+	h := append(segmentMagic[:magicSize:magicSize], make([]byte, 8)...)
+	binary.BigEndian.PutUint64(h[magicSize:], uint64(prev))
+	return binary.BigEndian.AppendUint32(h, crc32.Checksum(h, castagnoli))
+}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -55,41 +66,46 @@ func recordCRC(length, body []byte) uint32 {
 	return crc32.Update(crc32.Checksum(length, castagnoli), castagnoli, body)
 }
 
-// parseSegment decodes a segment's contents. It returns the valid records,
+// parseSegment decodes a segment's contents. It returns the version its
+// header says preceded it, the valid records,
 // the length of the valid prefix of data, and, if that prefix is shorter
 // than data, why the rest is not valid. Records must have versions above
 // after and increasing.
-func parseSegment(data []byte, after int64) (recs []Record, valid int, problem string) {
+func parseSegment(data []byte, after int64) (prev int64, recs []Record, valid int, problem string) {
 	if len(data) < headerSize {
-		return nil, 0, "torn segment header"
+		return 0, nil, 0, "torn segment header"
 	}
-	if [headerSize]byte(data[:headerSize]) != segmentMagic {
-		return nil, 0, "bad segment magic"
+	if [magicSize]byte(data[:magicSize]) != segmentMagic {
+		return 0, nil, 0, "bad segment magic"
 	}
+	if crc32.Checksum(data[:headerSize-4], castagnoli) != binary.BigEndian.Uint32(data[headerSize-4:]) {
+		return 0, nil, 0, "segment header checksum mismatch"
+	}
+	prev = int64(binary.BigEndian.Uint64(data[magicSize:]))
 	off := headerSize
 	for off < len(data) {
 		rest := data[off:]
 		if len(rest) < frameSize {
-			return recs, off, "torn record frame"
+			return prev, recs, off, "torn record frame"
 		}
 		n := int(binary.BigEndian.Uint32(rest))
 		if n < versionSize || n > versionSize+MaxPayload {
-			return recs, off, fmt.Sprintf("bad record length %d", n)
+			return prev, recs, off, fmt.Sprintf("bad record length %d", n)
 		}
 		if len(rest) < frameSize+n {
-			return recs, off, "torn record"
+			return prev, recs, off, "torn record"
 		}
 		body := rest[frameSize : frameSize+n]
 		if recordCRC(rest[:4], body) != binary.BigEndian.Uint32(rest[4:]) {
-			return recs, off, "checksum mismatch"
+			return prev, recs, off, "checksum mismatch"
 		}
 		version := int64(binary.BigEndian.Uint64(body))
 		if version <= after {
-			return recs, off, fmt.Sprintf("version %d not above %d", version, after)
+			return prev, recs, off, fmt.Sprintf("version %d not above %d", version, after)
 		}
 		recs = append(recs, Record{Version: version, Payload: body[versionSize:]})
 		after = version
 		off += frameSize + n
 	}
-	return recs, off, ""
+	return prev, recs, off, ""
 }

@@ -48,6 +48,7 @@ type Stats struct {
 type segment struct {
 	seq    uint64
 	name   string
+	prev   int64 // version of the last record written before it
 	f      flow.File
 	size   int64 // bytes written
 	synced int64 // bytes known durable
@@ -70,6 +71,7 @@ type Queue struct {
 	bufFirst    int64  // version of the first buffered record
 	bufCount    int
 	lastPushed  int64  // version of the last pushed record
+	lastWritten int64  // version of the last record written to a segment
 	pushed      uint64 // records pushed, ever, in this incarnation
 	durable     uint64 // records of pushed known durable
 	durableVers int64  // version of the last durable record
@@ -97,6 +99,7 @@ func Open(c *flow.Ctx, fs flow.FS, dir string, opts Options) (*Queue, []Record, 
 	}
 	if n := len(recs); n > 0 {
 		q.lastPushed = recs[n-1].Version
+		q.lastWritten = recs[n-1].Version
 		q.durableVers = recs[n-1].Version
 	}
 	return q, recs, nil
@@ -183,6 +186,7 @@ func (q *Queue) flush(c *flow.Ctx) error {
 		}
 		seg.size += int64(len(q.buf))
 		seg.last = lastVersion
+		q.lastWritten = lastVersion
 		seg.count += q.bufCount
 		q.buf, q.bufCount = q.buf[:0], 0
 	}
@@ -252,12 +256,12 @@ func (q *Queue) ensureSegment(c *flow.Ctx) error {
 		f.Close()
 		return fmt.Errorf("clearing %s: %w", name, err)
 	}
-	if _, err := f.WriteAt(segmentMagic[:], 0); err != nil {
+	if _, err := f.WriteAt(segmentHeader(q.lastWritten), 0); err != nil {
 		f.Close()
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
 	q.nextSeq++
-	seg := &segment{seq: seq, name: name, f: f, size: headerSize}
+	seg := &segment{seq: seq, name: name, f: f, size: headerSize, prev: q.lastWritten}
 	q.segments = append(q.segments, seg)
 	if cur != nil {
 		// Appends never return to a full segment.
@@ -320,6 +324,16 @@ func (q *Queue) keptFrom() int {
 		i++
 	}
 	return i
+}
+
+// ReclaimedBelow returns the version below which records were reclaimed
+// (0 if none ever were): the end of the deleted prefix of segments, as
+// recorded in the first remaining one, so it survives a restart.
+func (q *Queue) ReclaimedBelow() int64 {
+	if len(q.segments) == 0 || q.segments[0].prev == 0 {
+		return 0
+	}
+	return q.segments[0].prev + 1
 }
 
 // Stats returns the queue's footprint and work so far.

@@ -143,6 +143,9 @@ func TestPopReclaimsWholeSegments(t *testing.T) {
 			return err
 		}
 		bytesBefore := q.Stats().Bytes
+		if got := q.ReclaimedBelow(); got != 0 {
+			return fmt.Errorf("before any pop, reclaimed below %d; want 0", got)
+		}
 		if err := q.Pop(c, 100); err != nil {
 			return err
 		}
@@ -168,6 +171,11 @@ func TestPopReclaimsWholeSegments(t *testing.T) {
 		}
 		if d := cmp.Diff(recordsFor(span(first, 200)...), recs); d != "" {
 			return fmt.Errorf("recovered after pop (-want +got):\n%s", d)
+		}
+		// The versions are consecutive, so the reclaimed prefix ends right
+		// before the first record left.
+		if got := q.ReclaimedBelow(); got != first {
+			return fmt.Errorf("after reopening, reclaimed below %d; want %d", got, first)
 		}
 		// Popping everything keeps the last segment, so the queue still
 		// knows its last version.

@@ -99,7 +99,12 @@ func (q *Queue) loadSegment(c *flow.Ctx, name string, seq uint64, after int64) (
 		f.Close()
 		return nil, nil, false, fmt.Errorf("reading %s: %w", name, err)
 	}
-	recs, valid, problem := parseSegment(data, after)
+	prev, recs, valid, problem := parseSegment(data, after)
+	if problem == "" && after > 0 && prev != after {
+		// A segment between the two is missing: nothing from here on
+		// can be trusted to follow the records before.
+		recs, valid, problem = nil, 0, fmt.Sprintf("segment follows version %d, not %d", prev, after)
+	}
 	if problem != "" {
 		c.Trace(flow.SevWarn, "DiskQueueTruncated", flow.D("File", name), flow.D("Offset", valid),
 			flow.D("Discarded", len(data)-valid), flow.D("Reason", problem))
@@ -124,7 +129,7 @@ func (q *Queue) loadSegment(c *flow.Ctx, name string, seq uint64, after int64) (
 		return nil, nil, false, fmt.Errorf("syncing %s: %w", name, err)
 	}
 	s := &loadedSegment{
-		segment:   segment{seq: seq, name: name, f: f, size: int64(valid), synced: int64(valid), count: len(recs)},
+		segment:   segment{seq: seq, name: name, f: f, prev: prev, size: int64(valid), synced: int64(valid), count: len(recs)},
 		truncated: problem != "",
 	}
 	if n := len(recs); n > 0 {
