@@ -1,6 +1,7 @@
 package tlog_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -91,7 +92,8 @@ type cluster struct {
 }
 
 func newCluster(seed uint64) *cluster {
-	cl := &cluster{s: sim.New(seed, sim.Options{})}
+	// Odd seeds also randomise the runtime's knobs and enable Buggify.
+	cl := &cluster{s: sim.New(seed, sim.Options{Buggify: seed%2 == 1})}
 	cl.logP = cl.s.AddProcess(cl.s.AddMachine(flow.Locality{}), 4500, func(e *flow.Env) {
 		e.Spawn("boot", func(c *flow.Ctx) error {
 			t, err := tlog.New(c, tlog.Config{ID: "log0", SegmentBytes: segmentBytes, MaxPeekReplyBytes: peekLimit})
@@ -273,6 +275,11 @@ func runLogSeed(seed uint64) error {
 		}
 		return nil
 	})
+	stop := cl.s.Now().Add(2 * time.Second)
+	cl.s.Controller().Spawn("clog", func(c *flow.Ctx) error {
+		return cl.s.RandomClogging(c, stop, sim.ClogOptions{Targets: []flow.Address{cl.logP.Addr, cl.client.Addr},
+			MeanInterval: 100 * time.Millisecond, MaxClog: 300 * time.Millisecond})
+	})
 	err := cl.run("commit-and-tail", 5*time.Minute, func(c *flow.Ctx) error {
 		var tails []flow.Future[struct{}]
 		for tag := range uint32(numTags) {
@@ -333,6 +340,11 @@ func checkPops(cl *cluster, w *workload) error {
 			}
 		}
 		after := cl.log.Stats()
+		m := cl.logP.Env().Metrics()
+		if m.Counter("tlog.pops").Value() < numTags || m.Counter("tlog.queue_bytes_reclaimed").Value() == 0 {
+			return fmt.Errorf("after popping every tag: tlog.pops %d, tlog.queue_bytes_reclaimed %d",
+				m.Counter("tlog.pops").Value(), m.Counter("tlog.queue_bytes_reclaimed").Value())
+		}
 		if after.QueueSegments >= before.QueueSegments || after.QueueBytes >= before.QueueBytes ||
 			after.MemoryBytes >= before.MemoryBytes {
 			return fmt.Errorf("popping every tag to %d: stats %+v before, %+v after", mid, before, after)
@@ -370,7 +382,7 @@ func checkPops(cl *cluster, w *workload) error {
 }
 
 func TestLogSurvivesRebootsAndServesEveryTag(t *testing.T) {
-	for seed := uint64(1); seed <= 6; seed++ {
+	for seed := uint64(1); seed <= 20; seed++ {
 		if err := runLogSeed(seed); err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
@@ -401,4 +413,112 @@ func summarize(vms []*wire.VersionedMutations) []string {
 		}
 	}
 	return out
+}
+
+// A peek with nothing to return waits about PeekTimeout and answers empty
+// with where to continue; a peek waiting when the tag's data becomes durable
+// answers at once with it.
+func TestPeekLongPolls(t *testing.T) {
+	cl := newCluster(7)
+	w := handWorkload()
+	err := cl.run("long-poll", time.Minute, func(c *flow.Ctx) error {
+		if err := commit(c, cl, w.commits[0]); err != nil {
+			return err
+		}
+		first := w.commits[0].Version
+		start := c.Now()
+		rep, err := call(c, cl, func(i *wire.TLogInterface) uint64 { return i.Peek },
+			&wire.TLogPeekRequest{Tag: 99, Begin: 0}, peekCodec, peekRepCodec)
+		if err != nil {
+			return err
+		}
+		waited := c.Now().Sub(start)
+		if len(rep.Messages) != 0 || rep.End != first+1 || waited < 900*time.Millisecond || waited > 1500*time.Millisecond {
+			return fmt.Errorf("empty peek answered %d messages, end %d after %v; want none, end %d after about 1s",
+				len(rep.Messages), rep.End, waited, first+1)
+		}
+		next, tag := w.commits[1], uint32(1)
+		peek := flow.NewRequestStream(flow.Endpoint{Addr: flow.Address(cl.iface.Address), Token: cl.iface.Peek}, peekCodec, peekRepCodec).
+			GetReply(c.Env, &wire.TLogPeekRequest{Tag: tag, Begin: first + 1})
+		if err := c.Sleep(100 * time.Millisecond); err != nil {
+			return err
+		}
+		if peek.IsReady() {
+			return fmt.Errorf("peek answered before any new data: %v", peek.Err())
+		}
+		start = c.Now()
+		if err := commit(c, cl, next); err != nil {
+			return err
+		}
+		rep, err = flow.Await(c, peek)
+		if err != nil {
+			return err
+		}
+		if waited := c.Now().Sub(start); waited > 100*time.Millisecond {
+			return fmt.Errorf("waiting peek answered %v after the commit", waited)
+		}
+		if d := diffReads(w.from(tag, first+1), rep.Messages); d != "" {
+			return fmt.Errorf("waiting peek read (-want +got):\n%s", d)
+		}
+		m := cl.logP.Env().Metrics()
+		if n := m.Counter("tlog.commits").Value(); n != 2 {
+			return fmt.Errorf("tlog.commits is %d after two commits", n)
+		}
+		if n := m.Histogram("tlog.commit_latency").Count(); n != 2 {
+			return fmt.Errorf("tlog.commit_latency counted %d commits, want 2", n)
+		}
+		if n := m.Histogram("tlog.fsync_latency").Count(); n < 1 || n > 2 {
+			return fmt.Errorf("tlog.fsync_latency counted %d syncs for two commits", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A stopped log fails commits and peeks with tlog_stopped, including those
+// already waiting.
+func TestStopFailsWaitingRequests(t *testing.T) {
+	cl := newCluster(8)
+	w := newWorkload(cl.s.Rand(), 3)
+	err := cl.run("stop", time.Minute, func(c *flow.Ctx) error {
+		ep := func(token uint64) flow.Endpoint {
+			return flow.Endpoint{Addr: flow.Address(cl.iface.Address), Token: token}
+		}
+		// The second commit waits for the first, which never comes.
+		waiting := flow.NewRequestStream(ep(cl.iface.Commit), commitCodec, commitRepCodec).GetReply(c.Env, w.commits[1])
+		peek := flow.NewRequestStream(ep(cl.iface.Peek), peekCodec, peekRepCodec).
+			GetReply(c.Env, &wire.TLogPeekRequest{Tag: 0, Begin: 0})
+		if err := c.Sleep(50 * time.Millisecond); err != nil {
+			return err
+		}
+		cl.log.Stop()
+		if _, err := flow.Await(c, waiting); !errors.Is(err, tlog.ErrTLogStopped) {
+			return fmt.Errorf("waiting commit after Stop: got %v, want tlog_stopped", err)
+		}
+		if _, err := flow.Await(c, peek); !errors.Is(err, tlog.ErrTLogStopped) {
+			return fmt.Errorf("waiting peek after Stop: got %v, want tlog_stopped", err)
+		}
+		later := flow.NewRequestStream(ep(cl.iface.Commit), commitCodec, commitRepCodec).GetReply(c.Env, w.commits[0])
+		if _, err := flow.Await(c, later); err == nil {
+			return fmt.Errorf("a commit after Stop succeeded")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// handWorkload is two commits, each writing one mutation to tag 1.
+func handWorkload() *workload {
+	w := &workload{expected: map[uint32][]*wire.VersionedMutations{}}
+	for _, v := range []int64{100, 200} {
+		muts := []*wire.Mutation{{Type: uint32(kv.SetValue), Key: fmt.Appendf(nil, "k%d", v), Param: []byte("v")}}
+		w.commits = append(w.commits, &wire.TLogCommitRequest{PrevVersion: v - 100, Version: v,
+			Messages: []*wire.TaggedMutations{{Tag: 1, Mutations: muts}}})
+		w.expected[1] = append(w.expected[1], &wire.VersionedMutations{Version: v, Mutations: muts})
+	}
+	return w
 }
