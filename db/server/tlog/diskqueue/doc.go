@@ -25,7 +25,8 @@
 // the current segment and syncs it; a Commit returns once everything pushed
 // before it was called is durable. Commits group: while one sync runs, later
 // pushes wait for the next one, and one sync covers everything pushed before
-// it started. A flush only ever writes one file, and the queue moves to a new
+// it started. Before starting a sync, a committer yields once so that the
+// committers the previous sync released can push and share it. A flush only ever writes one file, and the queue moves to a new
 // segment only once the old one is fully synced, so a crash can lose only a
 // suffix of the records: what Open recovers is always a prefix of what was
 // pushed (after the reclaimed part) that holds every record whose Commit

@@ -88,6 +88,9 @@ type Queue struct {
 // the records that survived, in version order. A torn or corrupt record and
 // everything after it is discarded, and the files are repaired to match.
 func Open(c *flow.Ctx, fs flow.FS, dir string, opts Options) (*Queue, []Record, error) {
+	if fs == nil {
+		return nil, nil, fmt.Errorf("diskqueue: %s: the process has no data directory", dir)
+	}
 	if opts.SegmentBytes <= 0 {
 		opts.SegmentBytes = DefaultSegmentBytes
 	}
@@ -113,8 +116,8 @@ func (q *Queue) LastVersion() int64 { return q.lastPushed }
 // if none.
 func (q *Queue) DurableVersion() int64 { return q.durableVers }
 
-// Push buffers a record for the next Commit. Versions must strictly
-// increase. The payload is copied.
+// Push buffers a record for the next Commit. Versions must be positive and
+// strictly increase. The payload is copied.
 func (q *Queue) Push(version int64, payload []byte) error {
 	if q.err != nil {
 		return q.err
@@ -141,12 +144,23 @@ func (q *Queue) Push(version int64, payload []byte) error {
 // the queue unusable: this and every later call return it.
 func (q *Queue) Commit(c *flow.Ctx) error {
 	target := q.pushed
+	yielded := false
 	for q.durable < target {
 		if q.err != nil {
 			return q.err
 		}
 		if q.flushing != nil {
 			if _, err := flow.Await(c, q.flushing.Future()); err != nil {
+				return err
+			}
+			continue
+		}
+		if !yielded {
+			// Let the actors that are ready to run first (committers the
+			// last sync just released) push, so this sync covers them too
+			// instead of leaving them for the next one.
+			yielded = true
+			if err := c.Yield(); err != nil {
 				return err
 			}
 			continue
