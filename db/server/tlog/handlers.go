@@ -99,7 +99,12 @@ func (t *TLog) peek(c *flow.Ctx, req *wire.TLogPeekRequest) (*wire.TLogPeekReply
 		if tl := t.tags[req.Tag]; tl != nil && req.Begin < tl.popped {
 			return &wire.TLogPeekReply{End: tl.popped, Popped: tl.popped, KnownCommittedVersion: t.knownCommitted}, nil
 		}
-		msgs, end, _ := t.collect(req.Tag, req.Begin, t.cfg.MaxPeekReplyBytes)
+		limit := t.cfg.MaxPeekReplyBytes
+		if c.Buggify("TLogPeekOneVersion") {
+			// Make peekers page through replies of a single version.
+			limit = 1
+		}
+		msgs, end, _ := t.collect(req.Tag, req.Begin, limit)
 		if len(msgs) > 0 || timeout.IsReady() {
 			t.m.peekMessages.Add(uint64(len(msgs)))
 			return &wire.TLogPeekReply{Messages: msgs, End: end, KnownCommittedVersion: t.knownCommitted}, nil

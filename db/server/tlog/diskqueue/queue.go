@@ -94,6 +94,10 @@ func Open(c *flow.Ctx, fs flow.FS, dir string, opts Options) (*Queue, []Record, 
 	if opts.SegmentBytes <= 0 {
 		opts.SegmentBytes = DefaultSegmentBytes
 	}
+	if c.Buggify("DiskQueueTinySegments") {
+		// Roll and reclaim segments constantly in simulation.
+		opts.SegmentBytes = 4 << 10
+	}
 	q := &Queue{fs: fs, dir: dir, opts: opts, nextSeq: 1}
 	recs, err := q.recover(c)
 	if err != nil {
