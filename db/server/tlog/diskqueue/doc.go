@@ -1,0 +1,42 @@
+// Package diskqueue is the transaction log's durable queue: an append-only
+// sequence of (version, payload) records in segment files on a flow.FS,
+// group-committed with fdatasync, whose popped prefix is reclaimed by
+// deleting whole segments.
+//
+// # Format
+//
+// A queue lives in a directory of segment files named by a 16-hex-digit
+// sequence number ("tlog/0000000000000001.seg"). A segment starts with a
+// 20-byte header (an 8-byte magic, the version of the last record written
+// before the segment, a CRC-32C of both) and holds records back to back. The
+// header's version tells recovery where a reclaimed prefix ended and that no
+// segment is missing in between. A record is
+//
+//	length  uint32 big-endian: bytes of the body (8 + len(payload))
+//	crc     uint32 big-endian: CRC-32C of the length bytes and the body
+//	body    version int64 big-endian, then the payload
+//
+// Record versions strictly increase across the whole queue, so recovery can
+// also reject a well-checksummed record that is out of order.
+//
+// # Durability
+//
+// Push buffers a record in memory. Commit writes every buffered record to
+// the current segment and syncs it; a Commit returns once everything pushed
+// before it was called is durable. Commits group: while one sync runs, later
+// pushes wait for the next one, and one sync covers everything pushed before
+// it started. Before starting a sync, a committer yields once so that the
+// committers the previous sync released can push and share it. A flush only ever writes one file, and the queue moves to a new
+// segment only once the old one is fully synced, so a crash can lose only a
+// suffix of the records: what Open recovers is always a prefix of what was
+// pushed (after the reclaimed part) that holds every record whose Commit
+// returned.
+//
+// Open scans the segments in order, validates every record, truncates the
+// first torn or corrupt record and everything after it (deleting later
+// segments), syncs what it kept and returns the surviving records.
+//
+// The queue is role code: it runs on one actor baton, uses no goroutines or
+// locks, and behaves the same on the simulator's disks and on the operating
+// system's files.
+package diskqueue

@@ -1,0 +1,129 @@
+package tlog
+
+import (
+	"sort"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/strata-db/strata/db/wire"
+)
+
+// tagLog is the in-memory index of one tag: its unpopped mutations by
+// version.
+type tagLog struct {
+	// popped is the version below which the tag's data is gone.
+	popped int64
+	// pushed records that the log ever held mutations for the tag; only
+	// such tags hold back the queue's reclaiming.
+	pushed  bool
+	entries []tagEntry // ascending versions
+}
+
+type tagEntry struct {
+	version   int64
+	mutations []*wire.Mutation
+	bytes     int
+}
+
+// mutationBytes is the size a mutation counts for in memory and in peek
+// replies.
+func mutationBytes(m *wire.Mutation) int { return len(m.Key) + len(m.Param) + 8 }
+
+func (t *TLog) tag(tag uint32) *tagLog {
+	tl := t.tags[tag]
+	if tl == nil {
+		tl = &tagLog{}
+		t.tags[tag] = tl
+	}
+	return tl
+}
+
+// index adds a commit's mutations to the tags' indexes.
+func (t *TLog) index(req *wire.TLogCommitRequest) {
+	for _, tm := range req.Messages {
+		if len(tm.Mutations) == 0 {
+			continue
+		}
+		tl := t.tag(tm.Tag)
+		tl.pushed = true
+		if req.Version < tl.popped {
+			continue
+		}
+		size := 0
+		for _, m := range tm.Mutations {
+			size += mutationBytes(m)
+		}
+		t.memoryBytes += int64(size)
+		if n := len(tl.entries); n > 0 && tl.entries[n-1].version == req.Version {
+			// The tag appears twice in one commit: one entry per version.
+			last := &tl.entries[n-1]
+			last.mutations = append(last.mutations, tm.Mutations...)
+			last.bytes += size
+			continue
+		}
+		tl.entries = append(tl.entries, tagEntry{version: req.Version, mutations: tm.Mutations, bytes: size})
+	}
+}
+
+// collect returns the tag's mutations at durable versions >= begin, up to
+// about limit bytes (at least one version), and the version to continue
+// from.
+func (t *TLog) collect(tag uint32, begin int64, limit int) ([]*wire.VersionedMutations, int64, int) {
+	end := max(begin, t.durable+1)
+	tl := t.tags[tag]
+	if tl == nil {
+		return nil, end, 0
+	}
+	i := sort.Search(len(tl.entries), func(i int) bool { return tl.entries[i].version >= begin })
+	var out []*wire.VersionedMutations
+	bytes := 0
+	for ; i < len(tl.entries) && tl.entries[i].version <= t.durable; i++ {
+		e := tl.entries[i]
+		if len(out) > 0 && bytes+e.bytes > limit {
+			return out, e.version, bytes
+		}
+		out = append(out, &wire.VersionedMutations{Version: e.version, Mutations: e.mutations})
+		bytes += e.bytes
+	}
+	return out, end, bytes
+}
+
+// dropBelow forgets the tag's mutations below version to.
+func (t *TLog) dropBelow(tl *tagLog, to int64) {
+	i := sort.Search(len(tl.entries), func(i int) bool { return tl.entries[i].version >= to })
+	for _, e := range tl.entries[:i] {
+		t.memoryBytes -= int64(e.bytes)
+	}
+	// Clearing lets the popped mutations be collected now; the array's
+	// dead front goes when append next reallocates it.
+	clear(tl.entries[:i])
+	tl.entries = tl.entries[i:]
+}
+
+// reclaimPoint is the version below which no tag needs the queue: the
+// smallest popped point of the tags ever pushed, and never above the next
+// version (later commits may bring any tag).
+func (t *TLog) reclaimPoint() int64 {
+	point := t.durable + 1
+	for _, tl := range t.tags {
+		if tl.pushed {
+			point = min(point, tl.popped)
+		}
+	}
+	return point
+}
+
+var marshalOpts = proto.MarshalOptions{Deterministic: true}
+
+// encodeRecord is the queue record of a commit: the request itself.
+func encodeRecord(req *wire.TLogCommitRequest) ([]byte, error) {
+	return marshalOpts.Marshal(req)
+}
+
+func decodeRecord(b []byte) (*wire.TLogCommitRequest, error) {
+	req := &wire.TLogCommitRequest{}
+	if err := proto.Unmarshal(b, req); err != nil {
+		return nil, err
+	}
+	return req, nil
+}

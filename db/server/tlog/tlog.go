@@ -1,0 +1,253 @@
+package tlog
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/server/tlog/diskqueue"
+	"github.com/strata-db/strata/db/wire"
+)
+
+// Config configures a transaction log; zero fields take defaults.
+type Config struct {
+	// ID names the log in its interface and traces.
+	ID string
+	// Dir is the log's directory in the process's data directory
+	// (default "tlog").
+	Dir string
+	// InitialVersion is the version of a log with no data: the first
+	// commit it accepts has this prev_version.
+	InitialVersion int64
+	// SegmentBytes is the size of the queue's segment files (default
+	// diskqueue.DefaultSegmentBytes).
+	SegmentBytes int64
+	// MaxPeekReplyBytes bounds the mutation bytes of one peek reply
+	// (default 1 MiB); a reply always carries at least one version.
+	MaxPeekReplyBytes int
+	// PeekTimeout is how long a peek waits for new data before answering
+	// empty (default 1 s).
+	PeekTimeout time.Duration
+}
+
+func (c *Config) ensureDefaults() {
+	if c.Dir == "" {
+		c.Dir = "tlog"
+	}
+	if c.MaxPeekReplyBytes <= 0 {
+		c.MaxPeekReplyBytes = 1 << 20
+	}
+	if c.PeekTimeout <= 0 {
+		c.PeekTimeout = time.Second
+	}
+}
+
+// Errors the log answers with, as FoundationDB's.
+var (
+	// ErrTLogStopped answers requests to a stopped log.
+	ErrTLogStopped = &flow.Error{Code: 1011, Name: "tlog_stopped"}
+	// ErrIOError answers commits once the disk failed.
+	ErrIOError = &flow.Error{Code: 1510, Name: "io_error"}
+)
+
+// Stats is a snapshot of the log's state.
+type Stats struct {
+	// Version is the last version applied; DurableVersion the last one
+	// made durable.
+	Version, DurableVersion int64
+	// QueueBytes and QueueSegments are the disk queue's footprint.
+	QueueBytes    int64
+	QueueSegments int
+	// MemoryBytes is the size of the mutations held in the peek index.
+	MemoryBytes int64
+}
+
+// TLog is a running transaction log.
+type TLog struct {
+	env   *flow.Env
+	cfg   Config
+	queue *diskqueue.Queue
+	iface *wire.TLogInterface
+
+	version        int64 // last version pushed
+	durable        int64 // last version durable
+	knownCommitted int64
+	tags           map[uint32]*tagLog
+	memoryBytes    int64
+
+	// changed is fired (and replaced) whenever version or durable moves
+	// or the log stops, waking the commits and peeks that wait on them.
+	changed flow.Promise[struct{}]
+	stopped bool
+	failed  error
+
+	commits *flow.Listener[*wire.TLogCommitRequest, *wire.TLogCommitReply]
+	peeks   *flow.Listener[*wire.TLogPeekRequest, *wire.TLogPeekReply]
+	pops    *flow.Listener[*wire.TLogPopRequest, *wire.TLogPopReply]
+	servers []*flow.Actor
+
+	m         metrics
+	reclaimed int64 // queue bytes reclaimed already counted
+}
+
+type metrics struct {
+	commits, duplicates, commitBytes *flow.Counter
+	peeks, peekMessages, pops        *flow.Counter
+	queuePushed, queueReclaimed      *flow.Counter
+	commitLatency                    *flow.Histogram
+}
+
+func newMetrics(m *flow.Metrics) metrics {
+	return metrics{
+		commits:        m.Counter("tlog.commits"),
+		duplicates:     m.Counter("tlog.commit_duplicates"),
+		commitBytes:    m.Counter("tlog.commit_bytes"),
+		peeks:          m.Counter("tlog.peeks"),
+		peekMessages:   m.Counter("tlog.peek_messages"),
+		pops:           m.Counter("tlog.pops"),
+		queuePushed:    m.Counter("tlog.queue_bytes_pushed"),
+		queueReclaimed: m.Counter("tlog.queue_bytes_reclaimed"),
+		commitLatency:  m.Histogram("tlog.commit_latency"),
+	}
+}
+
+// New recovers the log from its directory and starts serving it on fresh
+// dynamic tokens of c's process. The caller's actor is used for recovery
+// only; the log runs on actors of its own.
+func New(c *flow.Ctx, cfg Config) (*TLog, error) {
+	cfg.ensureDefaults()
+	env := c.Env
+	t := &TLog{env: env, cfg: cfg, tags: map[uint32]*tagLog{}, changed: flow.NewPromise[struct{}](),
+		m: newMetrics(env.Metrics())}
+	q, recs, err := diskqueue.Open(c, env.Files(), cfg.Dir, diskqueue.Options{
+		SegmentBytes: cfg.SegmentBytes,
+		SyncLatency:  env.Metrics().Histogram("tlog.fsync_latency"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tlog %s: %w", cfg.ID, err)
+	}
+	t.queue = q
+	if err := t.recover(recs, q.ReclaimedBelow()); err != nil {
+		q.Close()
+		return nil, fmt.Errorf("tlog %s: %w", cfg.ID, err)
+	}
+	t.m.queuePushed.Add(uint64(q.Stats().Bytes))
+	t.listen()
+	env.Trace(flow.SevInfo, "TLogStarted", flow.D("ID", cfg.ID), flow.D("Version", t.version),
+		flow.D("Recovered", len(recs)), flow.D("QueueBytes", q.Stats().Bytes))
+	return t, nil
+}
+
+// recover rebuilds the index from the recovered records. Versions below
+// reclaimedBelow were deleted from the queue: every tag that had data there
+// had popped it, so that is where the recovered tags' popped points start.
+func (t *TLog) recover(recs []diskqueue.Record, reclaimedBelow int64) error {
+	t.version = t.cfg.InitialVersion
+	for _, r := range recs {
+		req, err := decodeRecord(r.Payload)
+		if err != nil {
+			return fmt.Errorf("decoding version %d: %w", r.Version, err)
+		}
+		if req.Version != r.Version {
+			return fmt.Errorf("record of version %d holds a commit of version %d", r.Version, req.Version)
+		}
+		t.index(req)
+		t.knownCommitted = max(t.knownCommitted, req.KnownCommittedVersion)
+	}
+	for _, tl := range t.tags {
+		tl.popped = reclaimedBelow
+	}
+	if n := len(recs); n > 0 {
+		t.version = max(t.version, recs[n-1].Version)
+	}
+	t.durable = t.version
+	return nil
+}
+
+func (t *TLog) listen() {
+	e := t.env
+	t.commits = flow.Listen(e, 0, flow.ProtoCodec[*wire.TLogCommitRequest](), flow.ProtoCodec[*wire.TLogCommitReply]())
+	t.peeks = flow.Listen(e, 0, flow.ProtoCodec[*wire.TLogPeekRequest](), flow.ProtoCodec[*wire.TLogPeekReply]())
+	t.pops = flow.Listen(e, 0, flow.ProtoCodec[*wire.TLogPopRequest](), flow.ProtoCodec[*wire.TLogPopReply]())
+	t.iface = &wire.TLogInterface{
+		Address: string(e.Address()),
+		Id:      t.cfg.ID,
+		Commit:  t.commits.Stream().Endpoint().Token,
+		Peek:    t.peeks.Stream().Endpoint().Token,
+		Pop:     t.pops.Stream().Endpoint().Token,
+	}
+	t.servers = []*flow.Actor{
+		serve(t, "TLogCommit", t.commits, t.commit),
+		serve(t, "TLogPeek", t.peeks, t.peek),
+		serve(t, "TLogPop", t.pops, t.pop),
+	}
+}
+
+// serve answers each request of l on an actor of its own, so that a commit
+// waiting for its predecessor or a long-polling peek holds up nothing else.
+func serve[Req, Rep any](t *TLog, name string, l *flow.Listener[Req, Rep], handle func(*flow.Ctx, Req) (Rep, error)) *flow.Actor {
+	return t.env.Spawn(name+"Server", func(c *flow.Ctx) error {
+		for {
+			r, err := l.Requests().Next(c)
+			if err != nil {
+				return err
+			}
+			t.env.Spawn(name, func(c *flow.Ctx) error {
+				rep, err := handle(c, r.Msg)
+				if err != nil {
+					r.Fail(err)
+					return nil
+				}
+				r.Reply(rep)
+				return nil
+			})
+		}
+	})
+}
+
+// Interface returns where the log listens.
+func (t *TLog) Interface() *wire.TLogInterface { return t.iface }
+
+// Version returns the last version applied to the log; after recovery, the
+// highest durable version.
+func (t *TLog) Version() int64 { return t.version }
+
+// DurableVersion returns the last version made durable.
+func (t *TLog) DurableVersion() int64 { return t.durable }
+
+// Stats returns a snapshot of the log's state.
+func (t *TLog) Stats() Stats {
+	qs := t.queue.Stats()
+	return Stats{Version: t.version, DurableVersion: t.durable, QueueBytes: qs.Bytes,
+		QueueSegments: qs.Segments, MemoryBytes: t.memoryBytes}
+}
+
+// Stop stops serving: queued and later requests fail, and waiting commits
+// and peeks answer tlog_stopped. Durable data stays on disk for the next
+// New.
+func (t *TLog) Stop() {
+	if t.stopped {
+		return
+	}
+	t.stopped = true
+	for _, a := range t.servers {
+		a.Cancel()
+	}
+	t.commits.Close()
+	t.peeks.Close()
+	t.pops.Close()
+	t.notify()
+}
+
+// notify wakes everything waiting for the log to change.
+func (t *TLog) notify() {
+	p := t.changed
+	t.changed = flow.NewPromise[struct{}]()
+	p.Send(struct{}{})
+}
+
+// waitChange blocks until the log changes or extra is ready.
+func (t *TLog) waitChange(c *flow.Ctx, extra ...flow.Waitable) error {
+	_, err := flow.Select(c, append([]flow.Waitable{t.changed.Future()}, extra...)...)
+	return err
+}
