@@ -13,14 +13,33 @@ import (
 // osFS is the real FS: a directory on the operating system's filesystem.
 // Files are created 0600 and directories 0700: a data directory is the
 // database's alone.
-type osFS struct{ root string }
+//
+// Directory entries become durable only when their directory is fsync'd, so
+// the FS remembers every directory whose entries changed (files created,
+// renamed or removed, subdirectories made) and SyncDir fsyncs each of them,
+// deepest first, then the root.
+type osFS struct {
+	root  string
+	dirty map[string]bool // directories with unsynced entries; used with the baton
+}
 
 // NewOSFS returns the FS rooted at dir, creating dir if needed.
 func NewOSFS(dir string) (FS, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("flow: creating data directory: %w", err)
 	}
-	return &osFS{root: dir}, nil
+	return &osFS{root: dir, dirty: map[string]bool{}}, nil
+}
+
+// touch marks p's directory, and every directory between it and the root,
+// as holding unsynced entries.
+func (f *osFS) touch(p string) {
+	for d := filepath.Dir(p); ; d = filepath.Dir(d) {
+		f.dirty[d] = true
+		if d == f.root || len(d) <= len(f.root) {
+			return
+		}
+	}
 }
 
 func (f *osFS) path(name string) (string, error) {
@@ -40,6 +59,9 @@ func (f *osFS) Open(name string, create bool) (File, error) {
 		flags |= os.O_CREATE
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return nil, err
+		}
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			f.touch(p)
 		}
 	}
 	h, err := os.OpenFile(p, flags, 0o600)
@@ -64,6 +86,8 @@ func (f *osFS) Rename(oldName, newName string) error {
 	if err := os.MkdirAll(filepath.Dir(np), 0o700); err != nil {
 		return err
 	}
+	f.touch(op)
+	f.touch(np)
 	return os.Rename(op, np)
 }
 
@@ -72,6 +96,7 @@ func (f *osFS) Remove(name string) error {
 	if err != nil {
 		return err
 	}
+	f.touch(p)
 	if err := os.Remove(p); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("flow: remove %q: %w", name, ErrNotExist)
 	} else if err != nil {
@@ -111,17 +136,45 @@ func (f *osFS) List(dir string) ([]string, error) {
 	return out, err
 }
 
-// SyncDir fsyncs the data directory so that entries created, renamed or
-// removed in it survive a crash.
+// SyncDir fsyncs every directory whose entries changed since the last
+// call (deepest first, the root last) so that files created, renamed or
+// removed anywhere in the data directory survive a crash.
 func (f *osFS) SyncDir(c *Ctx) error {
-	return c.Blocking(func() error {
-		d, err := os.Open(f.root)
-		if err != nil {
-			return err
+	dirs := make([]string, 0, len(f.dirty)+1)
+	for d := range f.dirty {
+		dirs = append(dirs, d)
+	}
+	clear(f.dirty)
+	slices.SortFunc(dirs, func(a, b string) int { return len(b) - len(a) })
+	if !slices.Contains(dirs, f.root) {
+		dirs = append(dirs, f.root)
+	}
+	err := c.Blocking(func() error {
+		for _, dir := range dirs {
+			if err := syncDirectory(dir); err != nil {
+				return err
+			}
 		}
-		defer d.Close()
-		return d.Sync()
+		return nil
 	})
+	if err != nil {
+		for _, d := range dirs { // still unsynced: try again next time
+			f.dirty[d] = true
+		}
+	}
+	return err
+}
+
+func syncDirectory(dir string) error {
+	d, err := os.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // removed since; its parent's sync covers that
+	}
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 type osFile struct{ f *os.File }
