@@ -91,7 +91,7 @@ func (c *sshConfig) resolve(h *spec.Host) (route, error) {
 	r := route{Target: target}
 	if len(h.SSH.Bastions) > 0 {
 		for _, b := range h.SSH.Bastions {
-			r.Jumps = append(r.Jumps, c.jumpEndpoint(b.Address, b.User, b.Port, target.User))
+			r.Jumps = append(r.Jumps, c.jumpEndpoint(b.Address, b.User, b.Port, target))
 		}
 		return r, nil
 	}
@@ -115,19 +115,20 @@ func (c *sshConfig) resolve(h *spec.Host) (route, error) {
 		if strings.Contains(host, "://") || host == "" {
 			return route{}, fmt.Errorf("ssh config: ProxyJump %q for %s: only [user@]host[:port] hops are supported", jump, h.Address)
 		}
-		r.Jumps = append(r.Jumps, c.jumpEndpoint(host, user, port, target.User))
+		r.Jumps = append(r.Jumps, c.jumpEndpoint(host, user, port, target))
 	}
 	return r, nil
 }
 
 // jumpEndpoint resolves a jump host; its user defaults to ~/.ssh/config's
-// for it, then to the target's user (one account everywhere is the common
-// case).
-func (c *sshConfig) jumpEndpoint(alias, user string, port int, targetUser string) endpoint {
+// for it, then to the target's user, and it may also use the target's
+// identity files (one account and key everywhere is the common case).
+func (c *sshConfig) jumpEndpoint(alias, user string, port int, target endpoint) endpoint {
 	e := c.endpoint(alias, user, port)
 	if user == "" && c.get(alias, "User") == "" {
-		e.User = targetUser
+		e.User = target.User
 	}
+	e.IdentityFiles = append(e.IdentityFiles, target.IdentityFiles...)
 	return e
 }
 
