@@ -112,14 +112,43 @@ func (s *SSH) session(ctx context.Context) (*ssh.Session, *connection, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		sess, err := conn.client.NewSession()
+		sess, err := openSession(ctx, conn.client)
 		if err == nil {
 			return sess, conn, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil, fmt.Errorf("%s: open session: %w", s.name, ctx.Err())
 		}
 		s.dropIfCurrent(conn)
 		if attempt == 1 || ctx.Err() != nil {
 			return nil, nil, fmt.Errorf("%s: open session: %w", s.name, err)
 		}
+	}
+}
+
+// openSession opens a session unless ctx ends first: x/crypto waits for
+// the server's answer without a deadline, and a hung server never sends
+// one (until keepalives give up on it).
+func openSession(ctx context.Context, client *ssh.Client) (*ssh.Session, error) {
+	type result struct {
+		sess *ssh.Session
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sess, err := client.NewSession()
+		done <- result{sess, err}
+	}()
+	select {
+	case r := <-done:
+		return r.sess, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.err == nil {
+				r.sess.Close()
+			}
+		}()
+		return nil, ctx.Err()
 	}
 }
 

@@ -42,7 +42,10 @@ type Cluster struct {
 	// for root; ClientSigner is the same key, loaded.
 	ClientKey    string
 	ClientSigner ssh.Signer
-	Hosts        []*Host
+	// UserCA is a certificate authority every host trusts for user
+	// certificates (sshd's TrustedUserCAKeys).
+	UserCA ssh.Signer
+	Hosts  []*Host
 
 	lock *os.File
 }
@@ -187,6 +190,10 @@ func (c *Cluster) makeClientKey() error {
 		return err
 	}
 	c.ClientKey, c.ClientSigner = keyFile, signer
+	c.UserCA, _, err = writeKey(filepath.Join(c.Dir, "user_ca"), "strata-testhost-user-ca")
+	if err != nil {
+		return err
+	}
 	auth := ssh.MarshalAuthorizedKey(signer.PublicKey())
 	return os.WriteFile(filepath.Join(c.Dir, "authorized_keys"), auth, 0o600)
 }
@@ -263,6 +270,7 @@ ListenAddress %s:22
 HostKey %s
 PidFile %s
 AuthorizedKeysFile %s
+TrustedUserCAKeys %s
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -284,7 +292,7 @@ func (c *Cluster) startSSHD(h *Host) error {
 	}
 	cfg := filepath.Join(h.dir, "sshd_config")
 	text := fmt.Sprintf(sshdConfig, h.Address, h.HostKeyFile, filepath.Join(h.dir, "sshd.pid"),
-		filepath.Join(c.Dir, "authorized_keys"))
+		filepath.Join(c.Dir, "authorized_keys"), filepath.Join(c.Dir, "user_ca.pub"))
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		return fmt.Errorf("testhost: %w", err)
 	}
