@@ -150,3 +150,32 @@ func TestKeepaliveReplacesHungConnection(t *testing.T) {
 		t.Errorf("the command ran on the hung connection")
 	}
 }
+
+// Concurrent dials that meet the same unknown key pin it once.
+func TestAcceptNewPinsOnce(t *testing.T) {
+	c := needHosts(t)
+	h := c.Hosts[0]
+	known := filepath.Join(t.TempDir(), "known_hosts")
+	p := newPool(t, remote.Options{AcceptNewHostKeys: true})
+	errs := make(chan error, 4)
+	for i := range 4 {
+		sh := specHost(c, h, known)
+		sh.Name = "alias" + strconv.Itoa(i) // separate hosts, one address
+		go func() {
+			_, err := p.Connect(context.Background(), sh)
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(data), "\n"); lines != 1 {
+		t.Errorf("known_hosts has %d lines after 4 concurrent pins of one key, want 1:\n%s", lines, data)
+	}
+}

@@ -138,14 +138,18 @@ func (p hostKeyPolicy) check(db *knownhosts.HostKeyDB, address string, remote ne
 	if !p.acceptNew {
 		return hkErr
 	}
-	return p.pin(address, key)
+	return p.pin(address, remote, key)
 }
 
 // pin appends the key to known_hosts (created 0600, its directory 0700),
 // as OpenSSH's StrictHostKeyChecking=accept-new does.
-func (p hostKeyPolicy) pin(address string, key ssh.PublicKey) error {
+func (p hostKeyPolicy) pin(address string, remote net.Addr, key ssh.PublicKey) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// Another dial of this pool may have pinned it meanwhile.
+	if db, err := p.db(); err == nil && db != nil && db.HostKeyCallback()(address, remote, key) == nil {
+		return nil
+	}
 	if err := os.MkdirAll(filepath.Dir(p.file), 0o700); err != nil {
 		return fmt.Errorf("pin host key of %s: %w", address, err)
 	}
