@@ -117,14 +117,36 @@ func (f files) Upload(ctx context.Context, src io.Reader, size int64, dst string
 	if size < 0 {
 		return fmt.Errorf("%s: upload %s: negative size %d", f.sh.hostName(), dst, size)
 	}
-	have, err := f.Digest(ctx, dst)
+	have, haveMode, err := f.present(ctx, dst)
 	switch {
+	case err == nil && have == want && haveMode == mode.Perm():
+		return nil
 	case err == nil && have == want:
+		if _, err := f.script(ctx, fmt.Sprintf("chmod %o -- %s", mode.Perm(), shQuote(dst)), nil); err != nil {
+			return fmt.Errorf("upload %s: %w", dst, err)
+		}
 		return nil
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("upload: %w", err)
 	}
 	return f.install(ctx, src, size, dst, mode, want)
+}
+
+// present returns the digest and permission bits of p in one round trip.
+func (f files) present(ctx context.Context, p string) (string, fs.FileMode, error) {
+	res, err := f.script(ctx, missingGuard(p)+"sha256sum -- \"$p\"\nstat -L -c %a -- \"$p\"", nil)
+	if err != nil {
+		return "", 0, f.notExist("digest", p, err)
+	}
+	fields := strings.Fields(string(res.Stdout))
+	if len(fields) != 3 || !isDigest(fields[0]) {
+		return "", 0, fmt.Errorf("%s: digest %s: unexpected output %q", f.sh.hostName(), p, tailOf(res.Stdout))
+	}
+	mode, perr := strconv.ParseUint(fields[2], 8, 32)
+	if perr != nil {
+		return "", 0, fmt.Errorf("%s: digest %s: unexpected mode %q", f.sh.hostName(), p, fields[2])
+	}
+	return fields[0], fs.FileMode(mode) & fs.ModePerm, nil
 }
 
 // install streams size bytes of src into a temporary file beside dst and,

@@ -23,7 +23,8 @@ type Host interface {
 	// the given mode and sha256 (lowercase hex). The bytes go to a
 	// temporary file beside dst, are checked on the host with sha256sum,
 	// synced and renamed over dst, so dst is never partly written. When dst
-	// already has that digest nothing is sent and src is not read.
+	// already has that digest nothing is sent and src is not read; only its
+	// mode is corrected if it differs.
 	Upload(ctx context.Context, src io.Reader, size int64, dst string, mode fs.FileMode, sha256 string) error
 	// WriteFile replaces path with data atomically (temporary file,
 	// digest check, sync, rename), creating parent directories.

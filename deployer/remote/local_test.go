@@ -71,8 +71,11 @@ func TestLocalFiles(t *testing.T) {
 	if got, err := l.Digest(ctx, dst); err != nil || got != sum {
 		t.Errorf("Digest = %s, %v; want %s", got, err, sum)
 	}
-	if err := l.Upload(ctx, failingReader{}, int64(len(data)), dst, 0o750, sum); err != nil {
+	if err := l.Upload(ctx, failingReader{}, int64(len(data)), dst, 0o755, sum); err != nil {
 		t.Errorf("re-upload read the source: %v", err)
+	}
+	if info, err := l.Stat(ctx, dst); err != nil || info.Mode != 0o755 {
+		t.Errorf("after re-upload with mode 0755: %+v, %v; want the mode corrected", info, err)
 	}
 
 	// A source shorter than announced is reported, and the file survives.
