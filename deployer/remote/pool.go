@@ -37,8 +37,9 @@ type Options struct {
 	// ConnectTimeout bounds dialling and the handshake of the whole jump
 	// chain (default 15s).
 	ConnectTimeout time.Duration
-	// KeepaliveInterval is how often an idle connection is probed; a probe
-	// unanswered for one interval closes it (default 15s, negative: off).
+	// KeepaliveInterval is how often a connection is probed; a probe
+	// unanswered for three intervals closes it, and the next call dials
+	// again (default 15s, negative: off).
 	KeepaliveInterval time.Duration
 	// MaxSessions bounds concurrent commands per host (default 8, below
 	// OpenSSH's MaxSessions of 10).

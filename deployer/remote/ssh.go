@@ -310,9 +310,14 @@ func (c *connection) close() error {
 	return err
 }
 
+// keepaliveMissed is how many intervals a keepalive may go unanswered
+// before the connection is given up (OpenSSH's ServerAliveCountMax), so a
+// reply queued behind a large upload is not mistaken for a dead peer.
+const keepaliveMissed = 3
+
 // watch marks the connection dead when the server goes away, and closes it
-// when keepalives go unanswered for a full interval, so a half-open TCP
-// connection is noticed instead of hanging the next command.
+// when a keepalive goes unanswered for keepaliveMissed intervals, so a
+// half-open TCP connection is noticed instead of hanging the next command.
 func (c *connection) watch(interval time.Duration) {
 	go func() {
 		c.client.Wait()
@@ -341,7 +346,7 @@ func (c *connection) watch(interval time.Duration) {
 					c.close()
 					return
 				}
-			case <-time.After(interval):
+			case <-time.After(keepaliveMissed * interval):
 				c.close()
 				return
 			case <-c.dead:
