@@ -40,7 +40,9 @@ type credentials struct {
 }
 
 // defaultKeyFiles are tried, when they exist, if nothing names a key file.
-var defaultKeyFiles = []string{"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"}
+func defaultKeyFiles() []string {
+	return []string{"~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"}
+}
 
 // signers returns the agent's signers (when useAgent and SSH_AUTH_SOCK is
 // set) then those of the key files: explicit ones must exist, ssh_config
@@ -64,7 +66,7 @@ func (c *credentials) signers(ctx context.Context, explicit, fromConfig []string
 	}
 	optional := fromConfig
 	if len(explicit) == 0 && len(fromConfig) == 0 {
-		optional = defaultKeyFiles
+		optional = defaultKeyFiles()
 	}
 	for _, f := range explicit {
 		s, err := c.keyFile(ctx, expandHome(f, c.home))

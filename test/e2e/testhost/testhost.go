@@ -21,7 +21,9 @@ import (
 )
 
 // PrivateDirs are the directories each host has its own copy of.
-var PrivateDirs = []string{"/etc/strata", "/opt/strata", "/var/lib/strata", "/var/log/strata"}
+func PrivateDirs() []string {
+	return []string{"/etc/strata", "/opt/strata", "/var/lib/strata", "/var/log/strata"}
+}
 
 // BaseDir holds one directory per slot.
 const BaseDir = "/tmp/strata-testhosts"
@@ -170,7 +172,7 @@ func (c *Cluster) build(ctx context.Context, n int, opts Options) error {
 // prepareMachine makes the bridge and the directories sshd and the mount
 // points need.
 func (c *Cluster) prepareMachine(ctx context.Context) error {
-	for _, d := range append([]string{"/run/sshd"}, PrivateDirs...) {
+	for _, d := range append([]string{"/run/sshd"}, PrivateDirs()...) {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("testhost: %w", err)
 		}
@@ -245,7 +247,7 @@ func (c *Cluster) addHost(ctx context.Context, i int) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range PrivateDirs {
+	for _, d := range PrivateDirs() {
 		if err := os.MkdirAll(h.Path(d), 0o755); err != nil {
 			return nil, fmt.Errorf("testhost: %w", err)
 		}
@@ -298,7 +300,7 @@ func (c *Cluster) startSSHD(h *Host) error {
 	}
 	var script strings.Builder
 	script.WriteString("set -e\n")
-	for _, d := range PrivateDirs {
+	for _, d := range PrivateDirs() {
 		fmt.Fprintf(&script, "mount --bind %s %s\n", shQuote(h.Path(d)), shQuote(d))
 	}
 	fmt.Fprintf(&script, "exec %s -D -e -f %s\n", shQuote(sshd), shQuote(cfg))
