@@ -1,0 +1,23 @@
+// Package testhost makes disposable test hosts on this machine for
+// end-to-end tests of the deployer: each host is a network namespace on a
+// private bridge, with private /etc/strata, /opt/strata, /var/lib/strata
+// and /var/log/strata (bind mounts in a mount namespace, backed by a
+// directory the test can inspect), running a real OpenSSH sshd that lets a
+// generated client key log in as root. A known_hosts file lists every
+// host's key.
+//
+// A cluster takes a free slot k (1..250): bridge strbr<k> with 10.213.k.254
+// on 10.213.k.0/24, namespaces strata-<k>-h<i> with eth0 at 10.213.k.<i>,
+// host-side veths stv<k>h<i>, and its files under /tmp/strata-testhosts/<k>.
+// The slot is owned through an flock held for the cluster's lifetime, so a
+// crashed run's leftovers (processes, namespaces, links, files) are found
+// by name and removed by the next run, while a live run's are left alone.
+// Traffic goes only to loopback and to these namespaces, and the harness
+// checks a namespace exists before sending to its address.
+//
+// Needs root, ip (iproute2), unshare and nsenter (util-linux), and sshd
+// (openssh-server); New skips the test saying what is missing. The empty
+// directories /etc/strata etc. are created on the machine as mount points
+// if missing and left in place; nothing is ever written into them outside
+// a test host.
+package testhost
