@@ -149,7 +149,8 @@ func (e *pebbleEngine) Commit(c *flow.Ctx, b Batch) error {
 }
 
 // Stats reports DiskBytes from Pebble's metrics (every live and obsolete
-// file, WAL included) and estimates KeyValueBytes as the size of the
+// file, WAL included, counting the current WAL's growth since it was
+// opened) and estimates KeyValueBytes as the size of the
 // sstables (EstimateDiskUsage over the whole key space, compressed and
 // including not-yet-compacted garbage) plus the live WAL bytes, which hold
 // the memtable's data.
@@ -160,6 +161,11 @@ func (e *pebbleEngine) Stats() Stats {
 	m := e.db.Metrics()
 	var st Stats
 	st.DiskBytes = int64(m.DiskSpaceUsage())
+	if m.WAL.Size > m.WAL.PhysicalSize {
+		// The metrics take the current WAL's physical size from when it
+		// was opened; its logical size is what it has grown to since.
+		st.DiskBytes += int64(m.WAL.Size - m.WAL.PhysicalSize)
+	}
 	tables, err := e.db.EstimateDiskUsage(nil, maxKey)
 	if err == nil {
 		st.KeyValueBytes = int64(tables)
