@@ -45,6 +45,15 @@ type pebbleEngine struct {
 // OpenPebble opens (or creates) the Pebble database in dir. Every Commit
 // is applied with pebble.Sync.
 func OpenPebble(dir string, opts PebbleOptions) (Engine, error) {
+	db, err := pebble.Open(dir, pebbleOptions(opts))
+	if err != nil {
+		return nil, fmt.Errorf("engine: opening pebble in %q: %w", dir, err)
+	}
+	return &pebbleEngine{db: db}, nil
+}
+
+// pebbleOptions turns opts into Pebble's options, defaults filled in.
+func pebbleOptions(opts PebbleOptions) *pebble.Options {
 	po := &pebble.Options{
 		FS:                 opts.FS,
 		CacheSize:          opts.CacheBytes,
@@ -63,11 +72,7 @@ func OpenPebble(dir string, opts PebbleOptions) (Engine, error) {
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
 	}
-	db, err := pebble.Open(dir, po)
-	if err != nil {
-		return nil, fmt.Errorf("engine: opening pebble in %q: %w", dir, err)
-	}
-	return &pebbleEngine{db: db}, nil
+	return po
 }
 
 func (e *pebbleEngine) Get(key []byte) ([]byte, bool, error) {
