@@ -487,3 +487,63 @@ func TestPebbleOnDisk(t *testing.T) {
 	defer e.Close()
 	checkContents(t, e, model{"a": "1", "c": "3"})
 }
+
+// TestMemoryRefusesDamagedFiles checks that damage to synced files (not a
+// torn tail of the newest log, which a crash leaves) makes Open fail with a
+// corruption error rather than silently drop committed data.
+func TestMemoryRefusesDamagedFiles(t *testing.T) {
+	for _, name := range []string{snapshotName, logName(1)} {
+		t.Run(name, func(t *testing.T) {
+			p := startReal(t)
+			fs, err := flow.NewOSFS(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			open := func(c *flow.Ctx) (Engine, error) { return openMemory(c, fs, "mem", smallMemoryOptions) }
+			e := mustOpen(t, p, open)
+			commit(t, p, e, set("a", "1"), set("b", "2"))
+			// A snapshot makes "snapshot" and moves on to log 2.
+			if err := p.run(t, e.(*memoryEngine).snapshot); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if name != snapshotName {
+				// Replace the snapshot by the log it was made from: log 1,
+				// now followed by log 2, so not the newest.
+				rec, err := appendRecord(nil, toBatch(e, []testOp{set("a", "1"), set("b", "2")}).(*memBatch).buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := fs.Remove("mem/" + snapshotName); err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, fs, "mem/"+name, rec, 0)
+			}
+			writeFile(t, fs, "mem/"+name, []byte{0xee}, 10)
+			err = p.run(t, func(c *flow.Ctx) error {
+				e, err := open(c)
+				if err == nil {
+					e.Close()
+				}
+				return err
+			})
+			if !errors.Is(err, errCorrupt) {
+				t.Fatalf("opening with damaged %s: %v, want a corruption error", name, err)
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, fs flow.FS, name string, data []byte, off int64) {
+	t.Helper()
+	f, err := fs.Open(name, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(data, off); err != nil {
+		t.Fatal(err)
+	}
+}
