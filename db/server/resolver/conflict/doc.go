@@ -1,0 +1,29 @@
+// Package conflict is the resolver's conflict set: for every key it records
+// the newest commit version that wrote it, over the last few seconds of
+// writes, and answers "did anyone write a key of this range after version
+// v?" in O(log n) expected time, however many keys the range covers.
+//
+// # Representation
+//
+// The keyspace is cut at boundary keys into segments; each segment [key,
+// next boundary) carries one version, the newest write to any of its keys
+// (0 if none is remembered). The boundaries live in a treap (a binary search
+// tree balanced by random priorities) in which every node also stores the
+// largest version in its subtree, so that the newest write in a range is
+// found by walking two root-to-leaf paths. This plays the part of
+// FoundationDB's skip list with per-level maximum versions.
+//
+// Writes arrive in version order, so a write [b, e) at version v is newer
+// than everything it covers: the boundaries inside [b, e) are cut out of the
+// tree (split, drop the middle, merge) and replaced by at most two, one at b
+// and one at e. A range write therefore costs O(log n) expected, and the
+// number of boundaries never exceeds twice the number of remembered writes.
+//
+// Segments older than the oldest version a transaction may read at can never
+// cause a conflict again; adjacent old segments are merged away, either all
+// at once ([Set.RemoveBefore]) or a little after every batch ([Set.Resolve]),
+// which keeps memory proportional to the writes in the window.
+//
+// The package is pure: no I/O, no clock, no shared state. A Set is not safe
+// for concurrent use; the resolver role owns one.
+package conflict
