@@ -20,6 +20,6 @@
 // their whole behaviour is tested against an in-memory versioned store
 // without servers.
 //
-// Atomic operations on keys not yet read are applied with applyAtomic, a
-// temporary copy of kv.ApplyAtomic until that is merged.
+// Atomic operations on keys not yet read are applied, when the key is read,
+// with kv.ApplyAtomic: the same semantics the storage servers use.
 package client

@@ -16,7 +16,7 @@ import (
 // DefaultOpenDatabaseToken is the token at which Open expects the cluster
 // file's addresses to serve ClientDBInfo, until the coordinators' own
 // interface replaces it.
-const DefaultOpenDatabaseToken uint64 = 16
+const DefaultOpenDatabaseToken = kv.TokenOpenDatabase
 
 // DB is a goroutine-safe database handle.
 type DB struct {

@@ -225,7 +225,7 @@ func (m *memStore) apply(mu kv.Mutation, v kv.Version, stamp [10]byte) {
 		m.put(mu.Key, val, true, v)
 	default:
 		old, ok := m.valueAt(mu.Key, v)
-		nv, keep := applyAtomic(mu.Type, old, ok, mu.Param)
+		nv, keep := kv.ApplyAtomic(mu.Type, old, ok, mu.Param)
 		m.put(mu.Key, nv, keep, v)
 	}
 }

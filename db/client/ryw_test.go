@@ -185,7 +185,7 @@ func TestApplyAtomicEdgeCases(t *testing.T) {
 		{kv.CompareAndClear, nil, false, []byte(""), nil, false},                     // missing stays missing
 		{kv.AppendIfFits, bytes.Repeat([]byte{1}, kv.MaxValueSize), true, []byte{2}, bytes.Repeat([]byte{1}, kv.MaxValueSize), true},
 	} {
-		got, keep := applyAtomic(tc.op, tc.old, tc.exists, tc.param)
+		got, keep := kv.ApplyAtomic(tc.op, tc.old, tc.exists, tc.param)
 		if !bytes.Equal(got, tc.want) || keep != tc.wantKey {
 			t.Errorf("%s(%x exists=%v, %x) = %x %v, want %x %v", tc.op, tc.old, tc.exists, tc.param, got, keep, tc.want, tc.wantKey)
 		}
@@ -480,7 +480,7 @@ func randomOps(t *testing.T, c *flow.Ctx, m *memStore) error {
 			k, p, op := key(), param(), atomics[rng.IntN(len(atomics))]
 			tr.Atomic(op, k, p)
 			old, ok := model[string(k)]
-			if nv, keep := applyAtomic(op, old, ok, p); keep {
+			if nv, keep := kv.ApplyAtomic(op, old, ok, p); keep {
 				model[string(k)] = nv
 			} else {
 				delete(model, string(k))

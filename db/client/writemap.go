@@ -30,7 +30,7 @@ func (w *pointWrite) over(stored []byte, exists bool) ([]byte, bool) {
 		return w.value, w.exists
 	}
 	for _, op := range w.ops {
-		stored, exists = applyAtomic(op.Type, stored, exists, op.Param)
+		stored, exists = kv.ApplyAtomic(op.Type, stored, exists, op.Param)
 	}
 	return stored, exists
 }
@@ -103,7 +103,7 @@ func (m *writeMap) atomic(op kv.MutationType, k, param []byte) {
 		w = &c
 	}
 	if w.known {
-		w.value, w.exists = applyAtomic(op, w.value, w.exists, param)
+		w.value, w.exists = kv.ApplyAtomic(op, w.value, w.exists, param)
 	} else {
 		w.ops = append(w.ops, kv.Mutation{Type: op, Key: k, Param: param})
 	}
