@@ -11,6 +11,7 @@ import (
 func All() []sim.Test {
 	tests := []sim.Test{
 		flowSelfTest(),
+		cycleTest(),
 	}
 	slices.SortFunc(tests, func(a, b sim.Test) int {
 		if a.Name < b.Name {

@@ -1,0 +1,111 @@
+package worker
+
+import (
+	"fmt"
+
+	"github.com/strata-db/strata/db/engine"
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/server/commitproxy"
+	"github.com/strata-db/strata/db/server/dbinfo"
+	"github.com/strata-db/strata/db/server/grvproxy"
+	"github.com/strata-db/strata/db/server/resolver"
+	"github.com/strata-db/strata/db/server/sequencer"
+	"github.com/strata-db/strata/db/server/storage"
+	"github.com/strata-db/strata/db/server/tlog"
+	"github.com/strata-db/strata/db/wire"
+)
+
+// Config configures a single-process database.
+type Config struct {
+	// ID names the process's roles in interfaces and traces.
+	ID string
+	// Engine is the storage server's engine. Nil opens the memory engine
+	// in the process's data directory (the simulator's choice).
+	Engine engine.Engine
+	// StorageKnobs tune the storage server; zero values take defaults.
+	StorageKnobs storage.Knobs
+}
+
+// Single is a running single-process database.
+type Single struct {
+	Sequencer   *sequencer.Sequencer
+	GRVProxy    *grvproxy.Proxy
+	CommitProxy *commitproxy.Proxy
+	Resolver    *resolver.Resolver
+	TLog        *tlog.TLog
+	Storage     *storage.Server
+	DBInfo      *dbinfo.Publisher
+}
+
+// StartSingle recovers the process's log and storage from its data
+// directory and starts a new generation on top of them: the sequencer and
+// resolver begin at the log's durable version, so every acknowledged commit
+// is kept and nothing older than the recovery is resolved against missing
+// history.
+func StartSingle(c *flow.Ctx, cfg Config) (*Single, error) {
+	env := c.Env
+	if cfg.ID == "" {
+		cfg.ID = string(env.Address())
+	}
+	s := &Single{}
+	var err error
+	if s.TLog, err = tlog.New(c, tlog.Config{ID: cfg.ID + "/log"}); err != nil {
+		return nil, fmt.Errorf("worker: starting the log: %w", err)
+	}
+	eng := cfg.Engine
+	if eng == nil {
+		if eng, err = engine.OpenMemory(c, env.Files(), "storage"); err != nil {
+			return nil, fmt.Errorf("worker: opening the memory engine: %w", err)
+		}
+	}
+	storageIface, err := s.startStorage(env, cfg, eng)
+	if err != nil {
+		return nil, err
+	}
+	recovered := kv.Version(s.TLog.Version())
+	env.Trace(flow.SevInfo, "SingleRecovery", flow.D("RecoveryVersion", int64(recovered)))
+	if s.Sequencer, err = sequencer.New(env, sequencer.Config{ID: cfg.ID + "/sequencer", InitialVersion: recovered}); err != nil {
+		return nil, fmt.Errorf("worker: starting the sequencer: %w", err)
+	}
+	s.Resolver = resolver.New(env, resolver.Config{ID: cfg.ID + "/resolver", Keys: kv.AllKeys, InitialVersion: recovered})
+	if s.CommitProxy, err = commitproxy.New(env, commitproxy.Config{
+		ID:        cfg.ID + "/commit",
+		Sequencer: s.Sequencer.Interface(),
+		Resolvers: []commitproxy.Resolver{{Interface: s.Resolver.Interface(), Range: kv.AllKeys}},
+		TLogs:     []*wire.TLogInterface{s.TLog.Interface()},
+		Shards:    []commitproxy.Shard{{Range: kv.AllKeys, Servers: []*wire.StorageInterface{storageIface}}},
+	}); err != nil {
+		return nil, fmt.Errorf("worker: starting the commit proxy: %w", err)
+	}
+	if s.GRVProxy, err = grvproxy.New(env, grvproxy.Config{ID: cfg.ID + "/grv", Sequencer: s.Sequencer.Interface()}); err != nil {
+		return nil, fmt.Errorf("worker: starting the GRV proxy: %w", err)
+	}
+	info := &wire.ClientDBInfo{
+		// A new generation on every start, so clients drop the old one's
+		// interfaces.
+		Generation:    env.Rand().Uint64() | 1,
+		GrvProxies:    []*wire.GrvProxyInterface{s.GRVProxy.Interface()},
+		CommitProxies: []*wire.CommitProxyInterface{s.CommitProxy.Interface()},
+	}
+	if s.DBInfo, err = dbinfo.New(env, dbinfo.Config{Token: kv.TokenOpenDatabase, Info: info}); err != nil {
+		return nil, fmt.Errorf("worker: publishing the database: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Single) startStorage(env *flow.Env, cfg Config, eng engine.Engine) (*wire.StorageInterface, error) {
+	var err error
+	s.Storage, err = storage.New(env, storage.Config{
+		ID:     cfg.ID + "/storage",
+		Tag:    0,
+		Shard:  kv.AllKeys,
+		Engine: eng,
+		Logs:   []*wire.TLogInterface{s.TLog.Interface()},
+		Knobs:  cfg.StorageKnobs,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("worker: starting the storage server: %w", err)
+	}
+	return s.Storage.Interface(), nil
+}
