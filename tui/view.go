@@ -55,7 +55,7 @@ func (m Model) render() string {
 		lines = lines[:h]
 	}
 	for i, l := range lines {
-		if ansi.StringWidth(l) > w {
+		if textWidth(l) > w {
 			lines[i] = ansi.Truncate(l, w, "…")
 		}
 	}
@@ -215,9 +215,20 @@ func (m Model) row(label, value string) string {
 	return s.Label.Render(padRight(label, labelWidth)) + value
 }
 
+// textWidth is the number of cells text takes, with a fast path for
+// plain ASCII (most table cells), which is one cell per byte.
+func textWidth(text string) int {
+	for i := 0; i < len(text); i++ {
+		if c := text[i]; c >= 0x80 || c == 0x1b {
+			return ansi.StringWidth(text)
+		}
+	}
+	return len(text)
+}
+
 // padRight pads plain text with spaces to width cells.
 func padRight(text string, width int) string {
-	if n := ansi.StringWidth(text); n < width {
+	if n := textWidth(text); n < width {
 		return text + strings.Repeat(" ", width-n)
 	}
 	return text
@@ -225,7 +236,7 @@ func padRight(text string, width int) string {
 
 // padLeft right-aligns plain text in width cells.
 func padLeft(text string, width int) string {
-	if n := ansi.StringWidth(text); n < width {
+	if n := textWidth(text); n < width {
 		return strings.Repeat(" ", width-n) + text
 	}
 	return text

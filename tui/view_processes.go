@@ -27,7 +27,7 @@ func (m Model) columns() []column {
 	widest := func(title string, f func(r *procRow) string) int {
 		w := len(title)
 		for i := range m.rows {
-			w = max(w, ansi.StringWidth(f(&m.rows[i])))
+			w = max(w, textWidth(f(&m.rows[i])))
 		}
 		return w
 	}
@@ -120,6 +120,10 @@ func (m Model) renderProcesses(height int) []string {
 	lines = append(lines, s.Label.Render(head.String()))
 
 	n := max(0, height-2)
+	var symbols [stateOK + 1]string // each state's styled symbol, rendered once per frame
+	for st := range symbols {
+		symbols[st] = m.stateStyle(procState(st)).Render(procState(st).symbol())
+	}
 	grouped := m.sortBy == sortZone && !m.sortDesc && m.filter == ""
 	var b strings.Builder
 	for vi := m.offset; vi < len(m.visible) && vi < m.offset+n; vi++ {
@@ -144,7 +148,7 @@ func (m Model) renderProcesses(height int) []string {
 			lines = append(lines, s.Selected.Render("›"+r.state.symbol()+rest))
 			continue
 		}
-		lines = append(lines, " "+m.stateStyle(r.state).Render(r.state.symbol())+s.Value.Render(rest))
+		lines = append(lines, " "+symbols[r.state]+s.Value.Render(rest))
 	}
 	if len(m.visible) == 0 {
 		lines = append(lines, s.Muted.Render("no process matches the filter (esc clears it)"))
@@ -182,7 +186,7 @@ func (m Model) stateStyle(st procState) lipgloss.Style {
 
 // align pads or clips plain text to width cells.
 func align(text string, width int, right bool) string {
-	if ansi.StringWidth(text) > width {
+	if textWidth(text) > width {
 		return ansi.Truncate(text, width, "…")
 	}
 	if right {

@@ -21,21 +21,25 @@ func Parse(data []byte) (*Status, error) {
 	if len(data) > MaxDocumentBytes {
 		return nil, fmt.Errorf("status document is %d bytes, more than the %d allowed", len(data), MaxDocumentBytes)
 	}
-	var probe map[string]json.RawMessage
-	if err := decodeOne(data, &probe); err != nil {
-		return nil, describe(data, err)
-	}
-	if probe == nil {
+	switch trimmed := bytes.TrimLeft(data, " \t\r\n"); {
+	case len(trimmed) == 0:
+		return nil, errors.New("status document is empty")
+	case trimmed[0] != '{':
 		return nil, errors.New("status document is not a JSON object")
 	}
-	if _, ok := probe["client"]; !ok {
-		return nil, errors.New("status document has no client section")
+	// One pass: the client section is a pointer here only to tell a
+	// missing section from an empty one.
+	var doc struct {
+		Cluster *Cluster `json:"cluster"`
+		Client  *Client  `json:"client"`
 	}
-	var st Status
-	if err := decodeOne(data, &st); err != nil {
+	if err := decodeOne(data, &doc); err != nil {
 		return nil, describe(data, err)
 	}
-	return &st, nil
+	if doc.Client == nil {
+		return nil, errors.New("status document has no client section")
+	}
+	return &Status{Cluster: doc.Cluster, Client: *doc.Client}, nil
 }
 
 // decodeOne decodes exactly one JSON value and rejects trailing data.

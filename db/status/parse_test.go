@@ -99,7 +99,8 @@ func TestParseErrors(t *testing.T) {
 		name, doc, want string
 	}{
 		{"empty", "", "empty"},
-		{"not an object", "[1,2]", "cannot unmarshal array"},
+		{"blank", " \n ", "empty"},
+		{"not an object", "[1,2]", "not a JSON object"},
 		{"null", "null", "not a JSON object"},
 		{"no client", `{"cluster": {}}`, "no client section"},
 		{"syntax with position", "{\n  \"client\": {,}\n}", "line 2, column 14"},
