@@ -39,6 +39,7 @@ func newRootCommand() *cobra.Command {
 		newValidateCommand(),
 		newFmtCommand(),
 		newMonitorCommand(),
+		newDashCommand(),
 	)
 	return root
 }
