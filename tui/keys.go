@@ -43,7 +43,7 @@ func newKeyMap() keyMap {
 		Sort:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort")),
 		Reverse:  key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse")),
 		Refresh:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
-		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
+		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "all keys")),
 		viewByKey: map[string]view{
 			"1": viewOverview, "2": viewWorkload, "3": viewProcesses, "4": viewData, "5": viewRollout,
 		},
@@ -63,5 +63,5 @@ func (k keyMap) helpFor(v view, details bool) (short []key.Binding, full [][]key
 	table := []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}
 	act := []key.Binding{k.Details, k.Filter, k.Sort, k.Reverse, k.Back}
 	return []key.Binding{k.Filter, k.Sort, k.Details, k.Up, k.Down, k.NextView, k.Help, k.Quit},
-		[][]key.Binding{table, act, nav}
+		[][]key.Binding{table, act, append(nav, k.Help)}
 }

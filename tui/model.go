@@ -131,6 +131,10 @@ func New(opts Options) Model {
 	}
 	m.dim = m.styles.dimmed(opts.Color)
 	m.help.Styles = m.styles.Help
+	// Init starts the first fetch and read, so they are in flight from
+	// the start: a tick must not start a second one beside them.
+	m.fetching = opts.Source != nil
+	m.readingRoll = opts.Rollout != nil
 	return m
 }
 

@@ -187,34 +187,38 @@ func TestFilter(t *testing.T) {
 	}
 }
 
-// TestFetchLifecycle: a tick starts one fetch, a second tick while it runs
-// starts none, and the result schedules the next tick. Fetches run in the
-// returned command, never in Update.
+// TestFetchLifecycle: Init's fetch is in flight from the start, a tick
+// while a fetch runs starts none, a result schedules the next tick, and
+// the next tick starts one fetch. Fetches run in commands, never in Update.
 func TestFetchLifecycle(t *testing.T) {
 	src := &staticSource{st: loadFixture(t, "healthy_triple.json")}
 	m := newModel(t, src, 80, 24)
+	if m.Init() == nil || !m.fetching {
+		t.Fatal("Init did not start a fetch")
+	}
 	next, cmd := m.Update(tickMsg{at: t0})
 	m = next.(Model)
-	if src.calls != 0 {
+	if cmd != nil {
+		t.Error("a tick while Init's fetch runs started another")
+	}
+	next, cmd = m.Update(m.fetchCmd()()) // the result of Init's fetch
+	m = next.(Model)
+	if m.fetching || m.lastGood == nil || cmd == nil {
+		t.Fatalf("after the result: fetching %v, data %v, next tick %v", m.fetching, m.lastGood != nil, cmd != nil)
+	}
+	calls := src.calls
+	next, cmd = m.Update(tickMsg{at: t0.Add(time.Second)})
+	m = next.(Model)
+	if src.calls != calls {
 		t.Fatal("Update called Fetch itself")
 	}
 	if cmd == nil || !m.fetching {
-		t.Fatal("tick did not start a fetch")
+		t.Fatal("the tick did not start a fetch")
 	}
-	msg := cmd()
-	if src.calls != 1 {
-		t.Fatalf("the command called Fetch %d times, want 1", src.calls)
+	if _, ok := cmd().(statusMsg); !ok || src.calls != calls+1 {
+		t.Errorf("the tick's command did not fetch once (calls %d -> %d)", calls, src.calls)
 	}
-	next, cmd2 := m.Update(tickMsg{at: t0.Add(time.Second)})
-	m = next.(Model)
-	if cmd2 != nil {
-		t.Error("a tick while a fetch is running started another")
-	}
-	next, cmd = m.Update(msg)
-	m = next.(Model)
-	if m.fetching || m.lastGood == nil || cmd == nil {
-		t.Errorf("after the result: fetching %v, data %v, next tick %v", m.fetching, m.lastGood != nil, cmd != nil)
-	}
+	m = step(t, m, statusMsg{st: src.st, at: t0.Add(time.Second)})
 	next, cmd = m.Update(press("r")[0])
 	m = next.(Model)
 	if cmd == nil || !m.fetching {
