@@ -83,12 +83,13 @@ func (m Model) shown() *status.Cluster {
 	return m.lastGood.Cluster
 }
 
-// st returns the styles for the body: dimmed when the data is stale.
+// st returns the styles for the body: dimmed while it shows the last
+// good data of a cluster that no longer answers.
 func (m Model) st() Styles {
-	if m.reachable() || m.cur == nil && m.fetchErr == nil {
-		return m.styles
+	if !m.reachable() && m.lastGood != nil {
+		return m.dim
 	}
-	return m.dim
+	return m.styles
 }
 
 func (m Model) clusterName() string {

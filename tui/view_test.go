@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -182,5 +183,42 @@ func TestGoldenWorkloadHistory(t *testing.T) {
 		}
 		m = step(t, m, press("2")...)
 		golden(t, fmt.Sprintf("healthy_triple/%dx%d_workload_history", sz.w, sz.h), screen(t, m))
+	}
+}
+
+// faintRE matches an SGR sequence that turns on faint (parameter 2).
+var faintRE = regexp.MustCompile(`\x1b\[(?:[0-9;]*;)?2(?:;[0-9;]*)?m`)
+
+// TestStaleDataIsDimmed: the last good data is drawn faint while the
+// cluster is unreachable, and normal again once it answers; live client
+// data without a last good document is not dimmed.
+func TestStaleDataIsDimmed(t *testing.T) {
+	healthy := loadFixture(t, "healthy_triple.json")
+	clusterLine := func(m Model) string {
+		for _, l := range strings.Split(m.View().Content, "\n") {
+			if strings.HasPrefix(ansi.Strip(l), "Cluster ") || strings.HasPrefix(ansi.Strip(l), "Coordinators ") {
+				return l
+			}
+		}
+		t.Fatal("no Cluster or Coordinators line on screen")
+		return ""
+	}
+	m := newModel(t, nil, 80, 24)
+	m = step(t, m, statusMsg{st: healthy, at: t0})
+	if faintRE.MatchString(clusterLine(m)) {
+		t.Error("live data is dimmed")
+	}
+	m = step(t, m, statusMsg{err: errors.New("timeout"), at: t0.Add(time.Second)})
+	if !faintRE.MatchString(clusterLine(m)) {
+		t.Error("the last good data is not dimmed while the cluster is unreachable")
+	}
+	m = step(t, m, statusMsg{st: healthy, at: t0.Add(2 * time.Second)})
+	if faintRE.MatchString(clusterLine(m)) {
+		t.Error("data stays dimmed after reconnecting")
+	}
+	m = newModel(t, nil, 80, 24)
+	m = step(t, m, statusMsg{st: loadFixture(t, "unreachable.json"), at: t0})
+	if faintRE.MatchString(clusterLine(m)) {
+		t.Error("the client's live view of an unreachable cluster is dimmed")
 	}
 }

@@ -20,7 +20,10 @@ type Client struct {
 }
 
 // ClientCoordinators lists the coordinators from the cluster file and
-// whether the client reached each of them.
+// whether the client reached each of them. As in FDB, coordinator
+// reachability lives in the client section (the cluster section has only
+// configuration.coordinators_count): it is known even when no cluster
+// controller answers.
 type ClientCoordinators struct {
 	Coordinators    []Coordinator `json:"coordinators"`
 	QuorumReachable bool          `json:"quorum_reachable"`
