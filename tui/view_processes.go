@@ -17,8 +17,11 @@ type column struct {
 	title string
 	width int
 	right bool
-	drop  int // columns with a higher drop are removed first when narrow; 0 never
-	cell  func(r *procRow) string
+	// drop orders the optional columns: the highest goes first when the
+	// screen is narrow; 0 is never dropped. The host (Machine) stays
+	// longest, the state word (the symbol stays) goes first.
+	drop int
+	cell func(r *procRow) string
 }
 
 // columns returns the table's columns sized for its rows and the screen
@@ -39,13 +42,13 @@ func (m Model) columns() []column {
 	down := func(r *procRow) bool { return r.state == stateDown }
 	cols := []column{
 		{title: "  ", width: 2, cell: func(r *procRow) string { return r.state.symbol() }},
-		{title: "State", width: 11, drop: 3, cell: func(r *procRow) string { return r.state.word() }},
+		{title: "State", width: 11, drop: 4, cell: func(r *procRow) string { return r.state.word() }},
 		{title: "Zone", width: widest("Zone", zone), cell: zone},
-		{title: "Machine", width: widest("Machine", machine), drop: 4, cell: machine},
+		{title: "Machine", width: widest("Machine", machine), drop: 1, cell: machine},
 		{title: "Address", width: widest("Address", addr), cell: addr},
 		{title: "Class", width: min(11, widest("Class", class)), cell: class},
 		{title: "Roles", width: min(14, widest("Roles", func(r *procRow) string { return r.roles })), cell: func(r *procRow) string { return r.roles }},
-		{title: "Version", width: widest("Version", version), drop: 1, cell: version},
+		{title: "Version", width: widest("Version", version), drop: 2, cell: version},
 		{title: "CPU", width: 4, right: true, cell: func(r *procRow) string {
 			if down(r) {
 				return "-"
@@ -71,7 +74,7 @@ func (m Model) columns() []column {
 			}
 			return fmt.Sprintf("%.1fs", r.lag)
 		}},
-		{title: "Rst", width: 3, right: true, drop: 2, cell: func(r *procRow) string { return strconv.Itoa(r.p.Restarts) }},
+		{title: "Rst", width: 3, right: true, drop: 3, cell: func(r *procRow) string { return strconv.Itoa(r.p.Restarts) }},
 	}
 	for tableWidth(cols) > m.width {
 		worst := -1
