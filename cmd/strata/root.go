@@ -41,6 +41,7 @@ func newRootCommand() *cobra.Command {
 		newMonitorCommand(),
 		newStateCommand(),
 		newShowCommand(),
+		newDashCommand(),
 	)
 	return root
 }
