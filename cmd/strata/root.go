@@ -42,6 +42,7 @@ func newRootCommand() *cobra.Command {
 		newStateCommand(),
 		newShowCommand(),
 		newDashCommand(),
+		newServerCommand(),
 	)
 	return root
 }

@@ -1,9 +1,12 @@
 package flow
 
 import (
+	"fmt"
+	"io"
 	"math"
 	"math/bits"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -142,4 +145,38 @@ func (h *Histogram) Merge(other *Histogram) {
 	h.count += other.count
 	h.sum += other.sum
 	h.max = max(h.max, other.max)
+}
+
+// WritePrometheus writes every metric in Prometheus' text exposition
+// format: counters as <prefix>_<name>_total, histograms as summaries with
+// p50/p90/p99 quantiles (in seconds), _sum and _count. Names are sanitised
+// to [a-zA-Z0-9_]. Call it with the baton (e.g. through RealProcess.Call).
+func (m *Metrics) WritePrometheus(w io.Writer, prefix string) error {
+	counters, histograms := m.Names()
+	var b strings.Builder
+	for _, n := range counters {
+		name := promName(prefix, n) + "_total"
+		fmt.Fprintf(&b, "# TYPE %s counter\n%s %d\n", name, name, m.counters[n].Value())
+	}
+	for _, n := range histograms {
+		h := m.histograms[n]
+		name := promName(prefix, n) + "_seconds"
+		fmt.Fprintf(&b, "# TYPE %s summary\n", name)
+		for _, q := range []float64{0.5, 0.9, 0.99} {
+			fmt.Fprintf(&b, "%s{quantile=\"%g\"} %g\n", name, q, h.Quantile(q).Seconds())
+		}
+		fmt.Fprintf(&b, "%s_sum %g\n%s_count %d\n", name, h.sum.Seconds(), name, h.Count())
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func promName(prefix, n string) string {
+	out := []byte(prefix + "_" + n)
+	for i, c := range out {
+		if !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			out[i] = '_'
+		}
+	}
+	return string(out)
 }

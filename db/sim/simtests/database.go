@@ -48,7 +48,7 @@ func (d *dbCluster) db(e *flow.Env) (workloads.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return clientDB{db}, nil
+	return workloads.FromClient(db), nil
 }
 
 // spawn runs body as an actor on client i with an open database, and

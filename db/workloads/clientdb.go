@@ -1,16 +1,17 @@
-package simtests
+package workloads
 
 import (
 	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
-	"github.com/strata-db/strata/db/workloads"
 )
 
-// clientDB adapts the client's Database to the workloads' DB interface.
+// FromClient adapts the client's Database to the workloads' DB interface.
+func FromClient(db *client.Database) DB { return clientDB{db} }
+
 type clientDB struct{ db *client.Database }
 
-func (d clientDB) Transact(c *flow.Ctx, fn func(tr workloads.Tx) error) error {
+func (d clientDB) Transact(c *flow.Ctx, fn func(tr Tx) error) error {
 	return d.db.Transact(c, func(tr *client.Transaction) error { return fn(clientTx{tr}) })
 }
 
@@ -34,7 +35,7 @@ func (t clientTx) Watch(c *flow.Ctx, key []byte) (flow.Future[struct{}], error) 
 	return t.tr.Watch(c, key).Future(), nil
 }
 func (t clientTx) DisableRYW() error                   { return t.tr.Options().SetReadYourWritesDisable() }
-func (t clientTx) Snapshot() workloads.SnapshotTx      { return clientSnapshot{t.tr.Snapshot()} }
+func (t clientTx) Snapshot() SnapshotTx                { return clientSnapshot{t.tr.Snapshot()} }
 func (t clientTx) Versionstamp() flow.Future[[10]byte] { return t.tr.GetVersionstamp() }
 func (t clientTx) CommittedVersion() kv.Version        { return t.tr.GetCommittedVersion() }
 func (t clientTx) ReadVersion(c *flow.Ctx) (kv.Version, error) {
