@@ -149,7 +149,10 @@ func (r *Resolver) resolve(req request) {
 	prev, v := kv.Version(req.Msg.PrevVersion), kv.Version(req.Msg.Version)
 	start := r.env.Now()
 	batch := clip(req.Msg, r.cfg.Keys)
-	results := r.set.Resolve(batch.txns, v, max(0, v-kv.MVCCWindow))
+	// Reads older than the window, or older than this resolver's first
+	// version, are too old: a resolver of a new generation knows no write
+	// from before it, so it cannot detect conflicts with them.
+	results := r.set.Resolve(batch.txns, v, max(r.cfg.InitialVersion, v-kv.MVCCWindow))
 	reply := batch.reply(req.Msg, results)
 	r.record(results, r.env.Now().Sub(start))
 	r.replies.add(prev, v, reply)

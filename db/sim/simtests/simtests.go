@@ -12,6 +12,11 @@ func All() []sim.Test {
 	tests := []sim.Test{
 		flowSelfTest(),
 		cycleTest(),
+		bankTest(),
+		sidebandTest(),
+		watchesTest(),
+		versionStampTest(),
+		durabilityTest(),
 	}
 	slices.SortFunc(tests, func(a, b sim.Test) int {
 		if a.Name < b.Name {
