@@ -17,6 +17,7 @@ func All() []sim.Test {
 		watchesTest(),
 		versionStampTest(),
 		durabilityTest(),
+		apiCorrectnessTest(),
 	}
 	slices.SortFunc(tests, func(a, b sim.Test) int {
 		if a.Name < b.Name {

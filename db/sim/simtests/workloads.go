@@ -175,3 +175,30 @@ func durabilityTest() sim.Test {
 		},
 	}
 }
+
+func apiCorrectnessTest() sim.Test {
+	return sim.Test{
+		Name:        "api-correctness",
+		Description: "random gets, ranges, sets, clears, clear-ranges and atomic ops with read-your-writes on and off, compared with an in-memory model",
+		Run: func(s *sim.Simulation) error {
+			d := newDBCluster(s, 1)
+			stop := s.Now().Add(10 * time.Second)
+			var actors []*flow.Actor
+			var ws []*workloads.ApiCorrectness
+			for i := range 3 {
+				w := workloads.NewApiCorrectness(fmt.Sprintf("api%d/", i), 60)
+				ws = append(ws, w)
+				actors = append(actors, d.spawn(0, "ApiCorrectness", w.Run))
+			}
+			if err := d.waitAll(10*time.Minute, append(actors, d.clog(stop))...); err != nil {
+				return err
+			}
+			for _, w := range ws {
+				if w.Reads == 0 {
+					return fmt.Errorf("api correctness: no read was checked")
+				}
+			}
+			return nil
+		},
+	}
+}
