@@ -144,14 +144,25 @@ func pebbleCrashRun(t *testing.T, seed uint64) {
 // per seed; after each reboot the engine must hold exactly the committed
 // batches, plus or minus the whole of the one in flight.
 func TestMemoryCrashKeepsExactlyCommitted(t *testing.T) {
-	for seed := uint64(1); seed <= uint64(crashSeeds(t, 100)); seed++ {
-		if err := memoryCrashRun(seed); err != nil {
+	seeds, snapshotted := crashSeeds(t, 100), 0
+	for seed := uint64(1); seed <= uint64(seeds); seed++ {
+		lastLog, err := memoryCrashRun(seed)
+		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
+		if lastLog > 1 {
+			snapshotted++
+		}
+	}
+	// Crashes must also have hit engines that had snapshotted.
+	if snapshotted < seeds/2 {
+		t.Fatalf("only %d of %d seeds ever wrote a snapshot", snapshotted, seeds)
 	}
 }
 
-func memoryCrashRun(seed uint64) error {
+// memoryCrashRun runs one seed and returns the number of the log the
+// engine last used (above 1 once it has written a snapshot).
+func memoryCrashRun(seed uint64) (lastLog uint64, _ error) {
 	const crashes = 6
 	s := sim.New(seed, sim.Options{Buggify: true})
 	batches := newCrashBatches(seed, 300)
@@ -174,6 +185,7 @@ func memoryCrashRun(seed uint64) error {
 			}
 			committed = started
 			recoveries++
+			defer func() { lastLog = e.logSeq }()
 			for i := started + 1; ; i++ {
 				started = i
 				if err := e.Commit(c, toBatch(e, batches.batch(i))); err != nil {
@@ -189,7 +201,7 @@ func memoryCrashRun(seed uint64) error {
 	for range crashes {
 		s.Run(time.Duration(1+s.Rand().IntN(300))*time.Millisecond, failed)
 		if failure != nil {
-			return failure
+			return 0, failure
 		}
 		s.Kill(p)
 		s.Restart(p)
@@ -198,14 +210,15 @@ func memoryCrashRun(seed uint64) error {
 	// is left alone and must recover.
 	before := recoveries
 	s.Run(time.Second, func() bool { return failure != nil || recoveries > before })
+	s.Kill(p) // unwinds the last engine actor, recording lastLog
 	if failure != nil {
-		return failure
+		return 0, failure
 	}
 	if recoveries == before {
-		return fmt.Errorf("the last boot did not recover within a second")
+		return 0, fmt.Errorf("the last boot did not recover within a second")
 	}
 	if committed < crashes {
-		return fmt.Errorf("only %d batches committed over the run", committed)
+		return 0, fmt.Errorf("only %d batches committed over the run", committed)
 	}
-	return nil
+	return lastLog, nil
 }

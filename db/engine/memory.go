@@ -55,7 +55,6 @@ type memoryEngine struct {
 	inCommit    bool
 	closed      bool
 	failure     error
-	recBuf      []byte
 }
 
 // OpenMemory opens (or creates) the memory engine stored in dir of fs:
@@ -161,11 +160,10 @@ func (e *memoryEngine) Commit(c *flow.Ctx, b Batch) error {
 	e.inCommit = true
 	defer func() { e.inCommit = false }()
 
-	rec, err := appendRecord(e.recBuf[:0], mb.buf)
+	rec, err := appendRecord(nil, mb.buf)
 	if err != nil {
 		return err
 	}
-	e.recBuf = rec[:0]
 	if _, err := e.log.WriteAt(rec, e.logSize); err != nil {
 		return e.fail(fmt.Errorf("appending to log: %w", err))
 	}

@@ -100,7 +100,14 @@ func (e *pebbleEngine) Scan(r kv.KeyRange, reverse bool, limit, byteLimit int) (
 	if r.Empty() {
 		return nil, false, nil
 	}
-	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: r.Begin, UpperBound: r.End})
+	lower := r.Begin
+	if len(lower) == 0 {
+		// The empty key is the least key, so no lower bound is the same;
+		// Pebble's invariant-checking builds (-race) index into a non-nil
+		// empty bound.
+		lower = nil
+	}
+	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: r.End})
 	if err != nil {
 		return nil, false, fmt.Errorf("engine: pebble scan: %w", err)
 	}

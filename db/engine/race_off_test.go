@@ -1,0 +1,6 @@
+//go:build !race
+
+package engine
+
+// raceBuild: see race_on_test.go.
+const raceBuild = false
