@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -210,5 +211,34 @@ func TestQuorum(t *testing.T) {
 	l2.RunUntil(epoch.Add(time.Second), func() bool { return a2.Done().IsReady() })
 	if !errors.Is(qerr, ErrQuorumUnreachable) {
 		t.Fatalf("got %v, want quorum unreachable", qerr)
+	}
+}
+
+// An actor that keeps yielding must not starve the real loop's inbox:
+// posted work (network input, blocking-call results) still runs.
+func TestRealLoopYieldingActorDoesNotStarveInbox(t *testing.T) {
+	p, err := NewRealProcess(RealConfig{ListenAddress: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := p.Start()
+	defer stop()
+	spinning := true
+	if err := p.Do(func(e *Env) {
+		e.Spawn("spinner", func(c *Ctx) error {
+			for spinning {
+				if err := c.Yield(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.Call(ctx, func(*Env) { spinning = false }); err != nil {
+		t.Fatalf("posted work did not run while an actor yielded in a loop: %v", err)
 	}
 }

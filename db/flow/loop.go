@@ -172,7 +172,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		if len(l.events) > 0 {
 			wait = time.Duration(l.events[0].at - time.Now().UnixNano())
 			if wait <= 0 {
-				continue
+				continue // more are due (some scheduled during this round)
 			}
 		}
 		timer.Reset(wait)
@@ -196,11 +196,16 @@ func (l *Loop) hasInbox() bool {
 	return len(l.inbox) > 0
 }
 
-// runDue runs the real loop's events whose time has come, including events
-// that those events schedule for now.
+// runDue runs the real loop's events whose time has come. Events that
+// these events schedule (an actor yielding, a promise waking another) wait
+// for the next round, after the inbox is drained: otherwise actors that
+// keep each other busy would starve network input and blocking-call
+// results.
 func (l *Loop) runDue() {
+	last := l.seq
 	for len(l.events) > 0 {
-		if l.events[0].at > time.Now().UnixNano() {
+		ev := l.events[0]
+		if ev.at > time.Now().UnixNano() || ev.seq > last {
 			return
 		}
 		l.runEvent(heap.Pop(&l.events).(*event))
