@@ -116,7 +116,7 @@ func runServer(ctx context.Context, f serverFlags) error {
 	hostsDatabase := len(cf.Coordinators) > 0 && cf.Coordinators[0] == proc.Address()
 	var eng engine.Engine
 	if hostsDatabase && f.engine == "ssd" {
-		if eng, err = engine.OpenPebble(filepath.Join(f.dataDir, "pebble"), engine.PebbleOptions{CacheBytes: cacheBytes(f.memory)}); err != nil {
+		if eng, err = engine.OpenPebble(filepath.Join(f.dataDir, "pebble"), engine.PebbleOptions{CacheBytes: cacheBytes(f.memory), Logger: pebbleLogger{}}); err != nil {
 			return err
 		}
 		defer eng.Close()
@@ -219,4 +219,17 @@ func serveStatus(proc *flow.RealProcess, f serverFlags) (func(), error) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return func() { _ = srv.Close() }, nil
+}
+
+// pebbleLogger keeps Pebble's routine messages out of the server's output;
+// errors still reach stderr (the monitor's log for the process).
+type pebbleLogger struct{}
+
+func (pebbleLogger) Infof(string, ...any) {}
+func (pebbleLogger) Errorf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "pebble: "+format+"\n", args...)
+}
+func (pebbleLogger) Fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "pebble: fatal: "+format+"\n", args...)
+	os.Exit(1)
 }
