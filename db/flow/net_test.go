@@ -92,3 +92,25 @@ func TestPeerFailureFailsOutstandingRequests(t *testing.T) {
 		t.Fatal("failure monitor does not report the dead server failed")
 	}
 }
+
+func TestMalformedRequestIsAnsweredNotCrashing(t *testing.T) {
+	l := NewVirtualLoop(epoch)
+	envs := newTestEnvs(l, "srv:1", "cli:1")
+	srv, cli := envs[0], envs[1]
+	stream := serveDouble(srv)
+	var bad, good error
+	var doubled uint64
+	a := cli.Spawn("client", func(c *Ctx) error {
+		// A uvarint that never ends: the server's codec rejects it.
+		_, bad = Await(c, request(cli, stream.Endpoint(), []byte{0xff, 0xff, 0xff}, u64Codec.Unmarshal, true, 0))
+		doubled, good = Await(c, stream.GetReply(cli, 4))
+		return nil
+	})
+	l.RunUntil(epoch.Add(time.Minute), func() bool { return a.Done().IsReady() })
+	if !errors.Is(bad, ErrMalformedRequest) {
+		t.Fatalf("malformed request answered with %v, want malformed_request", bad)
+	}
+	if good != nil || doubled != 8 {
+		t.Fatalf("the server stopped serving after a malformed request: %d, %v", doubled, good)
+	}
+}
