@@ -113,7 +113,7 @@ func TestMalformedBatchesAreRejectedAndChangeNothing(t *testing.T) {
 		// A key one byte past the limit is the end of a point range of a
 		// maximal key, and system keys have their own limit.
 		maxKey := strings.Repeat("k", kv.MaxKeySize)
-		ok := batch(v0, 200, txn(50, keys(maxKey, bigSystemKey[:kv.MaxKeySize+3]), keys("a")))
+		ok := batch(v0, 200, txn(v0, keys(maxKey, bigSystemKey[:kv.MaxKeySize+3]), keys("a")))
 		if got := outcomes(cl.call(ok)); got != "[1]" {
 			return fmt.Errorf("valid batch after the malformed ones: %s", got)
 		}
@@ -127,7 +127,7 @@ func TestMalformedBatchesAreRejectedAndChangeNothing(t *testing.T) {
 func TestDuplicatesAndBrokenChains(t *testing.T) {
 	const v0 = 1000
 	runScript(t, resolver.Config{InitialVersion: v0, RecentReplies: 2}, func(cl *client) error {
-		b1 := batch(v0, 1010, txn(900, keys("a"), keys("a")), txn(900, keys("a"), nil))
+		b1 := batch(v0, 1010, txn(v0, keys("a"), keys("a")), txn(v0, keys("a"), nil))
 		b2 := batch(1010, 1020, txn(1005, keys("a"), nil))
 		// A retry of a batch still waiting for its predecessor.
 		f2, f2again := cl.send(b2), cl.send(b2)
@@ -187,7 +187,9 @@ func TestClippingAndWindow(t *testing.T) {
 	const v0 = 10 * kv.MVCCWindow
 	owned := kv.KeyRange{Begin: []byte("m"), End: []byte("t")}
 	runScript(t, resolver.Config{Keys: owned, InitialVersion: v0}, func(cl *client) error {
-		v1, v2 := v0+10, v0+30
+		// The writes land well past the resolver's first version, so the
+		// window, not the first version, bounds what is too old.
+		v1, v2 := v0+2*kv.MVCCWindow, v0+2*kv.MVCCWindow+30
 		span := []*wire.KeyRange{{Begin: []byte("a"), End: []byte("z")}}
 		rep, err := cl.call(batch(v0, v1,
 			txn(v0, nil, keys("a", "n")), // writes a (not owned) and n
@@ -196,12 +198,13 @@ func TestClippingAndWindow(t *testing.T) {
 			return fmt.Errorf("write batch: %v %v", rep, err)
 		}
 		oldest := v2 - kv.MVCCWindow
+		before := v1 - 5 // inside the window, before the writes
 		rep, err = cl.call(batch(v1, v2,
-			txn(v0, keys("a"), nil),                  // conflicts outside the owned range: not seen
-			txn(v0, append(keys("b"), span...), nil), // the span meets n: index 1 reported
-			txn(oldest-1, keys("a"), nil),            // too old, but reads nothing owned
-			txn(oldest-1, keys("n"), nil),            // too old
-			txn(oldest, keys("n"), nil),              // at the window's edge: checked, conflicts
+			txn(before, keys("a"), nil),                  // conflicts outside the owned range: not seen
+			txn(before, append(keys("b"), span...), nil), // the span meets n: index 1 reported
+			txn(oldest-1, keys("a"), nil),                // too old, but reads nothing owned
+			txn(oldest-1, keys("n"), nil),                // too old
+			txn(oldest, keys("n"), nil),                  // at the window's edge: checked, conflicts
 		))
 		want := &wire.ResolveTransactionBatchReply{Committed: []uint32{1, 0, 1, 2, 0},
 			Conflicting: []*wire.ConflictingRanges{{}, {Indexes: []uint32{1}}, {}, {}, {Indexes: []uint32{0}}}}
@@ -230,6 +233,19 @@ func TestStopFailsWaitingBatches(t *testing.T) {
 		}
 		if !cl.res.Done().IsReady() {
 			return fmt.Errorf("Done not ready after Stop")
+		}
+		return nil
+	})
+}
+
+// A resolver of a new generation knows no write from before its first
+// version, so a read from before it cannot be checked: too old.
+func TestReadsBeforeTheFirstVersionAreTooOld(t *testing.T) {
+	const v0 = 1000
+	runScript(t, resolver.Config{InitialVersion: v0}, func(cl *client) error {
+		got := outcomes(cl.call(batch(v0, v0+10, txn(v0-1, keys("a"), nil), txn(v0, keys("a"), nil))))
+		if got != "[2 1]" {
+			return fmt.Errorf("reads before/at the first version: %s, want [2 1]", got)
 		}
 		return nil
 	})

@@ -29,8 +29,11 @@ func resolveStream(ri *wire.ResolverInterface) flow.RequestStream[*wire.ResolveT
 // model is a brute-force resolver: every write it ever accepted, scanned in
 // full, with the owned range applied to each intersection.
 type model struct {
-	owned  kv.KeyRange
-	writes []struct {
+	owned kv.KeyRange
+	// initial is the resolver's first version: reads before it are too
+	// old, since a new generation knows no earlier write.
+	initial kv.Version
+	writes  []struct {
 		r kv.KeyRange
 		v kv.Version
 	}
@@ -65,7 +68,7 @@ func wireRange(r *wire.KeyRange) kv.KeyRange { return kv.KeyRange{Begin: r.Begin
 
 func (m *model) resolve(req *wire.ResolveTransactionBatchRequest) *wire.ResolveTransactionBatchReply {
 	v := kv.Version(req.Version)
-	oldest := max(0, v-kv.MVCCWindow)
+	oldest := max(m.initial, v-kv.MVCCWindow)
 	all := kv.KeyRange{Begin: nil, End: []byte{0xff, 0xff}}
 	rep := &wire.ResolveTransactionBatchReply{}
 	for _, tx := range req.Transactions {
@@ -282,7 +285,7 @@ func drive(c *flow.Ctx, res *resolver.Resolver, chain []*wire.ResolveTransaction
 		return err
 	}
 
-	m := &model{owned: kv.KeyRange{Begin: []byte("b"), End: []byte("d")}}
+	m := &model{owned: kv.KeyRange{Begin: []byte("b"), End: []byte("d")}, initial: kv.Version(chain[0].PrevVersion)}
 	want := make([]*wire.ResolveTransactionBatchReply, len(chain))
 	for i, req := range chain {
 		want[i] = m.resolve(req)
@@ -311,7 +314,7 @@ func drive(c *flow.Ctx, res *resolver.Resolver, chain []*wire.ResolveTransaction
 
 // checkMetrics compares the resolver's counters with a fresh model run.
 func checkMetrics(mt *flow.Metrics, chain []*wire.ResolveTransactionBatchRequest, proxies [2]*proxy) error {
-	m := &model{owned: kv.KeyRange{Begin: []byte("b"), End: []byte("d")}}
+	m := &model{owned: kv.KeyRange{Begin: []byte("b"), End: []byte("d")}, initial: kv.Version(chain[0].PrevVersion)}
 	txns := 0
 	for _, req := range chain {
 		m.resolve(req)
