@@ -246,12 +246,17 @@ func (l *Layer) prefixFree(tr ReadTx, prefix []byte) (bool, error) {
 
 // strinc returns the first key after every key starting with prefix.
 func strinc(prefix []byte) ([]byte, error) {
-	p := bytes.TrimRight(prefix, "\xff")
-	if len(p) == 0 {
+	// Not bytes.TrimRight: its cutset is UTF-8, and "\xff" would trim
+	// every invalid UTF-8 byte.
+	n := len(prefix)
+	for n > 0 && prefix[n-1] == 0xff {
+		n--
+	}
+	if n == 0 {
 		return nil, fmt.Errorf("directory: prefix %x has no successor: %w", prefix, ErrPrefixInUse)
 	}
-	out := bytes.Clone(p)
-	out[len(out)-1]++
+	out := bytes.Clone(prefix[:n])
+	out[n-1]++
 	return out, nil
 }
 

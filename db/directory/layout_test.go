@@ -118,3 +118,46 @@ func TestNestedCreateLinksUnderParentNode(t *testing.T) {
 		t.Errorf("%d keys, want 8", len(got))
 	}
 }
+
+func TestPartitionKeepsItsOwnLayoutInsideItsPrefix(t *testing.T) {
+	db := newMemDB()
+	picks := []int64{5, 9}
+	db.pick = func(int64) int64 { p := picks[0]; picks = picks[1:]; return p }
+	var x directory.DirectorySubspace
+	if err := db.transact(func(tr directory.Tx) error {
+		p, err := directory.Default().Create(tr, []string{"p"}, []byte("partition"))
+		if err != nil {
+			return err
+		}
+		if !p.IsPartition() {
+			t.Error("a directory with layer partition is not a partition")
+		}
+		x, err = p.Create(tr, []string{"x"}, nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The partition at prefix 15 05 has node subspace 15 05 fe, root node
+	// 1505fe + pack((b'\x15\x05\xfe',)), contents under 15 05.
+	want := map[string]string{
+		h(t, "fe 01fe00 0176657273696f6e00"):           h(t, "01000000 00000000 00000000"),
+		h(t, "fe 01fe00 0168636100 14 14"):             h(t, "0100000000000000"),
+		h(t, "fe 01fe00 0168636100 1501 1505"):         "",
+		h(t, "fe 01fe00 14 027000"):                    h(t, "1505"),
+		h(t, "fe 01150500 016c6179657200"):             "partition",
+		h(t, "1505fe 011505fe00 0176657273696f6e00"):   h(t, "01000000 00000000 00000000"),
+		h(t, "1505fe 011505fe00 0168636100 14 14"):     h(t, "0100000000000000"),
+		h(t, "1505fe 011505fe00 0168636100 1501 1509"): "",
+		h(t, "1505fe 011505fe00 14 027800"):            h(t, "15051509"),
+		h(t, "1505fe 0115051509 00 016c6179657200"):    "",
+	}
+	if diff := cmp.Diff(want, dump(db.rows()), hexMap); diff != "" {
+		t.Errorf("keys (-want +got):\n%s", diff)
+	}
+	if got := hex.EncodeToString(x.Bytes()); got != "15051509" {
+		t.Errorf("prefix of p/x %s, want 15051509", got)
+	}
+	if diff := cmp.Diff([]string{"p", "x"}, x.Path()); diff != "" {
+		t.Error(diff)
+	}
+}
