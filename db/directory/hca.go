@@ -75,8 +75,12 @@ func (a allocator) latestStart(tr Tx) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("allocator: counter key: %w", err)
 	}
-	start, ok := t[0].(int64)
-	if !ok || len(t) != 1 {
+	var start int64
+	ok := len(t) == 1
+	if ok {
+		start, ok = t[0].(int64)
+	}
+	if !ok {
 		return 0, fmt.Errorf("allocator: counter key %x does not hold a window start", rows[0].Key)
 	}
 	return start, nil

@@ -188,8 +188,11 @@ func (l *Layer) children(tr ReadTx, n subspace.Subspace) ([]string, [][]byte, er
 		if err != nil {
 			return nil, nil, fmt.Errorf("directory: child link: %w", err)
 		}
-		name, ok := t[0].(string)
-		if !ok || len(t) != 1 {
+		name, ok := "", len(t) == 1
+		if ok {
+			name, ok = t[0].(string)
+		}
+		if !ok {
 			return nil, nil, fmt.Errorf("directory: child link %x does not name a directory", r.Key)
 		}
 		names = append(names, name)
@@ -217,7 +220,11 @@ func (l *Layer) nodeContainingKey(tr ReadTx, key []byte) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("directory: node key: %w", err)
 	}
-	prev, ok := t[0].([]byte)
+	var prev []byte
+	ok := len(t) > 0
+	if ok {
+		prev, ok = t[0].([]byte)
+	}
 	if !ok {
 		return false, fmt.Errorf("directory: node key %x does not start with a prefix", rows[0].Key)
 	}

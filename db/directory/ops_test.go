@@ -411,3 +411,75 @@ func TestInvalidUTF8PathIsRefused(t *testing.T) {
 		t.Errorf("create with invalid UTF-8: %v, want ErrInvalidPath", err)
 	}
 }
+
+// Metadata that no directory layer writes is reported, not trusted.
+func TestCorruptMetadataIsAnError(t *testing.T) {
+	db := newMemDB()
+	db.data[h(t, "fe 01fe00 14 1501")] = []byte(h(t, "1502")) // a child named by an integer
+	err := db.transact(func(tr directory.Tx) error {
+		_, err := directory.Default().List(tr, nil)
+		return err
+	})
+	if err == nil {
+		t.Error("list over a child link without a name succeeded")
+	}
+	db = newMemDB()
+	db.data[h(t, "fe 01fe00 0168636100 14 0278797a00")] = []byte(h(t, "0100000000000000")) // counter keyed by a string
+	err = db.transact(func(tr directory.Tx) error {
+		_, err := directory.Default().Create(tr, []string{"a"}, nil)
+		return err
+	})
+	if err == nil {
+		t.Error("create over a malformed allocator counter succeeded")
+	}
+}
+
+func TestZeroDirectorySubspaceIsAnError(t *testing.T) {
+	db := newMemDB()
+	err := db.transact(func(tr directory.Tx) error {
+		_, err := directory.DirectorySubspace{}.CreateOrOpen(tr, []string{"a"}, nil)
+		return err
+	})
+	if err == nil {
+		t.Error("create-or-open below a zero DirectorySubspace succeeded")
+	}
+}
+
+// Operations relative to a directory resolve below it, and a partition's
+// Exists/Remove with an empty path act on the partition itself.
+func TestRelativeOperations(t *testing.T) {
+	db := newMemDB()
+	run(t, db, func(tr directory.Tx) error {
+		app, err := directory.Default().Create(tr, []string{"app"}, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := app.Create(tr, []string{"x"}, nil); err != nil {
+			return err
+		}
+		if _, err := app.Move(tr, []string{"x"}, []string{"y"}); err != nil {
+			return err
+		}
+		names, err := app.List(tr, nil)
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff([]string{"y"}, names); diff != "" {
+			t.Errorf("list app after relative move: %s", diff)
+		}
+		part, err := app.Create(tr, []string{"p"}, []byte("partition"))
+		if err != nil {
+			return err
+		}
+		if ok, err := part.Exists(tr, nil); !ok || err != nil {
+			t.Errorf("partition exists: %v %v", ok, err)
+		}
+		if err := part.Remove(tr, nil); err != nil {
+			return err
+		}
+		if ok, err := directory.Default().Exists(tr, []string{"app", "p"}); ok || err != nil {
+			t.Errorf("partition exists after its Remove: %v %v", ok, err)
+		}
+		return nil
+	})
+}

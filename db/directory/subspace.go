@@ -2,6 +2,7 @@ package directory
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -44,73 +45,107 @@ func (d DirectorySubspace) String() string {
 	return fmt.Sprintf("DirectorySubspace(path=%q, prefix=%x, layer=%q)", d.path, d.Bytes(), d.layer)
 }
 
-// layerFor returns the layer that resolves sub, relative to d, and sub
-// relative to that layer. A partition's empty subpath is the partition
-// itself, which its enclosing layer holds.
-func (d DirectorySubspace) layerFor(sub []string) (*Layer, []string) {
+// errNotOpened is returned by the methods of a DirectorySubspace that no
+// directory operation returned (its zero value).
+var errNotOpened = errors.New("directory: the DirectorySubspace was not returned by a directory operation")
+
+// resolve returns the layer that resolves sub, relative to d, and sub
+// relative to that layer. With holder, a partition's empty subpath is the
+// partition itself, which its enclosing layer holds; otherwise it is the
+// root of the partition's own layer, as in FoundationDB.
+func (d DirectorySubspace) resolve(sub []string, holder bool) (*Layer, []string, error) {
 	l := d.dl
-	if d.parent != nil && len(sub) == 0 {
+	if l == nil {
+		return nil, nil, errNotOpened
+	}
+	if holder && d.parent != nil && len(sub) == 0 {
 		l = d.parent
 	}
-	rel := append(slices.Clone(d.path[len(l.path):]), sub...)
-	return l, rel
-}
-
-// within returns sub, relative to d, relative to d's own layer (for a
-// partition, sub itself).
-func (d DirectorySubspace) within(sub []string) []string {
-	return append(slices.Clone(d.path[len(d.dl.path):]), sub...)
+	return l, append(slices.Clone(d.path[len(l.path):]), sub...), nil
 }
 
 // CreateOrOpen opens or creates the directory at sub below d.
 func (d DirectorySubspace) CreateOrOpen(tr Tx, sub []string, layer []byte) (DirectorySubspace, error) {
-	return d.dl.CreateOrOpen(tr, d.within(sub), layer)
+	l, rel, err := d.resolve(sub, false)
+	if err != nil {
+		return DirectorySubspace{}, err
+	}
+	return l.CreateOrOpen(tr, rel, layer)
 }
 
 // Create creates the directory at sub below d.
 func (d DirectorySubspace) Create(tr Tx, sub []string, layer []byte) (DirectorySubspace, error) {
-	return d.dl.Create(tr, d.within(sub), layer)
+	l, rel, err := d.resolve(sub, false)
+	if err != nil {
+		return DirectorySubspace{}, err
+	}
+	return l.Create(tr, rel, layer)
 }
 
 // Open opens the directory at sub below d.
 func (d DirectorySubspace) Open(tr ReadTx, sub []string, layer []byte) (DirectorySubspace, error) {
-	return d.dl.Open(tr, d.within(sub), layer)
+	l, rel, err := d.resolve(sub, false)
+	if err != nil {
+		return DirectorySubspace{}, err
+	}
+	return l.Open(tr, rel, layer)
 }
 
 // Exists reports whether the directory at sub below d (d itself for an
 // empty sub) exists.
 func (d DirectorySubspace) Exists(tr ReadTx, sub []string) (bool, error) {
-	l, rel := d.layerFor(sub)
+	l, rel, err := d.resolve(sub, true)
+	if err != nil {
+		return false, err
+	}
 	return l.Exists(tr, rel)
 }
 
 // List returns the names of the children of the directory at sub below d.
 func (d DirectorySubspace) List(tr ReadTx, sub []string) ([]string, error) {
-	return d.dl.List(tr, d.within(sub))
+	l, rel, err := d.resolve(sub, false)
+	if err != nil {
+		return nil, err
+	}
+	return l.List(tr, rel)
 }
 
 // Remove removes the directory at sub below d (d itself for an empty
 // sub) with everything in it.
 func (d DirectorySubspace) Remove(tr Tx, sub []string) error {
-	l, rel := d.layerFor(sub)
+	l, rel, err := d.resolve(sub, true)
+	if err != nil {
+		return err
+	}
 	return l.Remove(tr, rel)
 }
 
 // RemoveIfExists is Remove that reports whether the directory existed.
 func (d DirectorySubspace) RemoveIfExists(tr Tx, sub []string) (bool, error) {
-	l, rel := d.layerFor(sub)
+	l, rel, err := d.resolve(sub, true)
+	if err != nil {
+		return false, err
+	}
 	return l.RemoveIfExists(tr, rel)
 }
 
 // Move moves the directory at oldSub below d to newSub below d.
 func (d DirectorySubspace) Move(tr Tx, oldSub, newSub []string) (DirectorySubspace, error) {
-	return d.dl.Move(tr, d.within(oldSub), d.within(newSub))
+	l, oldRel, err := d.resolve(oldSub, false)
+	if err != nil {
+		return DirectorySubspace{}, err
+	}
+	_, newRel, _ := d.resolve(newSub, false)
+	return l.Move(tr, oldRel, newRel)
 }
 
 // MoveTo moves d to the absolute path newPath, which must lie in the same
 // partition as d (ErrCrossPartition).
 func (d DirectorySubspace) MoveTo(tr Tx, newPath []string) (DirectorySubspace, error) {
-	l, rel := d.layerFor(nil)
+	l, rel, err := d.resolve(nil, true)
+	if err != nil {
+		return DirectorySubspace{}, err
+	}
 	n := len(l.path)
 	if len(newPath) < n || !slices.Equal(newPath[:n], l.path) {
 		return DirectorySubspace{}, fmt.Errorf("directory: move %q to %q: %w", d.path, newPath, ErrCrossPartition)
