@@ -14,7 +14,8 @@ func printable(b []byte) string { return kv.Printable(b) }
 
 // echoToken renders a token so that it parses back to itself, as fdbcli
 // echoes each command of a multi-command line: \\, \", spaces as \x20 and
-// bytes outside printable ASCII as \xNN.
+// bytes outside printable ASCII as \xNN; and, unlike fdbcli, whose echo of
+// a token holding `;` does not parse back, \;.
 func echoToken(tok string) string {
 	var sb strings.Builder
 	for i := 0; i < len(tok); i++ {
@@ -23,6 +24,8 @@ func echoToken(tok string) string {
 			sb.WriteString(`\\`)
 		case c == '"':
 			sb.WriteString(`\"`)
+		case c == ';':
+			sb.WriteString(`\;`)
 		case c > ' ' && c < 127:
 			sb.WriteByte(c)
 		default:
