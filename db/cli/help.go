@@ -49,7 +49,7 @@ func init() {
 				return cmdGetRange(in, ctx, args, true)
 			},
 			long: "Prints up to LIMIT keys from BEGINKEY (inclusive) to ENDKEY (exclusive); without ENDKEY, the keys that start with BEGINKEY. LIMIT is 25 unless given." + escapingK},
-		"getversion": {usage: "getversion", short: "Fetch the current read version", run: cmdGetVersion,
+		"getversion": {usage: "getversion", short: "fetch the current read version", run: cmdGetVersion,
 			long: "Prints the read version of the database, or of the transaction started with `begin'."},
 		"help": {usage: "help [<topic>]", short: "get help about a topic or command", run: cmdHelp, unbounded: true},
 		"option": {usage: "option <STATE> <OPTION> <ARG>", short: "enables or disables an option", run: cmdOption,
@@ -82,24 +82,19 @@ var unavailable = map[string]string{
 }
 
 const escapingHelp = `
-When parsing commands, the CLI considers a space to delimit individual tokens.
-To include a space in a single token, you may either enclose the token in
-quotation marks ("hello world"), prefix the space with a backslash
-(hello\ world), or encode the space as a hex byte (hello\x20world).
+Tokens are separated by spaces. A token can hold spaces if it is quoted
+("hello world"), if each space is escaped with a backslash (hello\ world), or
+if each space is written as the byte \x20 (hello\x20world). "" is the empty
+token.
 
-To include a literal quotation mark in a token, precede it with a backslash
-(\"hello\ world\").
+A backslash also escapes a quotation mark (\"), a semicolon (\;) and a
+backslash (\\). Any byte can be written as \x and two hex digits, or as \u
+and four hex digits up to 00FF: \x0a\x00\x00\x00 and \u000a\x00\x00\u0000
+are both the 32-bit little-endian integer 10.
 
-To express a binary value, encode each byte as either
-   a) a two-digit hex byte preceded by \x
-   b) a four-digit hex byte in the range of 0x0000-0x00FF preceded by \u
-(e.g. \x20 or \u0020 for a space character, or \x0a\x00\x00\x00 or
-\u000a\u0000\u0000\u0000 for a 32-bit, little-endian representation of
-the integer 10).
-
-All keys and values are displayed with non-printable characters encoded as
-two-digit hex bytes, and a backslash as \\. Keys that are valid tuples are
-followed by their tuple form, as in: ` + "`\\x02a\\x00\\x15\\x01' is `v'  # tuple (\"a\", 1)" + `
+Keys and values are printed between ` + "`" + ` and ', with bytes outside printable
+ASCII as \xNN and a backslash as \\. A key that is a valid tuple is followed by
+its tuple form: ` + "`\\x02a\\x00\\x15\\x01' is `v'  # tuple (\"a\", 1)" + `
 
 `
 
