@@ -291,44 +291,54 @@ func cmdOption(in *Interpreter, _ context.Context, args []string) error {
 		in.printOptions()
 		return nil
 	}
-	state, name := args[0], args[1]
 	var arg *string
 	if len(args) == 3 {
 		arg = &args[2]
 	}
-	switch state {
+	switch args[0] {
 	case "on":
+		return in.optionOn(args[1], arg)
 	case "off":
-		if in.tr != nil {
-			return errors.New("Cannot turn option off when using a transaction created with `begin'")
-		}
-		if arg != nil {
-			return errors.New("Cannot specify option argument when turning option off")
-		}
-		if _, ok := findOption(name); !ok {
-			_, err := parseOption(name, nil)
-			return err
-		}
-		delete(in.global, name)
-		in.printf("Option disabled for all transactions\n")
-		return nil
-	default:
-		return fmt.Errorf("Invalid option state `%s': option must be turned `on' or `off'", showToken(state))
+		return in.optionOff(args[1], arg)
 	}
+	return fmt.Errorf("Invalid option state `%s': option must be turned `on' or `off'", showToken(args[0]))
+}
+
+// optionOn enables an option for the transaction begun with `begin`, or
+// else for every later transaction.
+func (in *Interpreter) optionOn(name string, arg *string) error {
 	v, err := parseOption(name, arg)
 	if err != nil {
 		return err
 	}
-	if in.tr != nil {
-		if err := in.tr.SetOption(name, v); err != nil {
-			return fmt.Errorf("option %s: %w", name, err)
-		}
-		in.active[name] = v
-		in.printf("Option enabled for current transaction\n")
+	if in.tr == nil {
+		in.global[name] = v
+		in.printf("Option enabled for all transactions\n")
 		return nil
 	}
-	in.global[name] = v
-	in.printf("Option enabled for all transactions\n")
+	if err := in.tr.SetOption(name, v); err != nil {
+		return fmt.Errorf("option %s: %w", name, err)
+	}
+	in.active[name] = v
+	in.printf("Option enabled for current transaction\n")
+	return nil
+}
+
+// optionOff disables an option for later transactions; a transaction's
+// options cannot be taken back.
+func (in *Interpreter) optionOff(name string, arg *string) error {
+	if in.tr != nil {
+		return errors.New("Cannot turn option off when using a transaction created with `begin'")
+	}
+	if arg != nil {
+		return errors.New("Cannot specify option argument when turning option off")
+	}
+	if _, ok := findOption(name); !ok {
+		_, err := parseOption(name, nil)
+		return err
+	}
+	delete(in.global, name)
+	in.printf("Option disabled for all transactions\n")
 	return nil
 }
 
