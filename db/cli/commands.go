@@ -48,8 +48,11 @@ func cmdGetRange(in *Interpreter, ctx context.Context, args []string, keysOnly b
 	if keysOnly {
 		name = "getrangekeys"
 	}
-	if len(args) < 1 || len(args) > 3 {
+	if len(args) > 3 {
 		return in.usage(name)
+	}
+	if len(args) == 0 { // fdbcli requires BEGINKEY; "" is the natural default
+		args = []string{""}
 	}
 	limit := defaultRangeLimit
 	if len(args) == 3 {

@@ -39,16 +39,16 @@ func init() {
 		"exit": {usage: "exit", short: "exit the CLI"},
 		"get": {usage: "get <KEY>", short: "fetch the value for a given key", run: cmdGet,
 			long: "Prints the value of KEY, or `not found' when the database does not hold it." + escapingK},
-		"getrange": {usage: "getrange <BEGINKEY> [ENDKEY] [LIMIT]", short: "fetch key/value pairs in a range of keys",
+		"getrange": {usage: "getrange [BEGINKEY [ENDKEY [LIMIT]]]", short: "fetch key/value pairs in a range of keys",
 			run: func(in *Interpreter, ctx context.Context, args []string) error {
 				return cmdGetRange(in, ctx, args, false)
 			},
-			long: "Prints up to LIMIT keys and their values from BEGINKEY (inclusive) to ENDKEY (exclusive); without ENDKEY, the keys that start with BEGINKEY. LIMIT is 25 unless given." + escapingK},
-		"getrangekeys": {usage: "getrangekeys <BEGINKEY> [ENDKEY] [LIMIT]", short: "fetch keys in a range of keys",
+			long: "Prints up to LIMIT keys and their values from BEGINKEY (inclusive) to ENDKEY (exclusive); without ENDKEY, the keys that start with BEGINKEY; without either, every user key. LIMIT is 25 unless given." + escapingK},
+		"getrangekeys": {usage: "getrangekeys [BEGINKEY [ENDKEY [LIMIT]]]", short: "fetch keys in a range of keys",
 			run: func(in *Interpreter, ctx context.Context, args []string) error {
 				return cmdGetRange(in, ctx, args, true)
 			},
-			long: "Prints up to LIMIT keys from BEGINKEY (inclusive) to ENDKEY (exclusive); without ENDKEY, the keys that start with BEGINKEY. LIMIT is 25 unless given." + escapingK},
+			long: "Prints up to LIMIT keys from BEGINKEY (inclusive) to ENDKEY (exclusive); without ENDKEY, the keys that start with BEGINKEY; without either, every user key. LIMIT is 25 unless given." + escapingK},
 		"getversion": {usage: "getversion", short: "fetch the current read version", run: cmdGetVersion,
 			long: "Prints the read version of the database, or of the transaction started with `begin'."},
 		"help": {usage: "help [<topic>]", short: "get help about a topic or command", run: cmdHelp, unbounded: true},
