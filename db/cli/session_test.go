@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 type linesReader struct{ lines []string }
@@ -120,4 +121,29 @@ func TestWrap(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("wrap (-want +got):\n%s", diff)
 	}
+}
+
+// Parse never panics, and every command it returns echoes to a line that
+// parses back to the same non-empty tokens.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{`get a; set "b c" \x00\u00ff`, `get "a`, `get \q`, `\`, `;;`, `""`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		for _, cmd := range Parse(line).Commands {
+			var want []string
+			for _, tok := range cmd {
+				if tok != "" {
+					want = append(want, tok)
+				}
+			}
+			back := Parse(strings.TrimPrefix(echoTokens(cmd), " "))
+			if back.Err != nil || len(back.Commands) != 1 {
+				t.Fatalf("echo of %q parsed to %+v", cmd, back)
+			}
+			if diff := cmp.Diff(want, back.Commands[0], cmpopts.EquateEmpty()); diff != "" {
+				t.Fatalf("echo of %q (-want +got):\n%s", cmd, diff)
+			}
+		}
+	})
 }
