@@ -1,13 +1,18 @@
 package conflict
 
 import (
+	"encoding/binary"
+
 	"github.com/strata-db/strata/db/kv"
 )
 
 // node is one boundary: the segment from key to the next boundary was last
 // written at version. max is the largest version in the node's subtree.
+// pre holds the key's first bytes so that most comparisons are decided
+// without loading the key from elsewhere in memory.
 type node struct {
 	key         string
+	pre         uint64
 	version     kv.Version
 	max         kv.Version
 	prio        uint64
@@ -44,7 +49,41 @@ func (s *Set) OldestVersion() kv.Version { return s.oldest }
 // run, is deterministic, and cannot be steered by the keys written.
 func (s *Set) newNode(key string, v kv.Version) *node {
 	s.prio += 0x9e3779b97f4a7c15
-	return &node{key: key, version: v, max: v, prio: mix64(s.prio)}
+	return &node{key: key, pre: prefixOf([]byte(key)), version: v, max: v, prio: mix64(s.prio)}
+}
+
+// prefixOf returns k's first 8 bytes, big-endian and zero-padded: if
+// prefixOf(a) < prefixOf(b) then a < b; equal prefixes decide nothing.
+func prefixOf(k []byte) uint64 {
+	if len(k) >= 8 {
+		return binary.BigEndian.Uint64(k)
+	}
+	var buf [8]byte
+	copy(buf[:], k)
+	return binary.BigEndian.Uint64(buf[:])
+}
+
+// probe is a key being looked up, with its prefix computed once.
+type probe struct {
+	pre uint64
+	key []byte
+}
+
+func newProbe(k []byte) probe { return probe{pre: prefixOf(k), key: k} }
+
+// cmp compares t's key with p's: -1, 0 or +1.
+func (t *node) cmp(p probe) int {
+	switch {
+	case t.pre < p.pre:
+		return -1
+	case t.pre > p.pre:
+		return 1
+	case t.key < string(p.key):
+		return -1
+	case t.key == string(p.key):
+		return 0
+	}
+	return 1
 }
 
 // mix64 is splitmix64's finaliser: a bijection that scrambles a counter.
@@ -60,18 +99,55 @@ func (s *Set) CheckRead(r kv.KeyRange, readVersion kv.Version) bool {
 	if r.Empty() {
 		return false
 	}
-	// The segment holding r.Begin, then every boundary strictly inside r.
-	if s.versionAt(r.Begin) > readVersion {
+	lo, hi := newProbe(r.Begin), newProbe(r.End)
+	// The segment holding r.Begin starts at its floor, the last boundary
+	// at or before it; then every boundary strictly inside r counts. Walk
+	// down to the first node inside r, where the paths to lo and hi part,
+	// noting floor candidates on the way.
+	floor := kv.Version(0)
+	t := s.root
+	for t != nil {
+		if t.cmp(lo) <= 0 {
+			floor = t.version
+			t = t.right
+		} else if t.cmp(hi) >= 0 {
+			t = t.left
+		} else {
+			break
+		}
+	}
+	if t == nil {
+		return floor > readVersion
+	}
+	if t.version > readVersion {
 		return true
 	}
-	return anyAbove(s.root, r.Begin, r.End, readVersion)
+	// Towards lo: each node above lo is inside r with its right subtree;
+	// the last node at or below lo is the floor.
+	for u := t.left; u != nil; {
+		if u.cmp(lo) <= 0 {
+			floor = u.version
+			u = u.right
+			continue
+		}
+		if u.version > readVersion || maxOf(u.right) > readVersion {
+			return true
+		}
+		u = u.left
+	}
+	return floor > readVersion || anyAboveUntil(t.right, hi, readVersion)
 }
 
 // versionAt returns the version of the segment holding key.
 func (s *Set) versionAt(key []byte) kv.Version {
+	p := newProbe(key)
 	v := kv.Version(0)
 	for t := s.root; t != nil; {
-		if t.key <= string(key) {
+		c := t.cmp(p)
+		if c == 0 {
+			return t.version
+		}
+		if c < 0 {
 			v = t.version
 			t = t.right
 		} else {
@@ -81,45 +157,11 @@ func (s *Set) versionAt(key []byte) kv.Version {
 	return v
 }
 
-// anyAbove reports whether a boundary with lo < key < hi has a version
-// above v. It descends to the node where the paths to lo and hi part, then
-// follows each path, looking only at subtree maxima hanging inside.
-func anyAbove(t *node, lo, hi []byte, v kv.Version) bool {
-	for t != nil {
-		switch {
-		case t.max <= v:
-			return false
-		case t.key <= string(lo):
-			t = t.right
-		case t.key >= string(hi):
-			t = t.left
-		default:
-			return t.version > v || anyAboveFrom(t.left, lo, v) || anyAboveUntil(t.right, hi, v)
-		}
-	}
-	return false
-}
-
-// anyAboveFrom is anyAbove for a subtree whose keys are all below hi.
-func anyAboveFrom(t *node, lo []byte, v kv.Version) bool {
+// anyAboveUntil reports whether a node of t with a key below hi has a
+// version above v; every key of t is inside the range's start.
+func anyAboveUntil(t *node, hi probe, v kv.Version) bool {
 	for t != nil && t.max > v {
-		if t.key <= string(lo) {
-			t = t.right
-			continue
-		}
-		// t and its whole right subtree lie inside the range.
-		if t.version > v || maxOf(t.right) > v {
-			return true
-		}
-		t = t.left
-	}
-	return false
-}
-
-// anyAboveUntil is anyAbove for a subtree whose keys are all above lo.
-func anyAboveUntil(t *node, hi []byte, v kv.Version) bool {
-	for t != nil && t.max > v {
-		if t.key >= string(hi) {
+		if t.cmp(hi) >= 0 {
 			t = t.left
 			continue
 		}
@@ -139,8 +181,87 @@ func (s *Set) AddWrite(r kv.KeyRange, version kv.Version) {
 	if r.Empty() {
 		return
 	}
-	left, rest := split(s.root, r.Begin)
-	mid, right := split(rest, r.End)
+	b, e := newProbe(r.Begin), newProbe(r.End)
+	floor, next := neighbours(s.root, b)
+	if next != nil && next.cmp(e) < 0 {
+		s.replaceRange(r, b, e, version)
+		return
+	}
+	// The common case, point writes among them: no boundary inside the
+	// range but perhaps one at its begin, so the segment reaching r.End is
+	// floor's. Two insertions, without rebuilding the paths.
+	endExists := next != nil && next.cmp(e) == 0
+	endVersion := floor.version // read before floor, maybe at r.Begin, is updated
+	if floor.cmp(b) == 0 || floor.version != version {
+		s.root = s.upsert(s.root, b, version)
+	}
+	if !endExists && endVersion != version {
+		s.root = s.upsert(s.root, e, endVersion)
+	}
+}
+
+// neighbours returns the last boundary at or before p (the sentinel at
+// worst) and the first after it (nil if none).
+func neighbours(t *node, p probe) (floor, next *node) {
+	for t != nil {
+		if t.cmp(p) <= 0 {
+			floor = t
+			t = t.right
+		} else {
+			next = t
+			t = t.left
+		}
+	}
+	return floor, next
+}
+
+// upsert sets the version of the boundary at p, inserting it if absent.
+func (s *Set) upsert(t *node, p probe, v kv.Version) *node {
+	if t == nil {
+		s.count++
+		return s.newNode(string(p.key), v)
+	}
+	switch c := t.cmp(p); {
+	case c == 0:
+		t.version = v
+	case c > 0:
+		t.left = s.upsert(t.left, p, v)
+		if t.left.prio > t.prio {
+			return rotateRight(t)
+		}
+	default:
+		t.right = s.upsert(t.right, p, v)
+		if t.right.prio > t.prio {
+			return rotateLeft(t)
+		}
+	}
+	t.fix()
+	return t
+}
+
+// rotateRight lifts t's left child above t.
+func rotateRight(t *node) *node {
+	l := t.left
+	t.left, l.right = l.right, t
+	t.fix()
+	l.fix()
+	return l
+}
+
+// rotateLeft lifts t's right child above t.
+func rotateLeft(t *node) *node {
+	r := t.right
+	t.right, r.left = r.left, t
+	t.fix()
+	r.fix()
+	return r
+}
+
+// replaceRange is AddWrite for a range holding boundaries: they are cut
+// out whole (split, drop, merge) and replaced by at most two.
+func (s *Set) replaceRange(r kv.KeyRange, b, e probe, version kv.Version) {
+	left, rest := split(s.root, b)
+	mid, right := split(rest, e)
 	// The segment reaching r.End keeps the version it had before.
 	endVersion := kv.Version(0)
 	if last := rightmost(mid); last != nil {
@@ -238,11 +359,11 @@ func (t *node) fix() {
 }
 
 // split cuts t into the boundaries below key and those at or above it.
-func split(t *node, key []byte) (lo, hi *node) {
+func split(t *node, key probe) (lo, hi *node) {
 	if t == nil {
 		return nil, nil
 	}
-	if t.key < string(key) {
+	if t.cmp(key) < 0 {
 		t.right, hi = split(t.right, key)
 		t.fix()
 		return t, hi
