@@ -202,6 +202,23 @@ func (b *bnode) each(fn func(entry)) {
 	}
 }
 
+// appendAfter appends to out, in key order, up to limit boundaries of b's
+// subtree whose keys are after p.
+func (b *bnode) appendAfter(p probe, limit int, out []entry) []entry {
+	i := b.floor(p)
+	if b.leaf {
+		for i++; i < b.n && len(out) < limit; i++ {
+			out = append(out, entry{key: b.keys[i], pre: b.pres[i], version: b.vers[i]})
+		}
+		return out
+	}
+	// Child i holds p; the children after it are wholly after p.
+	for i = max(i, 0); i < b.n && len(out) < limit; i++ {
+		out = b.kids[i].appendAfter(p, limit, out)
+	}
+	return out
+}
+
 // build makes a tree of the boundaries es (in key order, at least one),
 // filling nodes three quarters full so that both inserts and removals have
 // room.

@@ -230,20 +230,18 @@ func (s *Set) raiseOldest(oldest kv.Version) {
 // Called after every batch with a limit above the boundaries the batch can
 // add, it keeps the set within a constant factor of the live writes.
 func (s *Set) sweepSome(limit int) {
-	_, prev, _, _ := s.neighbours(newProbe([]byte(s.sweep)))
-	for ; limit > 0; limit-- {
-		_, _, key, ok := s.neighbours(newProbe([]byte(s.sweep)))
-		if !ok {
-			s.sweep = ""
-			return
-		}
-		s.sweep = key
-		p := newProbe([]byte(key))
-		_, v, _, _ := s.neighbours(p)
-		if v < s.oldest && prev < s.oldest {
-			s.remove(p)
+	cursor := newProbe([]byte(s.sweep))
+	_, prev, _, _ := s.neighbours(cursor)
+	visit := s.root.appendAfter(cursor, limit, nil)
+	for _, e := range visit {
+		s.sweep = e.key
+		if e.version < s.oldest && prev < s.oldest {
+			s.remove(probe{pre: e.pre, key: []byte(e.key)})
 			continue // the previous segment now extends over this one
 		}
-		prev = v
+		prev = e.version
+	}
+	if len(visit) < limit {
+		s.sweep = ""
 	}
 }
