@@ -18,14 +18,25 @@ const (
 // inner node, entry i is child kids[i]: keys[i] is the child's first key
 // and vers[i] the largest version in the child's subtree. Keys are kept
 // with their 8-byte prefixes (pres) so that a search mostly compares
-// integers in one contiguous array.
+// integers in one contiguous array. Leaves, most of the nodes, have no
+// kids array.
 type bnode struct {
 	n    int
 	leaf bool
 	pres [fanout]uint64
 	keys [fanout]string
 	vers [fanout]kv.Version
-	kids [fanout]*bnode
+	kids []*bnode // fanout long in inner nodes, nil in leaves
+}
+
+func newLeaf() *bnode  { return &bnode{leaf: true} }
+func newInner() *bnode { return &bnode{kids: make([]*bnode, fanout)} }
+
+func newLike(b *bnode) *bnode {
+	if b.leaf {
+		return newLeaf()
+	}
+	return newInner()
 }
 
 // prefixOf returns k's first 8 bytes, big-endian and zero-padded: if
@@ -105,8 +116,11 @@ func (b *bnode) insertAt(i int, pre uint64, key string, v kv.Version, kid *bnode
 	copy(b.pres[i+1:b.n+1], b.pres[i:b.n])
 	copy(b.keys[i+1:b.n+1], b.keys[i:b.n])
 	copy(b.vers[i+1:b.n+1], b.vers[i:b.n])
-	copy(b.kids[i+1:b.n+1], b.kids[i:b.n])
-	b.pres[i], b.keys[i], b.vers[i], b.kids[i] = pre, key, v, kid
+	b.pres[i], b.keys[i], b.vers[i] = pre, key, v
+	if !b.leaf {
+		copy(b.kids[i+1:b.n+1], b.kids[i:b.n])
+		b.kids[i] = kid
+	}
 	b.n++
 }
 
@@ -124,16 +138,18 @@ func (b *bnode) cut(from, to int) {
 	copy(b.pres[from:], b.pres[to:b.n])
 	copy(b.keys[from:], b.keys[to:b.n])
 	copy(b.vers[from:], b.vers[to:b.n])
-	copy(b.kids[from:], b.kids[to:b.n])
 	n := b.n - (to - from)
 	clear(b.keys[n:b.n])
-	clear(b.kids[n:b.n])
+	if !b.leaf {
+		copy(b.kids[from:], b.kids[to:b.n])
+		clear(b.kids[n:b.n])
+	}
 	b.n = n
 }
 
 // split moves the upper half of a full node into a new right sibling.
 func (b *bnode) split() *bnode {
-	sib := &bnode{leaf: b.leaf}
+	sib := newLike(b)
 	sib.moveFrom(b, b.n/2, b.n, 0)
 	return sib
 }
@@ -145,11 +161,13 @@ func (b *bnode) moveFrom(src *bnode, from, to, at int) {
 	copy(b.pres[at+k:b.n+k], b.pres[at:b.n])
 	copy(b.keys[at+k:b.n+k], b.keys[at:b.n])
 	copy(b.vers[at+k:b.n+k], b.vers[at:b.n])
-	copy(b.kids[at+k:b.n+k], b.kids[at:b.n])
 	copy(b.pres[at:at+k], src.pres[from:to])
 	copy(b.keys[at:at+k], src.keys[from:to])
 	copy(b.vers[at:at+k], src.vers[from:to])
-	copy(b.kids[at:at+k], src.kids[from:to])
+	if !b.leaf {
+		copy(b.kids[at+k:b.n+k], b.kids[at:b.n])
+		copy(b.kids[at:at+k], src.kids[from:to])
+	}
 	b.n += k
 	src.cut(from, to)
 }
@@ -225,7 +243,7 @@ func (b *bnode) appendAfter(p probe, limit int, out []entry) []entry {
 func build(es []entry) *bnode {
 	var level []*bnode
 	for _, chunk := range chunks(len(es)) {
-		leaf := &bnode{leaf: true}
+		leaf := newLeaf()
 		for _, e := range es[chunk[0]:chunk[1]] {
 			leaf.insertAt(leaf.n, e.pre, e.key, e.version, nil)
 		}
@@ -234,7 +252,7 @@ func build(es []entry) *bnode {
 	for len(level) > 1 {
 		var up []*bnode
 		for _, chunk := range chunks(len(level)) {
-			parent := &bnode{}
+			parent := newInner()
 			for _, kid := range level[chunk[0]:chunk[1]] {
 				parent.insertChild(parent.n, kid)
 			}

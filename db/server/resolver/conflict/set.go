@@ -15,7 +15,7 @@ type Set struct {
 // New returns an empty set: every key last written at version 0.
 func New() *Set {
 	// The sentinel at the empty key gives every key a segment.
-	root := &bnode{leaf: true}
+	root := newLeaf()
 	root.insertAt(0, 0, "", 0, nil)
 	return &Set{root: root, count: 1}
 }
@@ -142,7 +142,7 @@ func (s *Set) upsert(p probe, v kv.Version) {
 	sib := s.upsertIn(s.root, p, v)
 	if sib != nil {
 		old := s.root
-		s.root = &bnode{}
+		s.root = newInner()
 		s.root.insertChild(0, old)
 		s.root.insertChild(1, sib)
 	}

@@ -150,7 +150,7 @@ func depth(b *bnode) int {
 // later child from its left one, without losing or reordering any entry.
 func TestRefillBothWays(t *testing.T) {
 	leafOf := func(from, n int) *bnode {
-		b := &bnode{leaf: true}
+		b := newLeaf()
 		for i := range n {
 			k := fmt.Sprintf("%03d", from+i)
 			b.insertAt(b.n, prefixOf([]byte(k)), k, kv.Version(from+i), nil)
@@ -167,7 +167,7 @@ func TestRefillBothWays(t *testing.T) {
 		{"last child from the left", []int{fanout - 2, minFill - 1}, 1, []int{(minFill - 1 + fanout - 2) / 2, (minFill - 1 + fanout - 2 + 1) / 2}},
 		{"merge", []int{minFill - 1, minFill + 2}, 0, []int{2*minFill + 1}},
 	} {
-		parent, next := &bnode{}, 0
+		parent, next := newInner(), 0
 		for _, n := range tc.sizes {
 			parent.insertChild(parent.n, leafOf(next, n))
 			next += n
