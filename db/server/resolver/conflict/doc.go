@@ -1,7 +1,7 @@
 // Package conflict is the resolver's conflict set: for every key it records
 // the newest commit version that wrote it, over the last few seconds of
 // writes, and answers "did anyone write a key of this range after version
-// v?" in O(log n) expected time, however many keys the range covers.
+// v?" in O(log n) time, however many keys the range covers.
 //
 // # Representation
 //
