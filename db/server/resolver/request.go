@@ -26,6 +26,9 @@ func validate(req *wire.ResolveTransactionBatchRequest) error {
 }
 
 func validateTxn(tx *wire.ResolverTransaction, version kv.Version) error {
+	if tx == nil {
+		return fmt.Errorf("missing transaction: %w", flow.ErrMalformedRequest)
+	}
 	// Every read version precedes the batch's: a transaction's own batch's
 	// earlier writes must count as newer than what it read.
 	if rv := kv.Version(tx.ReadVersion); rv < 0 || rv >= version {

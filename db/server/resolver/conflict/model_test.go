@@ -161,36 +161,49 @@ func TestOperationsMatchModel(t *testing.T) {
 	})
 }
 
-// checkInvariants checks the treap: keys strictly increasing, the sentinel
-// first, heap-ordered priorities, correct subtree maxima and count.
+// checkInvariants checks the tree: boundaries strictly increasing from
+// the sentinel, prefixes matching keys, every inner entry naming its
+// child's first key and largest version, leaves all at one depth, nodes
+// (but the root) at least a quarter full, and the count right.
 func checkInvariants(t interface{ Fatalf(string, ...any) }, s *Set) {
-	nodes := appendInOrder(nil, s.root)
-	if len(nodes) != s.count {
-		t.Fatalf("count %d, tree has %d nodes", s.count, len(nodes))
+	var all []entry
+	s.root.each(func(e entry) { all = append(all, e) })
+	if len(all) != s.count {
+		t.Fatalf("count %d, tree has %d boundaries", s.count, len(all))
 	}
-	if len(nodes) == 0 || nodes[0].key != "" {
+	if len(all) == 0 || all[0].key != "" {
 		t.Fatalf("no sentinel at the empty key")
 	}
-	for i := 1; i < len(nodes); i++ {
-		if nodes[i-1].key >= nodes[i].key {
-			t.Fatalf("keys out of order: %q then %q", nodes[i-1].key, nodes[i].key)
+	for i := 1; i < len(all); i++ {
+		if all[i-1].key >= all[i].key {
+			t.Fatalf("keys out of order: %q then %q", all[i-1].key, all[i].key)
 		}
 	}
-	var walk func(n *node) kv.Version
-	walk = func(n *node) kv.Version {
-		if n == nil {
-			return 0
+	leafDepth := -1
+	var walk func(b *bnode, depth int)
+	walk = func(b *bnode, depth int) {
+		if b != s.root && b.n < minFill {
+			t.Fatalf("node with %d entries, below %d", b.n, minFill)
 		}
-		for _, c := range []*node{n.left, n.right} {
-			if c != nil && c.prio > n.prio {
-				t.Fatalf("heap order broken under %q", n.key)
+		for i := range b.n {
+			if b.pres[i] != prefixOf([]byte(b.keys[i])) {
+				t.Fatalf("prefix of %q is wrong", b.keys[i])
 			}
+			if b.leaf {
+				continue
+			}
+			kid := b.kids[i]
+			if b.keys[i] != kid.keys[0] || b.vers[i] != kid.maxVersion() {
+				t.Fatalf("inner entry (%q, %d) for a child starting at %q with max %d", b.keys[i], b.vers[i], kid.keys[0], kid.maxVersion())
+			}
+			walk(kid, depth+1)
 		}
-		want := max(n.version, walk(n.left), walk(n.right))
-		if n.max != want {
-			t.Fatalf("node %q: max %d, subtree max %d", n.key, n.max, want)
+		if b.leaf {
+			if leafDepth >= 0 && depth != leafDepth {
+				t.Fatalf("leaves at depths %d and %d", leafDepth, depth)
+			}
+			leafDepth = depth
 		}
-		return want
 	}
-	walk(s.root)
+	walk(s.root, 0)
 }

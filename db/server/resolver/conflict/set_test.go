@@ -156,6 +156,13 @@ func TestSweepBoundsMemory(t *testing.T) {
 	checkInvariants(t, s)
 }
 
+// mix64 is splitmix64's finaliser: a bijection that scrambles a counter.
+func mix64(z uint64) uint64 {
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
 // benchKey returns the i-th key of a fixed pseudo-random sequence of
 // distinct 8-byte keys.
 func benchKey(i int) []byte {
