@@ -3,18 +3,18 @@ package main
 import (
 	"bytes"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/strata-db/strata/test/testserver"
 )
 
 // TestCLI runs the strata binary: `strata cli --exec` against a real
@@ -23,22 +23,9 @@ func TestCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the strata binary and starts a server")
 	}
-	bin := filepath.Join(t.TempDir(), "strata")
-	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("building strata: %v\n%s", err, b)
-	}
+	bin := testserver.Binary(t)
 	t.Run("UnreachableCluster", func(t *testing.T) { testCLIUnreachable(t, bin) })
 	t.Run("RealServer", func(t *testing.T) { testCLIRealServer(t, bin) })
-}
-
-func freeAddress(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func writeClusterFile(t *testing.T, dir, address string) string {
@@ -72,7 +59,7 @@ func runCLIBinary(t *testing.T, bin string, args ...string) cliRun {
 }
 
 func testCLIUnreachable(t *testing.T, bin string) {
-	cf := writeClusterFile(t, t.TempDir(), freeAddress(t))
+	cf := writeClusterFile(t, t.TempDir(), testserver.FreeAddress(t))
 	start := time.Now()
 	r := runCLIBinary(t, bin, "-C", cf, "--timeout", "1s", "--exec", "get a")
 	if r.code != exitClusterUnreachable {
@@ -89,19 +76,7 @@ func testCLIUnreachable(t *testing.T, bin string) {
 var committedRE = regexp.MustCompile(`Committed \(([0-9]+)\)`)
 
 func testCLIRealServer(t *testing.T, bin string) {
-	dir := t.TempDir()
-	addr := freeAddress(t)
-	cf := writeClusterFile(t, dir, addr)
-	srv := exec.Command(bin, "server", "--cluster-file", cf, "--public-address", addr,
-		"--datadir", filepath.Join(dir, "data"), "--logdir", filepath.Join(dir, "log"))
-	srv.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = srv.Process.Kill()
-		_ = srv.Wait()
-	})
+	cf := testserver.Start(t, bin).ClusterFile
 	// The server needs a moment to start listening; the first probes may
 	// find nothing there.
 	deadline := time.Now().Add(30 * time.Second)

@@ -5,59 +5,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/directory"
 	"github.com/strata-db/strata/db/tuple"
+	"github.com/strata-db/strata/test/testserver"
 )
-
-// startServer builds strata and runs `strata server` on a free local port
-// (as test/realdb does), returning the cluster file's path.
-func startServer(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "strata")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/strata-db/strata/cmd/strata").CombinedOutput(); err != nil {
-		t.Fatalf("building strata: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	clusterFile := filepath.Join(dir, "strata.cluster")
-	if err := os.WriteFile(clusterFile, []byte("test:directory@"+addr+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "server", "--cluster-file", clusterFile, "--public-address", addr,
-		"--datadir", filepath.Join(dir, "data"), "--logdir", filepath.Join(dir, "log"))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-	return clusterFile
-}
 
 func TestRealDatabase(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds strata and runs a real server")
 	}
-	clusterFile := startServer(t)
+	clusterFile := testserver.Start(t, testserver.Binary(t)).ClusterFile
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	db, err := client.Open(ctx, clusterFile)

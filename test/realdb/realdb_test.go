@@ -3,11 +3,6 @@ package realdb
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,65 +10,8 @@ import (
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/workloads"
+	"github.com/strata-db/strata/test/testserver"
 )
-
-// server is a `strata server` child process hosting a single database.
-type server struct {
-	t       *testing.T
-	binary  string
-	dir     string
-	address string
-	cmd     *exec.Cmd
-}
-
-func buildStrata(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "strata")
-	if b, err := exec.Command("go", "build", "-o", out, "github.com/strata-db/strata/cmd/strata").CombinedOutput(); err != nil {
-		t.Fatalf("building strata: %v\n%s", err, b)
-	}
-	return out
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func newServer(t *testing.T) *server {
-	dir := t.TempDir()
-	s := &server{t: t, binary: buildStrata(t), dir: dir, address: freePort(t)}
-	if err := os.WriteFile(filepath.Join(dir, "strata.cluster"), []byte("test:realdb@"+s.address+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.kill() })
-	return s
-}
-
-func (s *server) start() {
-	s.t.Helper()
-	s.cmd = exec.Command(s.binary, "server", "--cluster-file", filepath.Join(s.dir, "strata.cluster"),
-		"--public-address", s.address, "--datadir", filepath.Join(s.dir, "data"), "--logdir", filepath.Join(s.dir, "log"))
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	s.cmd.Stderr = os.Stderr
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-// kill sends SIGKILL: no chance to flush or sync anything.
-func (s *server) kill() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Signal(syscall.SIGKILL)
-		_ = s.cmd.Wait()
-		s.cmd = nil
-	}
-}
 
 // runActor runs body on the client process and waits for it.
 func runActor(t *testing.T, p *flow.RealProcess, limit time.Duration, body func(c *flow.Ctx) error) error {
@@ -88,8 +26,7 @@ func TestKillNineUnderLoadLosesNoAcknowledgedCommit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a real server under load for half a minute")
 	}
-	srv := newServer(t)
-	srv.start()
+	srv := testserver.Start(t, testserver.Binary(t))
 
 	proc, err := flow.NewRealProcess(flow.RealConfig{ListenAddress: "127.0.0.1:0", ProcessID: "realdb-client"})
 	if err != nil {
@@ -103,7 +40,7 @@ func TestKillNineUnderLoadLosesNoAcknowledgedCommit(t *testing.T) {
 	bank := workloads.NewBank("bank/", 20, 1000)
 	durable := workloads.NewDurable("durable/")
 	if err := runActor(t, proc, 60*time.Second, func(c *flow.Ctx) error {
-		cdb, err := client.NewDatabase(c.Env, []flow.Address{flow.Address(srv.address)}, client.Config{OpenDatabaseToken: kv.TokenOpenDatabase})
+		cdb, err := client.NewDatabase(c.Env, []flow.Address{flow.Address(srv.Address)}, client.Config{OpenDatabaseToken: kv.TokenOpenDatabase})
 		if err != nil {
 			return err
 		}
@@ -133,10 +70,10 @@ func TestKillNineUnderLoadLosesNoAcknowledgedCommit(t *testing.T) {
 	}()
 
 	time.Sleep(12 * time.Second)
-	srv.kill()
+	srv.Kill()
 	t.Log("server killed with SIGKILL")
 	time.Sleep(time.Second)
-	srv.start()
+	srv.Restart()
 	t.Log("server restarted")
 
 	if err := <-loadDone; err != nil {
