@@ -11,80 +11,9 @@ import (
 	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/directory"
 	"github.com/strata-db/strata/db/flow"
-	"github.com/strata-db/strata/db/kv"
-	"github.com/strata-db/strata/db/server/worker"
 	"github.com/strata-db/strata/db/sim"
+	"github.com/strata-db/strata/db/sim/simdb"
 )
-
-// simCluster is a simulated single database (every role in one server
-// process, db/server/worker) with client processes, as in
-// db/sim/simtests/database.go.
-type simCluster struct {
-	s       *sim.Simulation
-	server  *sim.Process
-	clients []*sim.Process
-	bootErr error
-}
-
-func newSimCluster(s *sim.Simulation, clients int) *simCluster {
-	d := &simCluster{s: s}
-	m := s.AddMachine(flow.Locality{Zone: "z-server", DC: "dc1"})
-	d.server = s.AddProcess(m, 4500, func(e *flow.Env) {
-		e.Spawn("Worker", func(c *flow.Ctx) error {
-			if _, err := worker.StartSingle(c, worker.Config{}); err != nil {
-				d.bootErr = fmt.Errorf("server %s failed to start: %w", e.Address(), err)
-				return err
-			}
-			return nil
-		})
-	})
-	for i := range clients {
-		cm := s.AddMachine(flow.Locality{Zone: fmt.Sprintf("z-client%d", i), DC: "dc1"})
-		d.clients = append(d.clients, s.AddProcess(cm, 4500, func(*flow.Env) {}))
-	}
-	return d
-}
-
-// spawn runs body as an actor on client i with its own open database.
-func (d *simCluster) spawn(i int, name string, body func(c *flow.Ctx, db *client.Database) error) *flow.Actor {
-	e := d.clients[i%len(d.clients)].Env()
-	return e.Spawn(name, func(c *flow.Ctx) error {
-		db, err := client.NewDatabase(c.Env, []flow.Address{d.server.Addr}, client.Config{OpenDatabaseToken: kv.TokenOpenDatabase})
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		return body(c, db)
-	})
-}
-
-func (d *simCluster) clog(stop time.Time) *flow.Actor {
-	targets := []flow.Address{d.server.Addr}
-	for _, p := range d.clients {
-		targets = append(targets, p.Addr)
-	}
-	return d.s.Controller().Spawn("RandomClogging", func(c *flow.Ctx) error {
-		return d.s.RandomClogging(c, stop, sim.ClogOptions{Targets: targets, MeanInterval: 2 * time.Second, MaxClog: time.Second})
-	})
-}
-
-func (d *simCluster) waitAll(limit time.Duration, actors ...*flow.Actor) error {
-	d.s.Run(limit, func() bool {
-		return d.bootErr != nil || !slices.ContainsFunc(actors, func(a *flow.Actor) bool { return !a.Done().IsReady() })
-	})
-	if d.bootErr != nil {
-		return d.bootErr
-	}
-	for _, a := range actors {
-		if !a.Done().IsReady() {
-			return fmt.Errorf("an actor was still running after %v of simulated time", limit)
-		}
-		if err := a.Done().Err(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // created is a directory an actor created, with the prefix it was given.
 type created struct {
@@ -99,23 +28,23 @@ type created struct {
 // directories that raced for one path must agree on its prefix.
 func concurrentCreates(s *sim.Simulation) error {
 	rng := s.Rand()
-	d := newSimCluster(s, 2+rng.IntN(3))
-	setup := d.spawn(0, "DirectorySetup", func(c *flow.Ctx, db *client.Database) error {
+	d := simdb.New(s, 2+rng.IntN(3))
+	setup := d.Spawn(0, "DirectorySetup", func(c *flow.Ctx, db *client.Database) error {
 		_, err := directory.TransactFlow(c, db, func(tr directory.Tx) (directory.DirectorySubspace, error) {
 			return directory.Default().Create(tr, []string{"tenant"}, []byte("partition"))
 		})
 		return err
 	})
-	if err := d.waitAll(time.Minute, setup); err != nil {
+	if err := d.WaitAll(time.Minute, setup); err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
 	stop := s.Now().Add(5 * time.Second)
-	actors := []*flow.Actor{d.clog(stop)}
+	actors := []*flow.Actor{d.Clog(stop)}
 	workers, each := 6+rng.IntN(6), 4+rng.IntN(8)
 	results := make([][]created, workers)
 	attempts := 0
 	for w := range workers {
-		actors = append(actors, d.spawn(w, fmt.Sprint("Creator", w), func(c *flow.Ctx, db *client.Database) error {
+		actors = append(actors, d.Spawn(w, fmt.Sprint("Creator", w), func(c *flow.Ctx, db *client.Database) error {
 			for i := range each {
 				path := []string{"parent", fmt.Sprintf("w%d-%d", w, i)}
 				switch i % 4 {
@@ -136,17 +65,17 @@ func concurrentCreates(s *sim.Simulation) error {
 			return nil
 		}))
 	}
-	if err := d.waitAll(5*time.Minute, actors...); err != nil {
+	if err := d.WaitAll(5*time.Minute, actors...); err != nil {
 		return err
 	}
 	all := slices.Concat(results...)
 	if err := checkDistinct(all); err != nil {
 		return err
 	}
-	check := d.spawn(0, "DirectoryCheck", func(c *flow.Ctx, db *client.Database) error {
+	check := d.Spawn(0, "DirectoryCheck", func(c *flow.Ctx, db *client.Database) error {
 		return checkStored(c, db, all)
 	})
-	if err := d.waitAll(time.Minute, check); err != nil {
+	if err := d.WaitAll(time.Minute, check); err != nil {
 		return err
 	}
 	s.Note("directories created=%d by %d actors in %d attempts", len(all), workers, attempts)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/strata-db/strata/db/server/resolver/resolvertest"
 	"github.com/strata-db/strata/db/sim"
 )
 
@@ -19,7 +18,6 @@ func All() []sim.Test {
 		versionStampTest(),
 		durabilityTest(),
 		apiCorrectnessTest(),
-		resolvertest.TwoProxies(),
 	}
 	slices.SortFunc(tests, func(a, b sim.Test) int {
 		if a.Name < b.Name {
