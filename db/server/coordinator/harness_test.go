@@ -1,0 +1,117 @@
+package coordinator_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/strata-db/strata/db/clusterfile"
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/server/coordinator"
+	"github.com/strata-db/strata/db/sim"
+)
+
+// coordCluster is a simulated set of coordinators, each alone on its
+// machine, plus client processes on machines of their own.
+type coordCluster struct {
+	s       *sim.Simulation
+	procs   []*sim.Process
+	servers map[flow.Address]*coordinator.Coordinator // current incarnations
+	bootErr error
+}
+
+// addCoordinators boots n coordinator processes.
+func (cc *coordCluster) addCoordinators(n int) []*sim.Process {
+	var out []*sim.Process
+	for range n {
+		m := cc.s.AddMachine(flow.Locality{})
+		p := cc.s.AddProcess(m, 4500, func(e *flow.Env) {
+			co, err := coordinator.Start(e, coordinator.Config{})
+			if err != nil {
+				cc.bootErr = fmt.Errorf("coordinator %s: %w", e.Address(), err)
+				return
+			}
+			cc.servers[e.Address()] = co
+		})
+		out = append(out, p)
+	}
+	cc.procs = append(cc.procs, out...)
+	return out
+}
+
+func newCoordCluster(s *sim.Simulation, n int) *coordCluster {
+	cc := &coordCluster{s: s, servers: map[flow.Address]*coordinator.Coordinator{}}
+	cc.addCoordinators(n)
+	return cc
+}
+
+// conn returns a connection to procs under the cluster name desc:id.
+func conn(desc, id string, procs []*sim.Process) coordinator.Conn {
+	cf := clusterfile.ClusterFile{Description: desc, ID: id}
+	for _, p := range procs {
+		c, err := clusterfile.ParseCoordinator(string(p.Addr))
+		if err != nil {
+			panic(err) // the simulator's addresses are host:port
+		}
+		cf.Coordinators = append(cf.Coordinators, c)
+	}
+	return coordinator.Conn{File: cf}
+}
+
+// addClient boots a process that runs nothing until the test spawns on it.
+func (cc *coordCluster) addClient() *sim.Process {
+	return cc.s.AddProcess(cc.s.AddMachine(flow.Locality{}), 4500, func(*flow.Env) {})
+}
+
+// minorityDown allows Attrition a kill only while a majority of the
+// coordinators stays up.
+func (cc *coordCluster) minorityDown(down []*sim.Machine) bool {
+	n := 0
+	for _, p := range cc.procs {
+		for _, m := range down {
+			if p.Machine == m {
+				n++
+				break
+			}
+		}
+	}
+	return n <= (len(cc.procs)-1)/2
+}
+
+func machines(procs []*sim.Process) []*sim.Machine {
+	var out []*sim.Machine
+	for _, p := range procs {
+		out = append(out, p.Machine)
+	}
+	return out
+}
+
+// runSeeds runs test with each seed, with Buggify's randomised knobs, and
+// fails with the seed's reproduction and last events.
+func runSeeds(t *testing.T, test sim.Test, seeds ...uint64) {
+	t.Helper()
+	for _, seed := range seeds {
+		r := sim.RunTest(test, seed, sim.Options{Buggify: true, KeepEvents: 30})
+		if r.Err != nil {
+			t.Errorf("%s\n%v\nreproduce: go test -run %s (seed %d)\nlast events:", r, r.Err, t.Name(), seed)
+			for _, e := range r.Recent {
+				t.Log(e)
+			}
+			return
+		}
+		t.Log(r)
+	}
+}
+
+// drive runs body as an actor on env and the simulation until body
+// returns (or limit passes), and returns body's error.
+func drive(s *sim.Simulation, env *flow.Env, limit time.Duration, body func(c *flow.Ctx) error) error {
+	done := env.Spawn("test", body).Done()
+	if !s.Run(limit, done.IsReady) {
+		return fmt.Errorf("not done after %v of simulated time", limit)
+	}
+	return done.Err()
+}
+
+// since is the simulated time elapsed, for histories.
+func since(s *sim.Simulation) time.Duration { return s.Elapsed() }
