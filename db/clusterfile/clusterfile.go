@@ -142,6 +142,14 @@ func stripCommentsAndSpace(text string) string {
 	return sb.String()
 }
 
+// ValidateKey checks a cluster key, "description:ID", by the cluster
+// file's rules. Coordinators use it to refuse requests for keys no cluster
+// file could name.
+func ValidateKey(key string) error {
+	_, err := parseKey(key)
+	return err
+}
+
 func parseKey(key string) (ClusterFile, error) {
 	if strings.Count(key, ":") != 1 {
 		return ClusterFile{}, invalid("%q before '@' must be description:ID with exactly one ':', found %d", key, strings.Count(key, ":"))

@@ -222,3 +222,11 @@ func TestNewIDIsValidAndVaries(t *testing.T) {
 		t.Fatalf("only %d distinct IDs in 100", len(seen))
 	}
 }
+
+func TestValidateKey(t *testing.T) {
+	for key, ok := range map[string]bool{"db:abc": true, "my_db:X9": true, "db": false, "db:a:b": false, "d-b:abc": false, "db:": false, ":abc": false} {
+		if err := clusterfile.ValidateKey(key); (err == nil) != ok {
+			t.Errorf("ValidateKey(%q) = %v, want ok=%v", key, err, ok)
+		}
+	}
+}

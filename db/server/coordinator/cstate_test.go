@@ -10,6 +10,7 @@ import (
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/server/coordinator"
 	"github.com/strata-db/strata/db/sim"
+	"github.com/strata-db/strata/db/wire"
 )
 
 func TestSecondReaderLocksOutFirstWriter(t *testing.T) {
@@ -305,4 +306,21 @@ func TestRegistersLinearizableUnderClogAndReboots(t *testing.T) {
 		s.Note("%s", stats)
 		return h.check()
 	}}, 1, 2, 3, 4, 5)
+}
+
+func TestRequestForAnInvalidClusterKeyIsRefused(t *testing.T) {
+	runSeeds(t, sim.Test{Name: "invalid-key", Run: func(s *sim.Simulation) error {
+		cc := newCoordCluster(s, 1)
+		client := cc.addClient()
+		return drive(s, client.Env(), time.Minute, func(c *flow.Ctx) error {
+			// DefaultBaseToken+0 is the generation read interface.
+			read := flow.NewRequestStream(flow.Endpoint{Addr: cc.procs[0].Addr, Token: coordinator.DefaultBaseToken},
+				flow.ProtoCodec[*wire.GenerationReadRequest](), flow.ProtoCodec[*wire.GenerationReadReply]())
+			_, err := flow.Await(c, read.GetReply(c.Env, &wire.GenerationReadRequest{ClusterKey: "no key", Gen: &wire.UniqueGeneration{Generation: 5}}))
+			if !errors.Is(err, coordinator.ErrInvalidClusterKey) {
+				return fmt.Errorf("read for an invalid key: %v, want connection_string_invalid", err)
+			}
+			return cc.bootErr
+		})
+	}}, 1)
 }

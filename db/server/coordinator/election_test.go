@@ -325,3 +325,37 @@ func TestRestartedCoordinatorWaitsOutLeases(t *testing.T) {
 		})
 	}}, 1, 2, 3)
 }
+
+// The coordinators' role code must keep a run decided by its seed.
+func TestElectionRunIsDecidedBySeed(t *testing.T) {
+	test := sim.Test{Name: "election-determinism", Run: func(s *sim.Simulation) error {
+		cc := newCoordCluster(s, 3)
+		le, err := coordinator.NewLeaderElection(conn("db", "abc", cc.procs))
+		if err != nil {
+			return err
+		}
+		log := &leaderLog{s: s}
+		var targets []flow.Address
+		for i := range 3 {
+			p := s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(e *flow.Env) { campaignForever(e, le, uint64(i), log) })
+			targets = append(targets, p.Addr)
+		}
+		for _, p := range cc.procs {
+			targets = append(targets, p.Addr)
+		}
+		stop := s.Now().Add(20 * time.Second)
+		s.Controller().Spawn("clog", func(c *flow.Ctx) error {
+			return s.RandomClogging(c, stop, sim.ClogOptions{Targets: targets, MeanInterval: 300 * time.Millisecond, MaxClog: 4 * time.Second})
+		})
+		s.Run(25*time.Second, nil)
+		return log.err
+	}}
+	a := sim.RunTest(test, 11, sim.Options{Buggify: true})
+	b := sim.RunTest(test, 11, sim.Options{Buggify: true})
+	if a.Err != nil || b.Err != nil {
+		t.Fatalf("runs failed: %v / %v", a.Err, b.Err)
+	}
+	if a.TraceHash != b.TraceHash || a.Events != b.Events {
+		t.Fatalf("same seed, different runs: %s vs %s", a, b)
+	}
+}

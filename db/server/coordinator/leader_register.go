@@ -115,6 +115,9 @@ func (co *Coordinator) serveCandidacy(c *flow.Ctx) error {
 			return err
 		}
 		key := r.Msg.GetClusterKey()
+		if !validKey(r, key) {
+			continue
+		}
 		if to := co.store.forwardedTo(key); to != "" {
 			r.Reply(&wire.NomineeReply{ForwardedTo: to})
 			continue
@@ -135,6 +138,9 @@ func (co *Coordinator) serveGetLeader(c *flow.Ctx) error {
 			return err
 		}
 		key := r.Msg.GetClusterKey()
+		if !validKey(r, key) {
+			continue
+		}
 		if to := co.store.forwardedTo(key); to != "" {
 			r.Reply(&wire.NomineeReply{ForwardedTo: to})
 			continue
@@ -177,6 +183,9 @@ func (co *Coordinator) serveHeartbeat(c *flow.Ctx) error {
 			return err
 		}
 		key := r.Msg.GetClusterKey()
+		if !validKey(r, key) {
+			continue
+		}
 		if to := co.store.forwardedTo(key); to != "" {
 			r.Reply(&wire.LeaderHeartbeatReply{ForwardedTo: to})
 			continue

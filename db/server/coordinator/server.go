@@ -129,14 +129,17 @@ func (co *Coordinator) serveRegisters(c *flow.Ctx) error {
 		}
 		switch i {
 		case 0:
-			r, _ := co.read.Requests().TryNext()
-			err = co.handleRead(c, r)
+			if r, _ := co.read.Requests().TryNext(); validKey(r, r.Msg.GetClusterKey()) {
+				err = co.handleRead(c, r)
+			}
 		case 1:
-			r, _ := co.write.Requests().TryNext()
-			err = co.handleWrite(c, r)
+			if r, _ := co.write.Requests().TryNext(); validKey(r, r.Msg.GetClusterKey()) {
+				err = co.handleWrite(c, r)
+			}
 		case 2:
-			r, _ := co.forward.Requests().TryNext()
-			err = co.handleForward(c, r)
+			if r, _ := co.forward.Requests().TryNext(); validKey(r, r.Msg.GetClusterKey()) {
+				err = co.handleForward(c, r)
+			}
 		}
 		if err != nil {
 			// A disk that cannot save state ends the coordinator: serving
@@ -208,6 +211,19 @@ func (co *Coordinator) handleForward(c *flow.Ctx, r *flow.Request[*wire.ForwardR
 	}
 	r.Reply(&wire.ForwardReply{})
 	return nil
+}
+
+// ErrInvalidClusterKey answers a request for a key no cluster file could
+// name, which the coordinator will not store state for.
+var ErrInvalidClusterKey = &flow.Error{Code: 2104, Name: "connection_string_invalid"}
+
+// validKey fails r and reports false if key is not a valid cluster key.
+func validKey(r interface{ Fail(error) }, key string) bool {
+	if err := clusterfile.ValidateKey(key); err != nil {
+		r.Fail(ErrInvalidClusterKey)
+		return false
+	}
+	return true
 }
 
 // sortedKeys returns a map's keys in order, for deterministic iteration.
