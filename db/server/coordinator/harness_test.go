@@ -1,7 +1,10 @@
 package coordinator_test
 
 import (
+	"flag"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,20 +89,38 @@ func machines(procs []*sim.Process) []*sim.Machine {
 	return out
 }
 
+// seedsFlag widens every simulation test to seeds 1..N:
+//
+//	go test ./db/server/coordinator -args -seeds=200
+var seedsFlag = flag.Int("seeds", 0, "run every simulation test with seeds 1..N instead of its fixed list")
+
+// traceFlag names a file that receives the full trace of a failing run,
+// run again with its seed.
+var traceFlag = flag.String("trace", "", "write the trace of a failing simulation run to this file")
+
 // runSeeds runs test with each seed, with Buggify's randomised knobs, and
 // fails with the seed's reproduction and last events.
 func runSeeds(t *testing.T, test sim.Test, seeds ...uint64) {
 	t.Helper()
+	if *seedsFlag > 0 {
+		seeds = seeds[:0]
+		for s := 1; s <= *seedsFlag; s++ {
+			seeds = append(seeds, uint64(s))
+		}
+	}
 	for _, seed := range seeds {
 		r := sim.RunTest(test, seed, sim.Options{Buggify: true, KeepEvents: 30})
 		if r.Err != nil {
-			t.Errorf("%s\n%v\nreproduce: go test -run %s (seed %d)\nlast events:", r, r.Err, t.Name(), seed)
+			t.Errorf("%s\n%v\nlast events:", r, r.Err)
+			writeTrace(t, test, seed)
 			for _, e := range r.Recent {
 				t.Log(e)
 			}
 			return
 		}
-		t.Log(r)
+		if *seedsFlag == 0 {
+			t.Log(r)
+		}
 	}
 }
 
@@ -115,3 +136,16 @@ func drive(s *sim.Simulation, env *flow.Env, limit time.Duration, body func(c *f
 
 // since is the simulated time elapsed, for histories.
 func since(s *sim.Simulation) time.Duration { return s.Elapsed() }
+
+// writeTrace runs a failing seed again with its whole trace to -trace.
+func writeTrace(t *testing.T, test sim.Test, seed uint64) {
+	if *traceFlag == "" {
+		return
+	}
+	var sb strings.Builder
+	sim.RunTest(test, seed, sim.Options{Buggify: true, TraceOut: &sb})
+	if err := os.WriteFile(*traceFlag, []byte(sb.String()), 0o644); err != nil { //lint:allow os a debugging aid for a failed seed; it writes after the run and cannot change it
+
+		t.Log(err)
+	}
+}

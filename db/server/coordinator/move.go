@@ -41,8 +41,7 @@ func MoveCoordinatedState(c *flow.Ctx, from, to Conn) error {
 		return err
 	}
 	value, err := old.Read(c)
-	var fe *ForwardedError
-	if errors.As(err, &fe) && fe.To.String() == to.File.String() {
+	if forwardedTo(err, to) {
 		return nil // an earlier move to the same coordinators completed
 	}
 	if err != nil {
@@ -59,7 +58,10 @@ func MoveCoordinatedState(c *flow.Ctx, from, to Conn) error {
 		return fmt.Errorf("coordinator: writing the state to the new coordinators: %w", err)
 	}
 	old.stage = 2
-	if err := old.write(c, &wire.RegisterValue{Forward: to.File.String()}); err != nil {
+	// A reader that found our marker as the latest value may have decided
+	// the move and forwarded the old coordinators before our write heard
+	// back: that is success too.
+	if err := old.write(c, &wire.RegisterValue{Forward: to.File.String()}); err != nil && !forwardedTo(err, to) {
 		return fmt.Errorf("coordinator: marking the old coordinators as moved: %w", err)
 	}
 	if err := confirmForward(c, old.conn, to.File.String()); err != nil {
@@ -67,4 +69,10 @@ func MoveCoordinatedState(c *flow.Ctx, from, to Conn) error {
 	}
 	c.Trace(flow.SevInfo, "CoordinatorsMoved", flow.D("From", from.File.String()), flow.D("To", to.File.String()))
 	return nil
+}
+
+// forwardedTo reports whether err says the state moved to to.
+func forwardedTo(err error, to Conn) bool {
+	var fe *ForwardedError
+	return errors.As(err, &fe) && fe.To.String() == to.File.String()
 }

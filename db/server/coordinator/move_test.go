@@ -183,6 +183,7 @@ func TestMoveUnderLoadLosesNothing(t *testing.T) {
 			}).Done())
 		}
 		mover := cc.addClient()
+		var moverErr error
 		mover.Env().Spawn("mover", func(c *flow.Ctx) error {
 			if err := c.Sleep(5 * time.Second); err != nil {
 				return err
@@ -193,6 +194,7 @@ func TestMoveUnderLoadLosesNothing(t *testing.T) {
 				case err == nil:
 					moved = true
 				case !errors.Is(err, coordinator.ErrCoordinatedStateConflict):
+					moverErr = err
 					return err
 				}
 			}
@@ -223,7 +225,7 @@ func TestMoveUnderLoadLosesNothing(t *testing.T) {
 			}
 		}
 		if !moved {
-			return fmt.Errorf("the move did not succeed in %d attempts", attempts)
+			return fmt.Errorf("the move did not succeed in %d attempts (last error %v)", attempts, moverErr)
 		}
 		if followed == 0 {
 			return errors.New("no client followed the forward")
