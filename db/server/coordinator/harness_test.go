@@ -145,7 +145,6 @@ func writeTrace(t *testing.T, test sim.Test, seed uint64) {
 	var sb strings.Builder
 	sim.RunTest(test, seed, sim.Options{Buggify: true, TraceOut: &sb})
 	if err := os.WriteFile(*traceFlag, []byte(sb.String()), 0o644); err != nil { //lint:allow os a debugging aid for a failed seed; it writes after the run and cannot change it
-
 		t.Log(err)
 	}
 }
