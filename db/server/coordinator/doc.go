@@ -55,6 +55,10 @@
 //     (Lost) when a round fails to renew the lease in time; a new leader
 //     is elected within about NomineeTimeout + PollTimeout of a leader's
 //     death.
+//     Stop gives leadership up at once but does not tell the
+//     coordinators: they keep the nomination until it lapses, and a
+//     candidacy request still in flight may register the stopped candidate
+//     for up to CandidateTimeout more (it lapses as well, never heartbeating).
 //   - LeaderElection.MonitorLeader: the stream of leaders a majority of
 //     coordinators agree on, for processes that only follow.
 //   - MoveCoordinatedState: `coordinators <addr>...` — copy the state to

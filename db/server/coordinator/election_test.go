@@ -364,3 +364,38 @@ func TestElectionRunIsDecidedBySeed(t *testing.T) {
 		t.Fatalf("same seed, different runs: %s vs %s", a, b)
 	}
 }
+
+// A stopped leader gives up at once; the next candidate takes over once the
+// coordinators' nomination of the old one lapses.
+func TestStoppedLeaderIsReplaced(t *testing.T) {
+	runSeeds(t, sim.Test{Name: "election-stop", Run: func(s *sim.Simulation) error {
+		cc := newCoordCluster(s, 3)
+		le, err := coordinator.NewLeaderElection(conn("db", "abc", cc.procs))
+		if err != nil {
+			return err
+		}
+		log := &leaderLog{s: s}
+		s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(e *flow.Env) { campaignForever(e, le, 0, log) })
+		p := s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(*flow.Env) {})
+		return drive(s, p.Env(), 2*time.Minute, func(c *flow.Ctx) error {
+			cp := le.Campaign(c.Env, &wire.LeaderInfo{ChangeId: 42, Priority: 9})
+			if _, err := flow.Await(c, cp.Leader()); err != nil {
+				return err
+			}
+			log.begin(c.Address(), 42)
+			cp.Stop()
+			log.end(c.Address())
+			if _, err := flow.Await(c, cp.Lost()); !errors.Is(err, coordinator.ErrCampaignStopped) {
+				return fmt.Errorf("stopped campaign's Lost: %v, want ErrCampaignStopped", err)
+			}
+			stopped := since(s)
+			if err := waitFor(c, func() bool { return log.current() != nil }); err != nil {
+				return err
+			}
+			if took := log.current().start - stopped; took > 6*time.Second {
+				return fmt.Errorf("next leader after %v", took)
+			}
+			return log.err
+		})
+	}}, 1, 2, 3)
+}
