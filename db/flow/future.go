@@ -106,8 +106,9 @@ func (p Promise[T]) IsSet() bool { return p.st.set }
 // IsReady reports whether the future has a value or an error.
 func (f Future[T]) IsReady() bool { return f.st.set }
 
-// Get returns the value or error of a ready future; on an unready future it
-// returns ErrBrokenPromise's sibling: the zero value and errNotReady.
+// Get returns the value or error of a ready future. On a future that is not
+// ready yet it returns the zero value and a future_not_ready error; use
+// Await to wait.
 func (f Future[T]) Get() (T, error) {
 	if !f.st.set {
 		var zero T
