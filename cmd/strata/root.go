@@ -43,6 +43,7 @@ func newRootCommand() *cobra.Command {
 		newShowCommand(),
 		newDashCommand(),
 		newServerCommand(),
+		newBenchCommand(),
 	)
 	return root
 }

@@ -1,0 +1,151 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is a benchmark run's figures.
+type Report struct {
+	Server            string        `json:"server"`
+	OwnServer         bool          `json:"own_server"`
+	Keys              int           `json:"keys"`
+	Clients           int           `json:"clients"`
+	Processes         int           `json:"client_processes"`
+	Duration          time.Duration `json:"duration_ns"`
+	CPUs              int           `json:"cpus"`
+	LoadAverageBefore string        `json:"load_average_before"`
+	LoadAverageAfter  string        `json:"load_average_after"`
+	LoadTime          time.Duration `json:"load_time_ns"`
+	// MemoryAfterLoad and MemoryAtEnd are the server's, when it is ours.
+	MemoryAfterLoad *Memory `json:"server_memory_after_load,omitempty"`
+	MemoryAtEnd     *Memory `json:"server_memory_at_end,omitempty"`
+	// PebbleCeiling is raw Pebble's synced single-key writes per second
+	// (0: not measured).
+	PebbleCeiling float64  `json:"pebble_ceiling_writes_per_s,omitempty"`
+	Results       []Result `json:"results"`
+}
+
+// Result is one phase's figures.
+type Result struct {
+	Workload     Workload `json:"workload"`
+	Mode         string   `json:"mode"`
+	TargetRate   float64  `json:"target_ops_per_s,omitempty"`
+	OpsPerSecond float64  `json:"ops_per_s"`
+	TxnPerSecond float64  `json:"txn_per_s"`
+	// VsPebble is OpsPerSecond over the Pebble ceiling (0: not measured).
+	VsPebble  float64               `json:"vs_pebble_ceiling,omitempty"`
+	Retries   uint64                `json:"retries"`
+	Conflicts uint64                `json:"conflicts"`
+	Skipped   uint64                `json:"skipped"`
+	Latencies map[Op]LatencySummary `json:"latencies"`
+	Rates     map[Op]float64        `json:"ops_per_s_by_type"`
+}
+
+// LatencySummary is one operation's latency distribution.
+type LatencySummary struct {
+	Count uint64        `json:"count"`
+	P50   time.Duration `json:"p50_ns"`
+	P90   time.Duration `json:"p90_ns"`
+	P99   time.Duration `json:"p99_ns"`
+	Max   time.Duration `json:"max_ns"`
+}
+
+func newResult(w Workload, mode string, rate float64, res PhaseResult, ceiling float64) Result {
+	st := res.Stats
+	r := Result{
+		Workload: w, Mode: mode, TargetRate: rate,
+		OpsPerSecond: w.OpsPerSecond(st), Retries: st.Retries, Conflicts: st.Conflicts, Skipped: res.Skipped,
+		Latencies: map[Op]LatencySummary{}, Rates: map[Op]float64{},
+	}
+	if st.Elapsed > 0 {
+		r.TxnPerSecond = float64(st.Transactions) / st.Elapsed.Seconds()
+	}
+	if ceiling > 0 {
+		r.VsPebble = r.OpsPerSecond / ceiling
+	}
+	for _, op := range Ops {
+		if st.Count(op) == 0 {
+			continue
+		}
+		l := st.Latency(op)
+		r.Latencies[op] = LatencySummary{Count: l.Count(), P50: l.Quantile(0.5), P90: l.Quantile(0.9), P99: l.Quantile(0.99), Max: l.Max()}
+		r.Rates[op] = st.Rate(op)
+	}
+	return r
+}
+
+// WriteText writes the report as tables.
+func (r *Report) WriteText(out io.Writer) error {
+	var b strings.Builder
+	server := r.Server
+	if r.OwnServer {
+		server += " (a strata server child process started for this run, ssd engine, fsync on)"
+	}
+	fmt.Fprintf(&b, "server:       %s\n", server)
+	fmt.Fprintf(&b, "keys:         %s (16-byte keys, 8-100-byte values), loaded in %v\n", commas(float64(r.Keys)), r.LoadTime.Round(time.Millisecond))
+	fmt.Fprintf(&b, "clients:      %d concurrent transactions on %d client process(es), %v per phase\n", r.Clients, r.Processes, r.Duration)
+	fmt.Fprintf(&b, "machine:      %d CPUs, load average %s before, %s after\n", r.CPUs, r.LoadAverageBefore, r.LoadAverageAfter)
+	if m := r.MemoryAfterLoad; m != nil {
+		fmt.Fprintf(&b, "server RSS:   %s after loading", mib(m.RSS))
+		if e := r.MemoryAtEnd; e != nil {
+			fmt.Fprintf(&b, ", %s at the end (peak %s)", mib(e.RSS), mib(e.Peak))
+		}
+		b.WriteString("\n")
+	}
+	if r.PebbleCeiling > 0 {
+		fmt.Fprintf(&b, "pebble:       %s synced single-key batches/s (raw Pebble, %d goroutines, same run)\n", commas(r.PebbleCeiling), pebbleGoroutines)
+	}
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "workload\tload\tops/s\ttxn/s\tvs pebble\tretries\tskipped\t")
+	for _, res := range r.Results {
+		vs := "-"
+		if res.VsPebble > 0 {
+			vs = fmt.Sprintf("%.2f", res.VsPebble)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t\n", res.Workload, res.Mode, commas(res.OpsPerSecond), commas(res.TxnPerSecond), vs, res.Retries, res.Skipped)
+	}
+	tw.Flush()
+	b.WriteString("\n")
+	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "workload\tload\top\tcount\tops/s\tp50\tp90\tp99\tmax\t")
+	for _, res := range r.Results {
+		for _, op := range Ops {
+			l, ok := res.Latencies[op]
+			if !ok {
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", res.Workload, res.Mode, op, l.Count, commas(res.Rates[op]),
+				ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max))
+		}
+	}
+	tw.Flush()
+	_, err := io.WriteString(out, b.String())
+	return err
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3fms", float64(d)/float64(time.Millisecond)) }
+
+func mib(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
+
+// commas formats n rounded to an integer with thousands separators.
+func commas(n float64) string {
+	s := fmt.Sprintf("%.0f", n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
