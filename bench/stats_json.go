@@ -9,12 +9,19 @@ import (
 // statsJSON is Stats on the wire between a worker process and the
 // process aggregating it: latencies as quantised nanoseconds -> count.
 type statsJSON struct {
-	Transactions uint64                   `json:"transactions"`
-	Retries      uint64                   `json:"retries"`
-	Conflicts    uint64                   `json:"conflicts"`
-	Rows         uint64                   `json:"rows"`
-	ElapsedNanos int64                    `json:"elapsed_ns"`
-	Latencies    map[Op]map[uint64]uint64 `json:"latencies_ns"`
+	Transactions uint64               `json:"transactions"`
+	Retries      uint64               `json:"retries"`
+	Conflicts    uint64               `json:"conflicts"`
+	Rows         uint64               `json:"rows"`
+	ElapsedNanos int64                `json:"elapsed_ns"`
+	Latencies    map[Op]latenciesJSON `json:"latencies"`
+}
+
+// latenciesJSON is one operation's quantised observations and its exact
+// maximum (which the quantised values would understate).
+type latenciesJSON struct {
+	Buckets  map[uint64]uint64 `json:"quantised_ns"`
+	MaxNanos int64             `json:"max_ns"`
 }
 
 // MarshalJSON encodes the stats losslessly (up to the histogram's
@@ -22,10 +29,10 @@ type statsJSON struct {
 func (s *Stats) MarshalJSON() ([]byte, error) {
 	w := statsJSON{
 		Transactions: s.Transactions, Retries: s.Retries, Conflicts: s.Conflicts, Rows: s.Rows,
-		ElapsedNanos: int64(s.Elapsed), Latencies: map[Op]map[uint64]uint64{},
+		ElapsedNanos: int64(s.Elapsed), Latencies: map[Op]latenciesJSON{},
 	}
 	for op, l := range s.ops {
-		w.Latencies[op] = l.buckets
+		w.Latencies[op] = latenciesJSON{Buckets: l.buckets, MaxNanos: int64(l.Max())}
 	}
 	return json.Marshal(w)
 }
@@ -40,14 +47,30 @@ func (s *Stats) UnmarshalJSON(b []byte) error {
 		Transactions: w.Transactions, Retries: w.Retries, Conflicts: w.Conflicts, Rows: w.Rows,
 		Elapsed: time.Duration(w.ElapsedNanos), ops: map[Op]*Latencies{},
 	}
-	for op, buckets := range w.Latencies {
-		l := s.Latency(op)
-		for ns, n := range buckets {
-			if quantise(ns) != ns {
-				return fmt.Errorf("bench stats: latency %dns of %s is not a quantised value", ns, op)
-			}
-			l.addQuantised(ns, n)
+	for op, lj := range w.Latencies {
+		if err := s.Latency(op).addJSON(lj); err != nil {
+			return fmt.Errorf("bench stats of %s: %w", op, err)
 		}
+	}
+	return nil
+}
+
+// addJSON re-observes the observations of lj; the one in the maximum's
+// bucket is observed at the exact maximum.
+func (l *Latencies) addJSON(lj latenciesJSON) error {
+	maxNanos := uint64(max(lj.MaxNanos, 0))
+	if len(lj.Buckets) > 0 && lj.Buckets[quantise(maxNanos)] == 0 {
+		return fmt.Errorf("maximum %dns is in no observed bucket", maxNanos)
+	}
+	for ns, n := range lj.Buckets {
+		if quantise(ns) != ns {
+			return fmt.Errorf("latency %dns is not a quantised value", ns)
+		}
+		if ns == quantise(maxNanos) && n > 0 {
+			l.Observe(time.Duration(maxNanos))
+			n--
+		}
+		l.addQuantised(ns, n)
 	}
 	return nil
 }
