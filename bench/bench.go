@@ -118,6 +118,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 
 	r := runner{o: o, cl: cl, clusterFile: clusterFile, rep: rep}
+	if srv != nil {
+		r.serverPID = srv.PID()
+	}
 	for i, w := range o.Workloads {
 		res, err := r.phase(ctx, w, o.Rate, uint64(i+1))
 		if err != nil {
@@ -149,6 +152,7 @@ type runner struct {
 	o           Options
 	cl          *Client
 	clusterFile string
+	serverPID   int // 0: not ours
 	rep         *Report
 }
 
@@ -164,6 +168,10 @@ func (r *runner) phase(ctx context.Context, w Workload, rate float64, seed uint6
 		mode = fmt.Sprintf("open loop, %.0f ops/s", rate)
 	}
 	r.o.progress("running %s (%s) for %v", w, mode, ph.Duration)
+	var serverCPU <-chan time.Duration
+	if r.serverPID > 0 {
+		serverCPU = cpuDuring(r.serverPID, ph.Warmup, ph.Duration)
+	}
 	var res PhaseResult
 	var err error
 	if r.o.Processes == 1 {
@@ -173,6 +181,9 @@ func (r *runner) phase(ctx context.Context, w Workload, rate float64, seed uint6
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("%s (%s): %w", w, mode, err)
+	}
+	if serverCPU != nil {
+		res.ServerCPU = <-serverCPU
 	}
 	out := newResult(w, mode, rate, res, r.rep.PebbleCeiling)
 	r.rep.Results = append(r.rep.Results, out)
@@ -211,6 +222,7 @@ func runWorkers(ctx context.Context, binary, clusterFile string, ph Phase, n int
 		}
 		total.Stats.Merge(o.res.Stats)
 		total.Skipped += o.res.Skipped
+		total.ClientCPU += o.res.ClientCPU
 	}
 	return total, firstErr
 }
@@ -224,8 +236,9 @@ func cmpErr(first, err error) error {
 
 // WorkerOutput is what `strata bench --worker` prints: one phase's result.
 type WorkerOutput struct {
-	Stats   *Stats `json:"stats"`
-	Skipped uint64 `json:"skipped"`
+	Stats     *Stats        `json:"stats"`
+	Skipped   uint64        `json:"skipped"`
+	ClientCPU time.Duration `json:"client_cpu_ns"`
 }
 
 func runWorker(ctx context.Context, binary string, args []string) (PhaseResult, error) {
@@ -242,7 +255,7 @@ func runWorker(ctx context.Context, binary string, args []string) (PhaseResult, 
 	if out.Stats == nil {
 		return PhaseResult{}, fmt.Errorf("bench worker printed no stats")
 	}
-	return PhaseResult{Stats: out.Stats, Skipped: out.Skipped}, nil
+	return PhaseResult{Stats: out.Stats, Skipped: out.Skipped, ClientCPU: out.ClientCPU}, nil
 }
 
 // RunWorker is `strata bench --worker`: it connects to the cluster, runs
@@ -263,7 +276,7 @@ func RunWorker(ctx context.Context, clusterFile string, ph Phase) (*WorkerOutput
 	if err != nil {
 		return nil, err
 	}
-	return &WorkerOutput{Stats: res.Stats, Skipped: res.Skipped}, nil
+	return &WorkerOutput{Stats: res.Stats, Skipped: res.Skipped, ClientCPU: res.ClientCPU}, nil
 }
 
 // loadAverage returns /proc/loadavg's three load averages ("" if

@@ -37,12 +37,19 @@ type Result struct {
 	OpsPerSecond float64  `json:"ops_per_s"`
 	TxnPerSecond float64  `json:"txn_per_s"`
 	// VsPebble is OpsPerSecond over the Pebble ceiling (0: not measured).
-	VsPebble  float64               `json:"vs_pebble_ceiling,omitempty"`
-	Retries   uint64                `json:"retries"`
-	Conflicts uint64                `json:"conflicts"`
-	Skipped   uint64                `json:"skipped"`
-	Latencies map[Op]LatencySummary `json:"latencies"`
-	Rates     map[Op]float64        `json:"ops_per_s_by_type"`
+	VsPebble  float64 `json:"vs_pebble_ceiling,omitempty"`
+	Retries   uint64  `json:"retries"`
+	Conflicts uint64  `json:"conflicts"`
+	Skipped   uint64  `json:"skipped"`
+	// ServerCores and ClientCores are the CPU the server and the client
+	// process(es) used in the measured window, in cores (0: unknown).
+	ServerCores float64 `json:"server_cores,omitempty"`
+	ClientCores float64 `json:"client_cores,omitempty"`
+	// ServerCPUPerOp is the server's CPU time per operation: what the
+	// server would do per core, whatever else the machine is running.
+	ServerCPUPerOp time.Duration         `json:"server_cpu_per_op_ns,omitempty"`
+	Latencies      map[Op]LatencySummary `json:"latencies"`
+	Rates          map[Op]float64        `json:"ops_per_s_by_type"`
 }
 
 // LatencySummary is one operation's latency distribution.
@@ -66,6 +73,13 @@ func newResult(w Workload, mode string, rate float64, res PhaseResult, ceiling f
 	}
 	if ceiling > 0 {
 		r.VsPebble = r.OpsPerSecond / ceiling
+	}
+	if st.Elapsed > 0 {
+		r.ServerCores = res.ServerCPU.Seconds() / st.Elapsed.Seconds()
+		r.ClientCores = res.ClientCPU.Seconds() / st.Elapsed.Seconds()
+		if ops := w.opsIn(st); ops > 0 && res.ServerCPU > 0 {
+			r.ServerCPUPerOp = res.ServerCPU / time.Duration(ops)
+		}
 	}
 	for _, op := range Ops {
 		if st.Count(op) == 0 {
@@ -101,13 +115,19 @@ func (r *Report) WriteText(out io.Writer) error {
 	}
 	b.WriteString("\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\tload\tops/s\ttxn/s\tvs pebble\tretries\tskipped\t")
+	fmt.Fprintln(tw, "workload\tload\tops/s\ttxn/s\tvs pebble\tretries\tskipped\tserver cores\tclient cores\tserver CPU/op\tops/s per server core\t")
 	for _, res := range r.Results {
 		vs := "-"
 		if res.VsPebble > 0 {
 			vs = fmt.Sprintf("%.2f", res.VsPebble)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t\n", res.Workload, res.Mode, commas(res.OpsPerSecond), commas(res.TxnPerSecond), vs, res.Retries, res.Skipped)
+		perOp, perCore := "-", "-"
+		if res.ServerCPUPerOp > 0 {
+			perOp = fmt.Sprintf("%.1fµs", float64(res.ServerCPUPerOp)/float64(time.Microsecond))
+			perCore = commas(float64(time.Second) / float64(res.ServerCPUPerOp))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%.2f\t%.2f\t%s\t%s\t\n", res.Workload, res.Mode, commas(res.OpsPerSecond), commas(res.TxnPerSecond),
+			vs, res.Retries, res.Skipped, res.ServerCores, res.ClientCores, perOp, perCore)
 	}
 	tw.Flush()
 	b.WriteString("\n")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"time"
 
 	"github.com/strata-db/strata/db/client"
@@ -38,6 +39,9 @@ type PhaseResult struct {
 	// Skipped counts open-loop transactions not started on schedule
 	// because Clients were already in flight: the rate was not sustained.
 	Skipped uint64
+	// ClientCPU is the CPU time the client process(es) used in the
+	// measured window; ServerCPU the server's, when known.
+	ClientCPU, ServerCPU time.Duration
 }
 
 // Client is a flow client process connected to a database.
@@ -166,9 +170,14 @@ func (cl *Client) Run(ctx context.Context, ph Phase) (PhaseResult, error) {
 	limit := ph.Warmup + ph.Duration + time.Minute
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	return flow.Go(ctx, cl.proc, "BenchPhase", func(c *flow.Ctx) (PhaseResult, error) {
+	cpu := cpuDuring(os.Getpid(), ph.Warmup, ph.Duration)
+	res, err := flow.Go(ctx, cl.proc, "BenchPhase", func(c *flow.Ctx) (PhaseResult, error) {
 		return cl.runPhase(c, ph)
 	})
+	if err == nil {
+		res.ClientCPU = <-cpu
+	}
+	return res, err
 }
 
 func (cl *Client) runPhase(c *flow.Ctx, ph Phase) (PhaseResult, error) {
