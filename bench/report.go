@@ -3,6 +3,8 @@ package bench
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -37,10 +39,11 @@ type Result struct {
 	OpsPerSecond float64  `json:"ops_per_s"`
 	TxnPerSecond float64  `json:"txn_per_s"`
 	// VsPebble is OpsPerSecond over the Pebble ceiling (0: not measured).
-	VsPebble  float64 `json:"vs_pebble_ceiling,omitempty"`
-	Retries   uint64  `json:"retries"`
-	Conflicts uint64  `json:"conflicts"`
-	Skipped   uint64  `json:"skipped"`
+	VsPebble  float64           `json:"vs_pebble_ceiling,omitempty"`
+	Retries   uint64            `json:"retries"`
+	RetriesBy map[string]uint64 `json:"retries_by_error,omitempty"`
+	Conflicts uint64            `json:"conflicts"`
+	Skipped   uint64            `json:"skipped"`
 	// ServerCores and ClientCores are the CPU the server and the client
 	// process(es) used in the measured window, in cores (0: unknown).
 	ServerCores float64 `json:"server_cores,omitempty"`
@@ -65,7 +68,7 @@ func newResult(w Workload, mode string, rate float64, res PhaseResult, ceiling f
 	st := res.Stats
 	r := Result{
 		Workload: w, Mode: mode, TargetRate: rate,
-		OpsPerSecond: w.OpsPerSecond(st), Retries: st.Retries, Conflicts: st.Conflicts, Skipped: res.Skipped,
+		OpsPerSecond: w.OpsPerSecond(st), Retries: st.Retries, RetriesBy: st.RetriesBy, Conflicts: st.Conflicts, Skipped: res.Skipped,
 		Latencies: map[Op]LatencySummary{}, Rates: map[Op]float64{},
 	}
 	if st.Elapsed > 0 {
@@ -130,6 +133,17 @@ func (r *Report) WriteText(out io.Writer) error {
 			vs, res.Retries, res.Skipped, res.ServerCores, res.ClientCores, perOp, perCore)
 	}
 	tw.Flush()
+	for _, res := range r.Results {
+		if len(res.RetriesBy) == 0 {
+			continue
+		}
+		names := slices.Sorted(maps.Keys(res.RetriesBy))
+		parts := make([]string, len(names))
+		for i, n := range names {
+			parts[i] = fmt.Sprintf("%s %d", n, res.RetriesBy[n])
+		}
+		fmt.Fprintf(&b, "retries of %s (%s): %s\n", res.Workload, res.Mode, strings.Join(parts, ", "))
+	}
 	b.WriteString("\n")
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "workload\tload\top\tcount\tops/s\tp50\tp90\tp99\tmax\t")

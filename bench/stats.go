@@ -87,6 +87,8 @@ type Stats struct {
 	// Retries counts transaction attempts that failed with a retryable
 	// error (conflicts included); Conflicts those that were not_committed.
 	Retries, Conflicts uint64
+	// RetriesBy counts the retries by error name.
+	RetriesBy map[string]uint64
 	// Rows counts key-value pairs returned by range reads.
 	Rows uint64
 	// Elapsed is the measured window.
@@ -95,7 +97,7 @@ type Stats struct {
 }
 
 // NewStats returns empty stats.
-func NewStats() *Stats { return &Stats{ops: map[Op]*Latencies{}} }
+func NewStats() *Stats { return &Stats{ops: map[Op]*Latencies{}, RetriesBy: map[string]uint64{}} }
 
 // Latency returns op's latencies, created on first use.
 func (s *Stats) Latency(op Op) *Latencies {
@@ -131,6 +133,9 @@ func (s *Stats) Merge(o *Stats) {
 	s.Conflicts += o.Conflicts
 	s.Rows += o.Rows
 	s.Elapsed = max(s.Elapsed, o.Elapsed)
+	for name, n := range o.RetriesBy {
+		s.RetriesBy[name] += n
+	}
 	for op, l := range o.ops {
 		s.Latency(op).Merge(l)
 	}

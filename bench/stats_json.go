@@ -13,6 +13,7 @@ type statsJSON struct {
 	Retries      uint64               `json:"retries"`
 	Conflicts    uint64               `json:"conflicts"`
 	Rows         uint64               `json:"rows"`
+	RetriesBy    map[string]uint64    `json:"retries_by_error,omitempty"`
 	ElapsedNanos int64                `json:"elapsed_ns"`
 	Latencies    map[Op]latenciesJSON `json:"latencies"`
 }
@@ -28,7 +29,7 @@ type latenciesJSON struct {
 // resolution).
 func (s *Stats) MarshalJSON() ([]byte, error) {
 	w := statsJSON{
-		Transactions: s.Transactions, Retries: s.Retries, Conflicts: s.Conflicts, Rows: s.Rows,
+		Transactions: s.Transactions, Retries: s.Retries, Conflicts: s.Conflicts, Rows: s.Rows, RetriesBy: s.RetriesBy,
 		ElapsedNanos: int64(s.Elapsed), Latencies: map[Op]latenciesJSON{},
 	}
 	for op, l := range s.ops {
@@ -45,7 +46,10 @@ func (s *Stats) UnmarshalJSON(b []byte) error {
 	}
 	*s = Stats{
 		Transactions: w.Transactions, Retries: w.Retries, Conflicts: w.Conflicts, Rows: w.Rows,
-		Elapsed: time.Duration(w.ElapsedNanos), ops: map[Op]*Latencies{},
+		Elapsed: time.Duration(w.ElapsedNanos), ops: map[Op]*Latencies{}, RetriesBy: map[string]uint64{},
+	}
+	for name, n := range w.RetriesBy {
+		s.RetriesBy[name] = n
 	}
 	for op, lj := range w.Latencies {
 		if err := s.Latency(op).addJSON(lj); err != nil {

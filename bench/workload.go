@@ -141,6 +141,7 @@ func (t *txn) run(c *flow.Ctx, w Workload) error {
 			if errors.Is(err, kv.ErrNotCommitted) {
 				t.st.Conflicts++
 			}
+			t.st.RetriesBy[errorName(err)]++
 		}
 		if err := tr.OnError(c, err); err != nil {
 			return fmt.Errorf("%s transaction: %w", w, err)
@@ -279,4 +280,13 @@ func checkCycle(c *flow.Ctx, db *client.Database) error {
 		}
 		return nil
 	})
+}
+
+// errorName is err's FoundationDB name, or its text.
+func errorName(err error) string {
+	var fe *flow.Error
+	if errors.As(err, &fe) {
+		return fe.Name
+	}
+	return err.Error()
 }
