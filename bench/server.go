@@ -45,7 +45,15 @@ func StartServer(binary, tmp string) (*Server, error) {
 	s.cmd = exec.Command(binary, "server", "--cluster-file", s.ClusterFile, "--public-address", addr,
 		"--datadir", filepath.Join(dir, "data"), "--logdir", filepath.Join(dir, "log"), "--storage-engine", "ssd")
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	s.cmd.Stdout, s.cmd.Stderr = os.Stderr, os.Stderr
+	// The server's own output (Pebble's log lines) would interleave with
+	// the report; it goes to a file, quoted if the server dies.
+	out, err := os.Create(filepath.Join(dir, "server.out"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("bench server output file: %w", err)
+	}
+	defer out.Close() // the child has its own descriptor
+	s.cmd.Stdout, s.cmd.Stderr = out, out
 	if err := s.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("starting %s server: %w", binary, err)
@@ -65,7 +73,11 @@ func (s *Server) Exited() error {
 		if err == nil {
 			err = errors.New("exited")
 		}
-		return fmt.Errorf("bench server: %w", err)
+		tail, _ := os.ReadFile(filepath.Join(s.Dir, "server.out"))
+		if len(tail) > 2000 {
+			tail = tail[len(tail)-2000:]
+		}
+		return fmt.Errorf("bench server: %w; its output ends:\n%s", err, tail)
 	default:
 		return nil
 	}
