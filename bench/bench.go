@@ -71,7 +71,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		rep.PebbleCeiling = ceiling
+		rep.Pebble = &ceiling
 	}
 	clusterFile := o.ClusterFile
 	var srv *Server
@@ -185,7 +185,11 @@ func (r *runner) phase(ctx context.Context, w Workload, rate float64, seed uint6
 	if serverCPU != nil {
 		res.ServerCPU = <-serverCPU
 	}
-	out := newResult(w, mode, rate, res, r.rep.PebbleCeiling)
+	var ceiling float64
+	if r.rep.Pebble != nil {
+		ceiling = r.rep.Pebble.WritesPerSecond
+	}
+	out := newResult(w, mode, rate, res, ceiling)
 	r.rep.Results = append(r.rep.Results, out)
 	return out, nil
 }

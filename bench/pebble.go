@@ -16,16 +16,18 @@ import (
 // pebble.Sync back to back for d, in a fresh directory under tmp. Pebble
 // groups concurrent synced batches into one fsync, so this is the most
 // synced single-key writes per second the disk allows a store that
-// commits each write durably; it returns writes per second.
-func PebbleCeiling(tmp string, goroutines int, d time.Duration) (float64, error) {
+// commits each write durably. A single writer then commits for a second
+// more: its latency is the disk's synced-commit latency, the floor under any
+// commit latency.
+func PebbleCeiling(tmp string, goroutines int, d time.Duration) (PebbleResult, error) {
 	dir, err := os.MkdirTemp(tmp, "strata-bench-pebble-")
 	if err != nil {
-		return 0, fmt.Errorf("pebble ceiling directory: %w", err)
+		return PebbleResult{}, fmt.Errorf("pebble ceiling directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{pebble.DefaultLogger}})
 	if err != nil {
-		return 0, fmt.Errorf("opening pebble for the ceiling: %w", err)
+		return PebbleResult{}, fmt.Errorf("opening pebble for the ceiling: %w", err)
 	}
 	var writes atomic.Uint64
 	var firstErr error
@@ -50,14 +52,41 @@ func PebbleCeiling(tmp string, goroutines int, d time.Duration) (float64, error)
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	res := PebbleResult{WritesPerSecond: float64(writes.Load()) / time.Since(start).Seconds()}
+	if firstErr == nil {
+		res.SyncedCommit, firstErr = singleWriter(db, time.Second)
+	}
 	if err := db.Close(); err != nil && firstErr == nil {
 		firstErr = err
 	}
 	if firstErr != nil {
-		return 0, fmt.Errorf("pebble ceiling: %w", firstErr)
+		return PebbleResult{}, fmt.Errorf("pebble ceiling: %w", firstErr)
 	}
-	return float64(writes.Load()) / elapsed.Seconds(), nil
+	return res, nil
+}
+
+// PebbleResult is what PebbleCeiling measured.
+type PebbleResult struct {
+	// WritesPerSecond is the many-writer synced single-key batch rate.
+	WritesPerSecond float64 `json:"writes_per_s"`
+	// SyncedCommit is one writer's synced-commit latency.
+	SyncedCommit LatencySummary `json:"synced_commit"`
+}
+
+// singleWriter commits synced single-key batches from one goroutine for d.
+func singleWriter(db *pebble.DB, d time.Duration) (LatencySummary, error) {
+	l := newLatencies()
+	r := rand.New(rand.NewPCG(7, 7))
+	for until := time.Now().Add(d); time.Now().Before(until); {
+		b := db.NewBatch()
+		_ = b.Set(Key(r.IntN(1_000_000)), Value(r), nil)
+		t0 := time.Now()
+		if err := b.Commit(pebble.Sync); err != nil {
+			return LatencySummary{}, err
+		}
+		l.Observe(time.Since(t0))
+	}
+	return summarise(l), nil
 }
 
 // quietLogger drops Pebble's informational lines from the report and

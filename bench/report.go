@@ -25,10 +25,10 @@ type Report struct {
 	// MemoryAfterLoad and MemoryAtEnd are the server's, when it is ours.
 	MemoryAfterLoad *Memory `json:"server_memory_after_load,omitempty"`
 	MemoryAtEnd     *Memory `json:"server_memory_at_end,omitempty"`
-	// PebbleCeiling is raw Pebble's synced single-key writes per second
-	// (0: not measured).
-	PebbleCeiling float64  `json:"pebble_ceiling_writes_per_s,omitempty"`
-	Results       []Result `json:"results"`
+	// Pebble is raw Pebble's synced single-key write ceiling, when
+	// measured.
+	Pebble  *PebbleResult `json:"pebble_ceiling,omitempty"`
+	Results []Result      `json:"results"`
 }
 
 // Result is one phase's figures.
@@ -89,7 +89,7 @@ func newResult(w Workload, mode string, rate float64, res PhaseResult, ceiling f
 			continue
 		}
 		l := st.Latency(op)
-		r.Latencies[op] = LatencySummary{Count: l.Count(), P50: l.Quantile(0.5), P90: l.Quantile(0.9), P99: l.Quantile(0.99), Max: l.Max()}
+		r.Latencies[op] = summarise(l)
 		r.Rates[op] = st.Rate(op)
 	}
 	return r
@@ -113,8 +113,9 @@ func (r *Report) WriteText(out io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
-	if r.PebbleCeiling > 0 {
-		fmt.Fprintf(&b, "pebble:       %s synced single-key batches/s (raw Pebble, %d goroutines, same run)\n", commas(r.PebbleCeiling), pebbleGoroutines)
+	if p := r.Pebble; p != nil {
+		fmt.Fprintf(&b, "pebble:       %s synced single-key batches/s (raw Pebble, %d goroutines, same run); one writer's synced commit p50 %s, p99 %s\n",
+			commas(p.WritesPerSecond), pebbleGoroutines, ms(p.SyncedCommit.P50), ms(p.SyncedCommit.P99))
 	}
 	b.WriteString("\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -160,6 +161,10 @@ func (r *Report) WriteText(out io.Writer) error {
 	tw.Flush()
 	_, err := io.WriteString(out, b.String())
 	return err
+}
+
+func summarise(l *Latencies) LatencySummary {
+	return LatencySummary{Count: l.Count(), P50: l.Quantile(0.5), P90: l.Quantile(0.9), P99: l.Quantile(0.99), Max: l.Max()}
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3fms", float64(d)/float64(time.Millisecond)) }
