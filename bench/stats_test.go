@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +96,31 @@ func TestCommas(t *testing.T) {
 	want := []string{"0", "999", "1,000", "1,234,567", "-1,234"}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Error(d)
+	}
+}
+
+func TestReportTextShowsEveryPhaseAndOperation(t *testing.T) {
+	st := NewStats()
+	st.Elapsed = time.Second
+	st.Transactions = 100
+	for range 100 {
+		st.Latency(OpGRV).Observe(300 * time.Microsecond)
+		st.Latency(OpCommit).Observe(2 * time.Millisecond)
+	}
+	st.RetriesBy["not_committed"] = 3
+	rep := &Report{Server: "127.0.0.1:1", Keys: 1000, Clients: 10, Processes: 1, Duration: time.Second,
+		Pebble: &PebbleResult{WritesPerSecond: 1000}}
+	rep.Results = append(rep.Results, newResult(WorkloadWrite, "peak, 10 clients", 0,
+		PhaseResult{Stats: st, ServerCPU: 10 * time.Millisecond}, rep.Pebble.WritesPerSecond))
+	var b strings.Builder
+	if err := rep.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"1,000 synced single-key batches/s", "peak, 10 clients", "0.10", "100.0µs", "10,000",
+		"not_committed 3", "grv", "0.300ms", "commit", "2.000ms"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
 	}
 }
