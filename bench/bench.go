@@ -119,7 +119,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	r := runner{o: o, cl: cl, clusterFile: clusterFile, rep: rep}
 	if srv != nil {
-		r.serverPID = srv.PID()
+		r.serverPID, r.metricsURL = srv.PID(), srv.MetricsURL
 	}
 	for i, w := range o.Workloads {
 		res, err := r.phase(ctx, w, o.Rate, uint64(i+1))
@@ -152,7 +152,8 @@ type runner struct {
 	o           Options
 	cl          *Client
 	clusterFile string
-	serverPID   int // 0: not ours
+	serverPID   int    // 0: not ours
+	metricsURL  string // "": unknown
 	rep         *Report
 }
 
@@ -172,6 +173,10 @@ func (r *runner) phase(ctx context.Context, w Workload, rate float64, seed uint6
 	if r.serverPID > 0 {
 		serverCPU = cpuDuring(r.serverPID, ph.Warmup, ph.Duration)
 	}
+	var before serverMetrics
+	if r.metricsURL != "" {
+		before, _ = scrapeMetrics(ctx, r.metricsURL) // without it, no server-side figures
+	}
 	var res PhaseResult
 	var err error
 	if r.o.Processes == 1 {
@@ -190,6 +195,11 @@ func (r *runner) phase(ctx context.Context, w Workload, rate float64, seed uint6
 		ceiling = r.rep.Pebble.WritesPerSecond
 	}
 	out := newResult(w, mode, rate, res, ceiling)
+	if before != nil {
+		if after, err := scrapeMetrics(ctx, r.metricsURL); err == nil {
+			out.Server = latencyDeltas(before, after, "strata")
+		}
+	}
 	r.rep.Results = append(r.rep.Results, out)
 	return out, nil
 }

@@ -50,9 +50,12 @@ type Result struct {
 	ClientCores float64 `json:"client_cores,omitempty"`
 	// ServerCPUPerOp is the server's CPU time per operation: what the
 	// server would do per core, whatever else the machine is running.
-	ServerCPUPerOp time.Duration         `json:"server_cpu_per_op_ns,omitempty"`
-	Latencies      map[Op]LatencySummary `json:"latencies"`
-	Rates          map[Op]float64        `json:"ops_per_s_by_type"`
+	ServerCPUPerOp time.Duration `json:"server_cpu_per_op_ns,omitempty"`
+	// Server holds the server's own latency histograms over the phase
+	// (warm-up included), when its metrics page is known.
+	Server    map[string]ServerLatency `json:"server_latencies,omitempty"`
+	Latencies map[Op]LatencySummary    `json:"latencies"`
+	Rates     map[Op]float64           `json:"ops_per_s_by_type"`
 }
 
 // LatencySummary is one operation's latency distribution.
@@ -145,6 +148,7 @@ func (r *Report) WriteText(out io.Writer) error {
 		}
 		fmt.Fprintf(&b, "retries of %s (%s): %s\n", res.Workload, res.Mode, strings.Join(parts, ", "))
 	}
+	r.writeServerLatencies(&b)
 	b.WriteString("\n")
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "workload\tload\top\tcount\tops/s\tp50\tp90\tp99\tmax\t")
@@ -161,6 +165,35 @@ func (r *Report) WriteText(out io.Writer) error {
 	tw.Flush()
 	_, err := io.WriteString(out, b.String())
 	return err
+}
+
+// writeServerLatencies writes the server-side means, a column per
+// histogram, when there are any.
+func (r *Report) writeServerLatencies(b *strings.Builder) {
+	names := map[string]bool{}
+	for _, res := range r.Results {
+		for n := range res.Server {
+			names[n] = true
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	cols := slices.Sorted(maps.Keys(names))
+	b.WriteString("\nserver-side mean latencies (the server's own histograms, over each phase):\n")
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "workload\tload\t%s\t\n", strings.Join(cols, "\t"))
+	for _, res := range r.Results {
+		cells := make([]string, len(cols))
+		for i, c := range cols {
+			cells[i] = "-"
+			if l, ok := res.Server[c]; ok {
+				cells[i] = ms(l.Mean)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", res.Workload, res.Mode, strings.Join(cells, "\t"))
+	}
+	tw.Flush()
 }
 
 func summarise(l *Latencies) LatencySummary {

@@ -20,8 +20,10 @@ type Server struct {
 	Address     string
 	ClusterFile string
 	Dir         string
-	cmd         *exec.Cmd
-	exited      chan error
+	// MetricsURL is the server's /metrics page.
+	MetricsURL string
+	cmd        *exec.Cmd
+	exited     chan error
 }
 
 // StartServer runs `binary server` (binary is normally os.Executable()) with
@@ -37,13 +39,19 @@ func StartServer(binary, tmp string) (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	s := &Server{Address: addr, ClusterFile: filepath.Join(dir, "strata.cluster"), Dir: dir, exited: make(chan error, 1)}
+	status, err := freeLoopbackAddress()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	_, statusPort, _ := net.SplitHostPort(status)
+	s := &Server{Address: addr, MetricsURL: "http://" + status + "/metrics", ClusterFile: filepath.Join(dir, "strata.cluster"), Dir: dir, exited: make(chan error, 1)}
 	if err := os.WriteFile(s.ClusterFile, []byte("bench:bench@"+addr+"\n"), 0o644); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("writing the bench cluster file: %w", err)
 	}
 	s.cmd = exec.Command(binary, "server", "--cluster-file", s.ClusterFile, "--public-address", addr,
-		"--datadir", filepath.Join(dir, "data"), "--logdir", filepath.Join(dir, "log"), "--storage-engine", "ssd")
+		"--datadir", filepath.Join(dir, "data"), "--logdir", filepath.Join(dir, "log"), "--storage-engine", "ssd", "--status-port", statusPort)
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	// The server's own output (Pebble's log lines) would interleave with
 	// the report; it goes to a file, quoted if the server dies.
