@@ -73,35 +73,22 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		rep.Pebble = &ceiling
 	}
-	clusterFile := o.ClusterFile
-	var srv *Server
-	if clusterFile == "" {
-		var err error
-		if srv, err = StartServer(o.Binary, o.TempDir); err != nil {
-			return nil, err
-		}
-		defer srv.Stop()
-		clusterFile = srv.ClusterFile
-		rep.Server, rep.OwnServer = srv.Address, true
-		o.progress("started strata server pid %d at %s (ssd engine) in %s", srv.PID(), srv.Address, srv.Dir)
-	}
-	cf, err := client.ReadClusterFile(clusterFile)
+	srv, clusterFile, err := startTarget(o)
 	if err != nil {
 		return nil, err
 	}
-	if rep.Server == "" {
-		rep.Server = cf.String()
+	if srv != nil {
+		defer srv.Stop()
+		rep.Server, rep.OwnServer = srv.Address, true
 	}
-	connectCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	cl, err := Connect(connectCtx, cf.Coordinators)
-	cancel()
+	cl, err := connect(ctx, clusterFile, srv)
 	if err != nil {
-		if srv != nil && srv.Exited() != nil {
-			err = fmt.Errorf("%w (%w)", err, srv.Exited())
-		}
 		return nil, err
 	}
 	defer cl.Close()
+	if rep.Server == "" {
+		rep.Server = clusterFile
+	}
 
 	o.progress("loading %d keys", o.Keys)
 	start := time.Now()
@@ -146,6 +133,38 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.LoadAverageAfter = loadAverage()
 	return rep, nil
+}
+
+// startTarget starts a server of our own unless o names a cluster file; it
+// returns the cluster file to connect with.
+func startTarget(o Options) (*Server, string, error) {
+	if o.ClusterFile != "" {
+		return nil, o.ClusterFile, nil
+	}
+	srv, err := StartServer(o.Binary, o.TempDir)
+	if err != nil {
+		return nil, "", err
+	}
+	o.progress("started strata server pid %d at %s (ssd engine) in %s", srv.PID(), srv.Address, srv.Dir)
+	return srv, srv.ClusterFile, nil
+}
+
+// connect opens the database of clusterFile, within a minute; srv, if
+// ours, explains a failure by its exit.
+func connect(ctx context.Context, clusterFile string, srv *Server) (*Client, error) {
+	cf, err := client.ReadClusterFile(clusterFile)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cl, err := Connect(ctx, cf.Coordinators)
+	if err != nil && srv != nil {
+		if exit := srv.Exited(); exit != nil {
+			err = fmt.Errorf("%w (%w)", err, exit)
+		}
+	}
+	return cl, err
 }
 
 type runner struct {
@@ -275,13 +294,7 @@ func runWorker(ctx context.Context, binary string, args []string) (PhaseResult, 
 // RunWorker is `strata bench --worker`: it connects to the cluster, runs
 // one phase and returns its output for the parent to merge.
 func RunWorker(ctx context.Context, clusterFile string, ph Phase) (*WorkerOutput, error) {
-	cf, err := client.ReadClusterFile(clusterFile)
-	if err != nil {
-		return nil, err
-	}
-	connectCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	cl, err := Connect(connectCtx, cf.Coordinators)
-	cancel()
+	cl, err := connect(ctx, clusterFile, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -45,8 +45,9 @@ second and GRV, read and commit latencies (p50/p90/p99) separately:
   cycle  FDB's Cycle (3 reads, 3 writes), checked for serializability after
 
 Without -C it starts its own 'strata server' child process (ssd engine, a
-temporary data directory, a free loopback port), reports its resident memory
-after loading and stops it after. --pebble-ceiling also measures raw Pebble's
+temporary data directory, a free loopback port), reports its resident memory,
+CPU per operation and its roles' own latencies, and stops it after. With -C
+it writes keys under "bench/" and "benchcycle/" in that cluster. --pebble-ceiling also measures raw Pebble's
 synced single-key writes per second in the same run, to read the figures
 against what the disk allows.`,
 		Args: cobra.NoArgs,
