@@ -1,0 +1,157 @@
+package bench
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Server is a `strata server` child process hosting a single database on
+// a free loopback port, with its data in a temporary directory.
+type Server struct {
+	Address     string
+	ClusterFile string
+	Dir         string
+	// MetricsURL is the server's /metrics page.
+	MetricsURL string
+	cmd        *exec.Cmd
+	exited     chan error
+}
+
+// StartServer runs `binary server` (binary is normally os.Executable()) with
+// the ssd engine in a fresh directory under tmp ("" means the system's
+// temporary directory). Its trace log goes to Dir/log.
+func StartServer(binary, tmp string) (*Server, error) {
+	dir, err := os.MkdirTemp(tmp, "strata-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("bench server directory: %w", err)
+	}
+	addr, err := freeLoopbackAddress()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	status, err := freeLoopbackAddress()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	_, statusPort, _ := net.SplitHostPort(status)
+	s := &Server{Address: addr, MetricsURL: "http://" + status + "/metrics", ClusterFile: filepath.Join(dir, "strata.cluster"), Dir: dir, exited: make(chan error, 1)}
+	if err := os.WriteFile(s.ClusterFile, []byte("bench:bench@"+addr+"\n"), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("writing the bench cluster file: %w", err)
+	}
+	s.cmd = exec.Command(binary, "server", "--cluster-file", s.ClusterFile, "--public-address", addr,
+		"--datadir", filepath.Join(dir, "data"), "--logdir", filepath.Join(dir, "log"), "--storage-engine", "ssd", "--status-port", statusPort)
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// The server's own output (Pebble's log lines) would interleave with
+	// the report; it goes to a file, quoted if the server dies.
+	out, err := os.Create(filepath.Join(dir, "server.out"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("bench server output file: %w", err)
+	}
+	defer out.Close() // the child has its own descriptor
+	s.cmd.Stdout, s.cmd.Stderr = out, out
+	if err := s.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("starting %s server: %w", binary, err)
+	}
+	go func() { s.exited <- s.cmd.Wait() }()
+	return s, nil
+}
+
+// PID is the server's process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
+// Exited reports the server's exit, if it has exited.
+func (s *Server) Exited() error {
+	select {
+	case err := <-s.exited:
+		s.exited <- err
+		if err == nil {
+			err = errors.New("exited")
+		}
+		tail, _ := os.ReadFile(filepath.Join(s.Dir, "server.out"))
+		if len(tail) > 2000 {
+			tail = tail[len(tail)-2000:]
+		}
+		return fmt.Errorf("bench server: %w; its output ends:\n%s", err, tail)
+	default:
+		return nil
+	}
+}
+
+// Stop ends the server (SIGTERM, then SIGKILL after a grace period) and
+// removes its directory.
+func (s *Server) Stop() error {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(5 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+	return os.RemoveAll(s.Dir)
+}
+
+func freeLoopbackAddress() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("finding a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// Memory is a process's resident memory, from /proc/<pid>/status.
+type Memory struct {
+	RSS  int64 `json:"rss_bytes"`  // VmRSS
+	Peak int64 `json:"peak_bytes"` // VmHWM
+}
+
+// ReadMemory reads pid's resident memory (Linux only).
+func ReadMemory(pid int) (Memory, error) {
+	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return Memory{}, fmt.Errorf("reading process memory: %w", err)
+	}
+	defer f.Close()
+	var m Memory
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (name != "VmRSS" && name != "VmHWM") {
+			continue
+		}
+		fields := strings.Fields(rest) // "123456 kB"
+		if len(fields) != 2 || fields[1] != "kB" {
+			return Memory{}, fmt.Errorf("unexpected /proc status line %q", sc.Text())
+		}
+		kb, err := strconv.ParseInt(fields[0], 10, 64)
+		if err != nil {
+			return Memory{}, fmt.Errorf("parsing %q: %w", sc.Text(), err)
+		}
+		if name == "VmRSS" {
+			m.RSS = kb << 10
+		} else {
+			m.Peak = kb << 10
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return Memory{}, err
+	}
+	if m.RSS == 0 {
+		return Memory{}, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+	}
+	return m, nil
+}
