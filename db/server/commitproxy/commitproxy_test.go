@@ -299,7 +299,9 @@ func TestOldReadVersionIsRefusedAtOnce(t *testing.T) {
 }
 
 func TestVersionstampsAreSubstituted(t *testing.T) {
-	cl := newCluster(t, 9, time.Millisecond, func(cfg *commitproxy.Config) { cfg.BatchWindow = 50 * time.Millisecond })
+	cl := newCluster(t, 9, time.Millisecond, func(cfg *commitproxy.Config) {
+		cfg.BatchWindow, cfg.IdleBatchWindow = 50*time.Millisecond, 50*time.Millisecond
+	})
 	// Key "vs-" + 10 placeholder bytes + "-end", offset 3; value with the
 	// stamp at offset 2 of "ab" + 10 bytes + "cd".
 	stampKey := append(append([]byte("vs-"), make([]byte, 10)...), "-end"...)

@@ -30,6 +30,10 @@ type Config struct {
 	// BatchWindow is the longest a batch stays open after its first
 	// transaction arrived; 0 means 2ms.
 	BatchWindow time.Duration
+	// IdleBatchWindow replaces BatchWindow when no batch is in flight:
+	// batching only pays while the pipeline is busy, so by default (0) a
+	// batch that finds the pipeline idle starts at once.
+	IdleBatchWindow time.Duration
 	// MaxBatchTransactions closes a batch at this many transactions; 0
 	// means 1,024. At most 65,536: the batch index is two bytes.
 	MaxBatchTransactions int
@@ -102,7 +106,7 @@ func (cfg *Config) validate() error {
 		return errors.New("no resolvers")
 	case len(cfg.TLogs) == 0:
 		return errors.New("no logs")
-	case cfg.BatchWindow < 0 || cfg.MaxBatchBytes < 0 || cfg.SequencerTimeout < 0 || cfg.ResolverTimeout < 0 || cfg.LogTimeout < 0:
+	case cfg.BatchWindow < 0 || cfg.IdleBatchWindow < 0 || cfg.MaxBatchBytes < 0 || cfg.SequencerTimeout < 0 || cfg.ResolverTimeout < 0 || cfg.LogTimeout < 0:
 		return errors.New("negative limit")
 	case cfg.MaxBatchTransactions < 0 || cfg.MaxBatchTransactions > maxBatchIndex:
 		return fmt.Errorf("MaxBatchTransactions %d outside [1, %d]", cfg.MaxBatchTransactions, maxBatchIndex)

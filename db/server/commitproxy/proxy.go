@@ -22,6 +22,10 @@ var ErrGenerationDead = errors.New("commitproxy: generation dead")
 
 // Proxy is a running commit proxy.
 type Proxy struct {
+	// inFlight counts batches started and not yet answered; with none, a
+	// batch waits IdleBatchWindow rather than BatchWindow.
+	inFlight int
+
 	env *flow.Env
 	cfg Config
 
@@ -160,7 +164,11 @@ func (p *Proxy) batcher(c *flow.Ctx) error {
 			return err
 		}
 		p.accept(c, &b, r)
-		deadline := c.Now().Add(p.cfg.BatchWindow)
+		window := p.cfg.BatchWindow
+		if p.inFlight == 0 {
+			window = p.cfg.IdleBatchWindow
+		}
+		deadline := c.Now().Add(window)
 		for len(b.txns) < p.cfg.MaxBatchTransactions && b.bytes < p.cfg.MaxBatchBytes {
 			if requests.Len() == 0 {
 				wait := deadline.Sub(c.Now())
@@ -218,7 +226,11 @@ func (p *Proxy) startBatch(e *flow.Env, b *batch) {
 	b.versionRequest = &wire.GetCommitVersionRequest{ProxyId: p.cfg.ID, RequestNum: b.num}
 	b.versionReply = p.getVersion.GetReply(e, b.versionRequest)
 	p.m.batches.Inc()
-	e.Spawn("CommitProxy.Batch", func(c *flow.Ctx) error { return p.commitBatch(c, b) })
+	p.inFlight++
+	e.Spawn("CommitProxy.Batch", func(c *flow.Ctx) error {
+		defer func() { p.inFlight-- }()
+		return p.commitBatch(c, b)
+	})
 }
 
 // serveLocations answers GetKeyServerLocations from the shard map.

@@ -87,8 +87,11 @@ func (t *TLog) usable() error {
 	return nil
 }
 
-// peek answers with the tag's durable mutations from req.Begin, waiting up
-// to PeekTimeout for some.
+// peek answers with the tag's durable mutations from req.Begin as soon as
+// there are some, or as soon as the log's durable version reaches
+// req.Begin without any for this tag (so the peeker learns that its version
+// may advance: FoundationDB's logs answer the same way), waiting up to
+// PeekTimeout otherwise.
 func (t *TLog) peek(c *flow.Ctx, req *wire.TLogPeekRequest) (*wire.TLogPeekReply, error) {
 	t.m.peeks.Inc()
 	timeout := c.Delay(t.cfg.PeekTimeout)
@@ -105,7 +108,7 @@ func (t *TLog) peek(c *flow.Ctx, req *wire.TLogPeekRequest) (*wire.TLogPeekReply
 			limit = 1
 		}
 		msgs, end, _ := t.collect(req.Tag, req.Begin, limit)
-		if len(msgs) > 0 || timeout.IsReady() {
+		if len(msgs) > 0 || end > req.Begin || timeout.IsReady() {
 			t.m.peekMessages.Add(uint64(len(msgs)))
 			return &wire.TLogPeekReply{Messages: msgs, End: end, KnownCommittedVersion: t.knownCommitted}, nil
 		}

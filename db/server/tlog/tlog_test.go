@@ -415,9 +415,11 @@ func summarize(vms []*wire.VersionedMutations) []string {
 	return out
 }
 
-// A peek with nothing to return waits about PeekTimeout and answers empty
-// with where to continue; a peek waiting when the tag's data becomes durable
-// answers at once with it.
+// A peek of versions the log already has answers at once, even with no
+// mutations for its tag, saying where to continue (so the peeker's version
+// advances); a peek beyond the log's version waits about PeekTimeout and
+// answers empty; a peek waiting when the tag's data becomes durable answers
+// at once with it.
 func TestPeekLongPolls(t *testing.T) {
 	cl := newCluster(7)
 	w := handWorkload()
@@ -426,15 +428,26 @@ func TestPeekLongPolls(t *testing.T) {
 			return err
 		}
 		first := w.commits[0].Version
-		start := c.Now()
-		rep, err := call(c, cl, func(i *wire.TLogInterface) uint64 { return i.Peek },
-			&wire.TLogPeekRequest{Tag: 99, Begin: 0}, peekCodec, peekRepCodec)
+		peekTag99 := func(begin int64) (*wire.TLogPeekReply, time.Duration, error) {
+			start := c.Now()
+			rep, err := call(c, cl, func(i *wire.TLogInterface) uint64 { return i.Peek },
+				&wire.TLogPeekRequest{Tag: 99, Begin: begin}, peekCodec, peekRepCodec)
+			return rep, c.Now().Sub(start), err
+		}
+		rep, waited, err := peekTag99(0)
 		if err != nil {
 			return err
 		}
-		waited := c.Now().Sub(start)
+		if len(rep.Messages) != 0 || rep.End != first+1 || waited > 100*time.Millisecond {
+			return fmt.Errorf("peek of known versions answered %d messages, end %d after %v; want none, end %d at once",
+				len(rep.Messages), rep.End, waited, first+1)
+		}
+		rep, waited, err = peekTag99(first + 1)
+		if err != nil {
+			return err
+		}
 		if len(rep.Messages) != 0 || rep.End != first+1 || waited < 900*time.Millisecond || waited > 1500*time.Millisecond {
-			return fmt.Errorf("empty peek answered %d messages, end %d after %v; want none, end %d after about 1s",
+			return fmt.Errorf("peek beyond the log answered %d messages, end %d after %v; want none, end %d after about 1s",
 				len(rep.Messages), rep.End, waited, first+1)
 		}
 		next, tag := w.commits[1], uint32(1)
@@ -446,7 +459,7 @@ func TestPeekLongPolls(t *testing.T) {
 		if peek.IsReady() {
 			return fmt.Errorf("peek answered before any new data: %v", peek.Err())
 		}
-		start = c.Now()
+		start := c.Now()
 		if err := commit(c, cl, next); err != nil {
 			return err
 		}
@@ -489,7 +502,7 @@ func TestStopFailsWaitingRequests(t *testing.T) {
 		// The second commit waits for the first, which never comes.
 		waiting := flow.NewRequestStream(ep(cl.iface.Commit), commitCodec, commitRepCodec).GetReply(c.Env, w.commits[1])
 		peek := flow.NewRequestStream(ep(cl.iface.Peek), peekCodec, peekRepCodec).
-			GetReply(c.Env, &wire.TLogPeekRequest{Tag: 0, Begin: 0})
+			GetReply(c.Env, &wire.TLogPeekRequest{Tag: 0, Begin: 1}) // beyond the log: waits
 		if err := c.Sleep(50 * time.Millisecond); err != nil {
 			return err
 		}
