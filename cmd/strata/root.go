@@ -43,6 +43,10 @@ func newRootCommand() *cobra.Command {
 		newShowCommand(),
 		newDashCommand(),
 		newServerCommand(),
+		newInitCommand(),
+		newPlanCommand(),
+		newApplyCommand(),
+		newDestroyCommand(),
 	)
 	return root
 }
