@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/strata-db/strata/db/client"
+	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/deployer/plan"
 )
 
@@ -28,19 +30,53 @@ type Database struct {
 	Timeout time.Duration
 }
 
-func (db Database) open(ctx context.Context) (*client.DB, client.ClusterFile, error) {
+// run opens the database on a client process of its own and runs fn on
+// it. The servers answer by dialling the client's address, so the client
+// listens on this machine's address toward the first coordinator (the
+// loopback address serves only local clusters).
+func (db Database) run(ctx context.Context, fn func(c *flow.Ctx, d *client.Database) error) (client.ClusterFile, error) {
 	cf, err := client.ParseClusterFile(string(db.ClusterFile))
 	if err != nil {
-		return nil, cf, fmt.Errorf("cluster file: %w", err)
+		return cf, fmt.Errorf("cluster file: %w", err)
 	}
+	ip, err := localAddressToward(string(cf.Coordinators[0]))
+	if err != nil {
+		return cf, err
+	}
+	proc, err := flow.NewRealProcess(flow.RealConfig{ListenAddress: net.JoinHostPort(ip, "0"), ProcessID: "strata-deployer"})
+	if err != nil {
+		return cf, fmt.Errorf("client process: %w", err)
+	}
+	stop := proc.Start()
+	defer stop()
 	opts := client.DefaultOptions()
 	opts.AccessSystemKeys = true
 	opts.Timeout = db.Timeout
-	d, err := client.OpenCluster(ctx, cf.Coordinators, client.Config{OpenDatabaseToken: client.DefaultOpenDatabaseToken, Defaults: &opts})
-	if err != nil {
-		return nil, cf, fmt.Errorf("opening the database at %s: %w", cf, err)
+	if db.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, db.Timeout+time.Second)
+		defer cancel()
 	}
-	return d, cf, nil
+	_, err = flow.Go(ctx, proc, "deployer", func(c *flow.Ctx) (struct{}, error) {
+		d, err := client.NewDatabase(c.Env, cf.Coordinators, client.Config{OpenDatabaseToken: client.DefaultOpenDatabaseToken, Defaults: &opts})
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer d.Close()
+		return struct{}{}, fn(c, d)
+	})
+	return cf, err
+}
+
+// localAddressToward is the IP this machine sends from to reach addr
+// (a UDP "connection" sends nothing; it only picks the route).
+func localAddressToward(addr string) (string, error) {
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		return "", fmt.Errorf("no route to the coordinator %s: %w", addr, err)
+	}
+	defer conn.Close()
+	return conn.LocalAddr().(*net.UDPAddr).IP.String(), nil
 }
 
 // Configure writes the desired configuration (configure new, or a change
@@ -51,15 +87,12 @@ func (db Database) Configure(ctx context.Context, want plan.DesiredDatabase, c p
 		return errors.New("changing the coordinators of a running database is not supported yet; " +
 			"the cluster file on the hosts keeps the old coordinators")
 	}
-	d, cf, err := db.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	_, err = d.Transact(ctx, func(tx *client.Tx) (any, error) {
-		tx.Set([]byte(RedundancyKey), []byte(want.Redundancy))
-		tx.Set([]byte(StorageEngineKey), []byte(want.StorageEngine))
-		return nil, nil
+	cf, err := db.run(ctx, func(c *flow.Ctx, d *client.Database) error {
+		return d.Transact(c, func(tr *client.Transaction) error {
+			tr.Set([]byte(RedundancyKey), []byte(want.Redundancy))
+			tr.Set([]byte(StorageEngineKey), []byte(want.StorageEngine))
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("writing the configuration through %s: %w", cf, err)
@@ -71,30 +104,24 @@ func (db Database) Configure(ctx context.Context, want plan.DesiredDatabase, c p
 // within the timeout is an error; one never configured is Configured false.
 // The coordinators are those of the cluster file it was reached through.
 func (db Database) Observe(ctx context.Context) (*plan.ObservedDatabase, error) {
-	d, cf, err := db.open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	v, err := d.ReadTransact(ctx, func(tx *client.Tx) (any, error) {
-		r, err := tx.Get([]byte(RedundancyKey))
-		if err != nil {
-			return nil, err
-		}
-		e, err := tx.Get([]byte(StorageEngineKey))
-		if err != nil {
-			return nil, err
-		}
-		return [2][]byte{r, e}, nil
+	var redundancy, engine []byte
+	cf, err := db.run(ctx, func(c *flow.Ctx, d *client.Database) error {
+		return d.ReadTransact(c, func(tr *client.Transaction) error {
+			var err error
+			if redundancy, err = tr.Get(c, []byte(RedundancyKey)); err != nil {
+				return err
+			}
+			engine, err = tr.Get(c, []byte(StorageEngineKey))
+			return err
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the configuration through %s: %w", cf, err)
 	}
-	kvs := v.([2][]byte)
 	o := &plan.ObservedDatabase{
-		Configured:    kvs[0] != nil,
-		Redundancy:    string(kvs[0]),
-		StorageEngine: string(kvs[1]),
+		Configured:    redundancy != nil,
+		Redundancy:    string(redundancy),
+		StorageEngine: string(engine),
 	}
 	for _, c := range cf.Coordinators {
 		o.Coordinators = append(o.Coordinators, string(c))
