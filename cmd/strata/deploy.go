@@ -308,7 +308,7 @@ func (d *deployment) preflight(ctx context.Context) (map[string]apply.HostFacts,
 	if err != nil {
 		return nil, err
 	}
-	req := apply.Requirements{Arch: arch, MinFreeBytes: 256 << 20, Commands: apply.DefaultCommands()}
+	req := apply.Requirements{Arch: arch, MinFreeBytes: 256 << 20, Commands: apply.DefaultCommands(), MaxClockSkew: 30 * time.Second}
 	reachable := &plan.Desired{}
 	for _, h := range d.desired.Hosts {
 		if d.hosts[h.Name] != nil {
@@ -414,8 +414,8 @@ func filterTargets(p *plan.Plan, targets []string) (kept, total int) {
 }
 
 // makePlan runs preflight, refresh and the planner, printing progress to
-// w; the plan is limited to -target.
-func (d *deployment) makePlan(ctx context.Context, w io.Writer) (*plan.Plan, error) {
+// w and warnings to warn; the plan is limited to -target.
+func (d *deployment) makePlan(ctx context.Context, w, warn io.Writer) (*plan.Plan, error) {
 	facts, err := d.preflight(ctx)
 	if err != nil {
 		return nil, err
@@ -423,12 +423,12 @@ func (d *deployment) makePlan(ctx context.Context, w io.Writer) (*plan.Plan, err
 	if !d.flags.jsonOut {
 		fmt.Fprintln(w, preflightSummary(facts))
 	}
-	p, err := plan.Make(d.desired, d.observe(ctx, w), d.state)
+	p, err := plan.Make(d.desired, d.observe(ctx, warn), d.state)
 	if err != nil {
 		return nil, err
 	}
-	if kept, total := filterTargets(p, d.flags.targets); kept != total && !d.flags.jsonOut {
-		fmt.Fprintf(w, "Note: -target %s limits this plan to %d of %d changes; the others stay pending until a plan without -target.\n",
+	if kept, total := filterTargets(p, d.flags.targets); kept != total {
+		fmt.Fprintf(warn, "Note: -target %s limits this plan to %d of %d changes; the others stay pending until a plan without -target.\n",
 			strings.Join(d.flags.targets, ", "), kept, total)
 	}
 	return p, nil
@@ -448,7 +448,7 @@ func preflightSummary(facts map[string]apply.HostFacts) string {
 		kinds = append(kinds, k)
 	}
 	slices.Sort(kinds)
-	return fmt.Sprintf("Preflight: %d host(s) reachable (%s), sh, sha256sum and setsid present, at least %.1f GiB free in each data path.",
+	return fmt.Sprintf("Preflight: %d host(s) reachable (%s), sh, sha256sum and setsid present, clocks within 30s, at least %.1f GiB free in each data path.",
 		len(facts), strings.Join(kinds, ", "), float64(max(minFree, 0))/(1<<30))
 }
 
@@ -476,7 +476,7 @@ func runPlan(cmd *cobra.Command, configPath string, f *deployFlags, out string, 
 	}
 	defer d.close()
 	stdout := cmd.OutOrStdout()
-	p, err := d.makePlan(cmd.Context(), stdout)
+	p, err := d.makePlan(cmd.Context(), stdout, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
@@ -537,7 +537,7 @@ func runApply(cmd *cobra.Command, arg string, f *deployFlags) error {
 			return err
 		}
 	} else {
-		if p, err = d.makePlan(ctx, stdout); err != nil {
+		if p, err = d.makePlan(ctx, stdout, stderr); err != nil {
 			return err
 		}
 		if err := writePlan(stdout, p, f.jsonOut); err != nil {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/strata-db/strata/deployer/plan"
 )
@@ -23,6 +24,9 @@ type Requirements struct {
 	MinFreeBytes int64
 	// Commands must be on the host's PATH.
 	Commands []string
+	// MaxClockSkew bounds the difference between the host's clock and
+	// this machine's (to the second, less the round trip); 0 skips it.
+	MaxClockSkew time.Duration
 }
 
 // DefaultCommands are what apply's scripts run on a host.
@@ -51,6 +55,8 @@ func (e *PreflightError) Error() string {
 type HostFacts struct {
 	OS, Arch  string
 	FreeBytes int64
+	// ClockSkew is the host's clock minus this machine's, to the second.
+	ClockSkew time.Duration
 }
 
 // Preflight checks every desired host (at most parallel at once): it is
@@ -88,7 +94,8 @@ func Preflight(ctx context.Context, d *plan.Desired, hosts map[string]Host, req 
 
 // preflightScript prints one tagged line per fact in a single round trip.
 // The data path may not exist yet: its nearest existing parent is measured.
-const preflightScript = `echo "os $(uname -s) $(uname -m)"
+const preflightScript = `echo "clock $(date +%%s)"
+echo "os $(uname -s) $(uname -m)"
 for c in %s; do command -v "$c" >/dev/null 2>&1 || echo "missing $c"; done
 d=%s
 while [ ! -d "$d" ]; do d=$(dirname "$d"); done
@@ -106,7 +113,9 @@ func preflightHost(ctx context.Context, dh *plan.DesiredHost, h Host, req Requir
 	for i, c := range req.Commands {
 		quoted[i] = shQuote(c)
 	}
+	sent := time.Now()
 	out, err := h.Exec(ctx, fmt.Sprintf(preflightScript, strings.Join(quoted, " "), shQuote(path.Dir(dh.MonitorState))), false)
+	rtt := time.Since(sent)
 	if err != nil {
 		var ec ExitCoder
 		if errors.As(err, &ec) {
@@ -120,6 +129,12 @@ func preflightHost(ctx context.Context, dh *plan.DesiredHost, h Host, req Requir
 		tag, rest, _ := strings.Cut(line, " ")
 		fields := strings.Fields(rest)
 		switch tag {
+		case "clock":
+			if len(fields) == 1 {
+				if secs, err := strconv.ParseInt(fields[0], 10, 64); err == nil {
+					facts.ClockSkew = clockSkew(time.Unix(secs, 0), sent, rtt)
+				}
+			}
 		case "os":
 			if len(fields) == 2 {
 				facts.OS, facts.Arch = strings.ToLower(fields[0]), fields[1]
@@ -143,10 +158,27 @@ func preflightHost(ctx context.Context, dh *plan.DesiredHost, h Host, req Requir
 	case req.Arch != "" && facts.Arch != req.Arch:
 		fails = append(fails, fail("os/arch", "the host is %s, the release binary is built for %s", facts.Arch, req.Arch))
 	}
+	if req.MaxClockSkew > 0 && facts.ClockSkew.Abs() > req.MaxClockSkew {
+		fails = append(fails, fail("clock", "the host's clock is %v off this machine's (at most %v allowed); run NTP on it", facts.ClockSkew, req.MaxClockSkew))
+	}
 	if facts.FreeBytes < req.MinFreeBytes {
 		fails = append(fails, fail("disk", "%s has %s free, at least %s needed", path.Dir(dh.MonitorState), bytesText(facts.FreeBytes), bytesText(req.MinFreeBytes)))
 	}
 	return facts, fails
+}
+
+// clockSkew is how far remote (read somewhere between sent and sent+rtt,
+// truncated to the second) is from the local clock, 0 when the reading
+// fits the window.
+func clockSkew(remote, sent time.Time, rtt time.Duration) time.Duration {
+	lo, hi := sent.Truncate(time.Second), sent.Add(rtt)
+	switch {
+	case remote.Before(lo):
+		return remote.Sub(lo)
+	case remote.After(hi):
+		return remote.Sub(hi)
+	}
+	return 0
 }
 
 func bytesText(n int64) string {
