@@ -300,10 +300,9 @@ func (d *deployment) connect(ctx context.Context) []apply.CheckFailure {
 	return fails
 }
 
-// preflight connects and checks every host; a failure is an error listing
-// each host and check.
-func (d *deployment) preflight(ctx context.Context) (map[string]apply.HostFacts, error) {
-	fails := d.connect(ctx)
+// preflight checks every connected host; a failure, or a host that could
+// not be connected (fails), is an error listing each host and check.
+func (d *deployment) preflight(ctx context.Context, fails []apply.CheckFailure) (map[string]apply.HostFacts, error) {
 	arch, err := apply.BinaryArch(d.binary)
 	if err != nil {
 		return nil, err
@@ -331,32 +330,62 @@ func (d *deployment) preflight(ctx context.Context) (map[string]apply.HostFacts,
 }
 
 // observe refreshes the hosts and, when a monitor runs anywhere, the
-// database; or, with -refresh=false, reads both from the state.
-func (d *deployment) observe(ctx context.Context, w io.Writer) *plan.Observed {
+// database; or, with -refresh=false, reads both from the state. The
+// database is read at the same time as the hosts, through the cluster file
+// of the first host, and the read is dropped when no monitor runs (a
+// fresh cluster has no database to wait for).
+func (d *deployment) observe(ctx context.Context, warn io.Writer) *plan.Observed {
 	if !d.flags.refresh {
 		return observedFromState(d.desired, d.state)
 	}
+	dbCtx, cancelDB := context.WithCancel(ctx)
+	defer cancelDB()
+	type dbResult struct {
+		db  *plan.ObservedDatabase
+		err error
+	}
+	dbDone := make(chan dbResult, 1)
+	go func() {
+		db, err := d.observeDatabase(dbCtx)
+		dbDone <- dbResult{db, err}
+	}()
 	o := apply.Refresh(ctx, d.desired, d.hosts, d.flags.parallel)
+	if !slices.ContainsFunc(d.desired.Hosts, func(h plan.DesiredHost) bool {
+		oh := o.Hosts[h.Name]
+		return oh != nil && oh.MonitorRunning
+	}) {
+		return o
+	}
+	r := <-dbDone
+	if r.err != nil {
+		fmt.Fprintf(warn, "Warning: the database did not answer (%v); its configuration is planned as if new.\n", r.err)
+		return o
+	}
+	o.Database = r.db
+	return o
+}
+
+// observeDatabase reads the database configuration through the cluster
+// file on the first host that has one: the hosts' own cluster file says
+// where the database is now.
+func (d *deployment) observeDatabase(ctx context.Context) (*plan.ObservedDatabase, error) {
+	var lastErr error
 	for _, dh := range d.desired.Hosts {
-		oh := o.Hosts[dh.Name]
-		if oh == nil || oh.Error != "" || !oh.MonitorRunning || oh.ClusterFileSHA256 == "" {
+		h := d.hosts[dh.Name]
+		if h == nil {
 			continue
 		}
-		// The hosts' own cluster file says where the database is now.
-		cf, err := d.hosts[dh.Name].Exec(ctx, "cat -- "+shellQuote(dh.Cluster.Path), false)
+		cf, err := h.Exec(ctx, "cat -- "+shellQuote(dh.Cluster.Path), false)
 		if err != nil {
-			fmt.Fprintf(w, "Warning: reading %s on %s: %v\n", dh.Cluster.Path, dh.Name, err)
-			break
+			lastErr = fmt.Errorf("reading %s on %s: %w", dh.Cluster.Path, dh.Name, err)
+			continue
 		}
-		db, err := apply.Database{ClusterFile: cf, Timeout: 5 * time.Second}.Observe(ctx)
-		if err != nil {
-			fmt.Fprintf(w, "Warning: the database did not answer (%v); its configuration is planned as if new.\n", err)
-			break
-		}
-		o.Database = db
-		break
+		return apply.Database{ClusterFile: cf, Timeout: 5 * time.Second}.Observe(ctx)
 	}
-	return o
+	if lastErr == nil {
+		lastErr = errors.New("no host to read the cluster file from")
+	}
+	return nil, lastErr
 }
 
 // observedFromState is what the state says was applied, for
@@ -416,14 +445,22 @@ func filterTargets(p *plan.Plan, targets []string) (kept, total int) {
 // makePlan runs preflight, refresh and the planner, printing progress to
 // w and warnings to warn; the plan is limited to -target.
 func (d *deployment) makePlan(ctx context.Context, w, warn io.Writer) (*plan.Plan, error) {
-	facts, err := d.preflight(ctx)
-	if err != nil {
-		return nil, err
+	fails := d.connect(ctx)
+	// Preflight and refresh only read, so they run at once; the refresh
+	// is discarded when preflight fails.
+	var facts map[string]apply.HostFacts
+	var perr error
+	var wg sync.WaitGroup
+	wg.Go(func() { facts, perr = d.preflight(ctx, fails) })
+	o := d.observe(ctx, warn)
+	wg.Wait()
+	if perr != nil {
+		return nil, perr
 	}
 	if !d.flags.jsonOut {
 		fmt.Fprintln(w, preflightSummary(facts))
 	}
-	p, err := plan.Make(d.desired, d.observe(ctx, warn), d.state)
+	p, err := plan.Make(d.desired, o, d.state)
 	if err != nil {
 		return nil, err
 	}
@@ -530,7 +567,7 @@ func runApply(cmd *cobra.Command, arg string, f *deployFlags) error {
 		if p, desired, err = d.checkSavedPlan(saved); err != nil {
 			return err
 		}
-		if _, err := d.preflight(ctx); err != nil {
+		if _, err := d.preflight(ctx, d.connect(ctx)); err != nil {
 			return err
 		}
 		if err := writePlan(stdout, p, f.jsonOut); err != nil {

@@ -54,7 +54,7 @@ func (r result) String() string {
 
 // strata runs the binary in dir with HOME set to a private directory, so
 // no ssh_config, agent or known_hosts of this machine is used.
-func strata(t *testing.T, dir, stdin string, args ...string) result {
+func strata(t testing.TB, dir, stdin string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -76,7 +76,7 @@ func strata(t *testing.T, dir, stdin string, args ...string) result {
 	return r
 }
 
-func mustRun(t *testing.T, dir string, args ...string) result {
+func mustRun(t testing.TB, dir string, args ...string) result {
 	t.Helper()
 	r := strata(t, dir, "", args...)
 	if r.code != 0 {
@@ -184,7 +184,7 @@ func readMonitor(t *testing.T, binary, conf string) monitorStatus {
 }
 
 // pidsOf maps process ID (port) to pid, failing unless every process runs.
-func pidsOf(t *testing.T, st monitorStatus) map[string]int {
+func pidsOf(t testing.TB, st monitorStatus) map[string]int {
 	t.Helper()
 	if !st.Running {
 		t.Fatal("the monitor is not running")
@@ -360,6 +360,14 @@ defaults {
 }
 %[3]s`
 
+func writeSSHDescription(t testing.TB, c *testhost.Cluster, config, extra string) {
+	t.Helper()
+	text := fmt.Sprintf(sshDescription, strataBin, c.ClientKey, sshHosts(c, extra))
+	if err := os.WriteFile(config, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func sshHosts(c *testhost.Cluster, extra string) string {
 	var b strings.Builder
 	for _, h := range c.Hosts {
@@ -375,12 +383,7 @@ func TestSSHApplyToTestHosts(t *testing.T) {
 	c := testhost.New(t, 3)
 	dir := t.TempDir()
 	config := filepath.Join(dir, "ssh.hcl")
-	write := func(extra string) {
-		text := fmt.Sprintf(sshDescription, strataBin, c.ClientKey, sshHosts(c, extra))
-		if err := os.WriteFile(config, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(extra string) { writeSSHDescription(t, c, config, extra) }
 	write("")
 	known := "known_hosts=" + c.KnownHosts
 
