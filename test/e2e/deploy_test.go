@@ -3,6 +3,7 @@
 package e2e_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -438,5 +439,75 @@ func TestSSHApplyToTestHosts(t *testing.T) {
 	r = strata(t, dir, "", "plan", "-connect-timeout", "3s", "-var", known, config)
 	if r.code != 1 || !strings.Contains(r.stderr, "gone: reachable") || !strings.Contains(r.stderr, "nothing was changed") {
 		t.Fatalf("plan with an unreachable host: %s", r)
+	}
+}
+
+// TestLocalApplyInterruptedThenResumed interrupts an apply (as Ctrl-C does)
+// once monitors are starting: it stops saying so, the journal records the
+// cancelled run, and the next apply converges from what the hosts run.
+func TestLocalApplyInterruptedThenResumed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real monitors and servers")
+	}
+	dir := t.TempDir()
+	root := filepath.Join(dir, "cluster")
+	base1 := freePortBase(t, 2)
+	base2 := freePortBase(t, 2)
+	for base2 >= base1-2 && base2 <= base1+2 {
+		base2 = freePortBase(t, 2)
+	}
+	config := filepath.Join(dir, "e2e.hcl")
+	if err := os.WriteFile(config, []byte(fmt.Sprintf(localDescription, root, base1, base2)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { strata(t, dir, "", "destroy", "-auto-approve", "-purge-data", config) })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, strataBin, "apply", "-auto-approve", config)
+	cmd.Dir = dir
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var seen strings.Builder
+	sc := bufio.NewScanner(stderr)
+	interrupted := false
+	for sc.Scan() {
+		seen.WriteString(sc.Text() + "\n")
+		if !interrupted && strings.Contains(sc.Text(), "started") && strings.Contains(sc.Text(), " monitor ") {
+			if err := cmd.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
+			interrupted = true
+		}
+	}
+	err = cmd.Wait()
+	if !interrupted {
+		t.Fatalf("the apply never started a monitor:\n%s%s", stdout.String(), seen.String())
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(seen.String(), "interrupted") {
+		t.Fatalf("interrupted apply: %v\n%s%s", err, stdout.String(), seen.String())
+	}
+	journal, err := os.ReadFile(filepath.Join(dir, "e2e.state.journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(journal), `"status":"run-cancelled"`) {
+		t.Fatalf("the journal does not record the cancelled run:\n%s", journal)
+	}
+
+	r := mustRun(t, dir, "apply", "-auto-approve", config)
+	if !strings.Contains(r.stdout, "Apply complete!") || strings.Contains(r.stdout, "host.local1.release") {
+		t.Fatalf("resumed apply (the release was installed before the interrupt and must not be planned again):\n%s", r)
+	}
+	if r := strata(t, dir, "", "plan", "-detailed-exitcode", config); r.code != 0 {
+		t.Fatalf("plan after the resumed apply: %s", r)
 	}
 }
