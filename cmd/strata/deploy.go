@@ -37,6 +37,7 @@ type deployFlags struct {
 	refresh        bool
 	acceptNewKeys  bool
 	autoApprove    bool
+	ignoreLease    bool
 	purgeData      bool
 	statePath      string
 	parallel       int
@@ -99,6 +100,7 @@ state or the description moved on since.`,
 			f.planning(fs)
 			fs.BoolVar(&f.autoApprove, "auto-approve", false, "do not ask for confirmation")
 			fs.DurationVar(&f.waitTimeout, "wait-timeout", 2*time.Minute, "bound on waiting for processes to run their desired launch")
+			fs.BoolVar(&f.ignoreLease, "ignore-lease", false, "proceed although another run holds the cluster's lease (left by a run that died)")
 			return func(cmd *cobra.Command, args []string) error {
 				if len(args) != 1 {
 					return errors.New("apply takes one CONFIG.hcl or PLANFILE")
@@ -144,6 +146,9 @@ type deployment struct {
 	pool       *remote.Pool
 	hosts      map[string]apply.Host
 	flags      *deployFlags
+	// dbClusterFile is the cluster file through which this run's refresh
+	// reached the database; nil when it did not.
+	dbClusterFile []byte
 }
 
 func (d *deployment) close() {
@@ -380,7 +385,11 @@ func (d *deployment) observeDatabase(ctx context.Context) (*plan.ObservedDatabas
 			lastErr = fmt.Errorf("reading %s on %s: %w", dh.Cluster.Path, dh.Name, err)
 			continue
 		}
-		return apply.Database{ClusterFile: cf, Timeout: 5 * time.Second}.Observe(ctx)
+		db, err := apply.Database{ClusterFile: cf, Timeout: 5 * time.Second}.Observe(ctx)
+		if err == nil {
+			d.dbClusterFile = cf
+		}
+		return db, err
 	}
 	if lastErr == nil {
 		lastErr = errors.New("no host to read the cluster file from")
@@ -612,6 +621,11 @@ func runApply(cmd *cobra.Command, arg string, f *deployFlags) error {
 	if err != nil {
 		return err
 	}
+	release, err := d.takeLease(ctx, p, runID, stderr)
+	if err != nil {
+		return err
+	}
+	defer release()
 	db := apply.Database{ClusterFile: desired.Hosts[0].Cluster.Content, Timeout: f.waitTimeout}
 	err = apply.Apply(ctx, p, onlyChangedHosts(desired, p), d.hosts, apply.Options{
 		Parallel:    f.parallel,
@@ -635,6 +649,41 @@ func runApply(cmd *cobra.Command, arg string, f *deployFlags) error {
 		fmt.Fprintf(stdout, "\nApply complete! Resources: %d added, %d changed, %d destroyed, %d restarted.\n", add, change, destroy, restart)
 	}
 	return nil
+}
+
+// leaseTTL bounds how long a lease left by a run that died blocks others.
+const leaseTTL = 30 * time.Minute
+
+// takeLease takes the cluster's lease when its database is reachable: the
+// one this run's refresh reached, or, for a saved plan that does not
+// create the database, the desired one. Without a database (a new
+// cluster) only the state lock guards the run. It returns the release.
+func (d *deployment) takeLease(ctx context.Context, p *plan.Plan, runID string, warn io.Writer) (func(), error) {
+	noop := func() {}
+	cf := d.dbClusterFile
+	if cf == nil && d.flags.refresh && !slices.ContainsFunc(p.Changes, func(c plan.Change) bool {
+		return c.Address == "cluster.database" && c.Action == plan.Create
+	}) {
+		cf = d.desired.Hosts[0].Cluster.Content
+	}
+	if cf == nil || d.flags.ignoreLease {
+		return noop, nil
+	}
+	db := apply.Database{ClusterFile: cf, Timeout: 5 * time.Second}
+	err := db.AcquireLease(ctx, apply.Lease{ID: runID, Who: operator(), Op: "apply", Expires: time.Now().Add(leaseTTL)}, time.Now())
+	var held *apply.LeaseHeldError
+	switch {
+	case errors.As(err, &held):
+		return nil, err
+	case err != nil:
+		fmt.Fprintf(warn, "Warning: the cluster's lease could not be taken (%v); only the state lock guards this run.\n", err)
+		return noop, nil
+	}
+	return func() {
+		if err := db.ReleaseLease(context.WithoutCancel(ctx), runID); err != nil {
+			fmt.Fprintf(warn, "Warning: %v; it expires by itself within %v.\n", err, leaseTTL)
+		}
+	}, nil
 }
 
 // checkSavedPlan refuses a plan file whose state or description moved on,

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -26,7 +27,7 @@ func freeAddress(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func TestDatabaseConfigureIsReadBack(t *testing.T) {
+func TestDatabaseConfigureAndLease(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds strata and runs a server")
 	}
@@ -76,5 +77,32 @@ func TestDatabaseConfigureIsReadBack(t *testing.T) {
 	err = db.Configure(ctx, want, plan.Change{Address: "cluster.coordinators"})
 	if err == nil || !strings.Contains(err.Error(), "not supported") {
 		t.Fatalf("coordinator change: %v, want a refusal", err)
+	}
+
+	// The lease: one holder at a time until it expires.
+	now := time.Now()
+	a := Lease{ID: "a", Who: "alice@laptop", Op: "apply", Expires: now.Add(time.Minute)}
+	b := Lease{ID: "b", Who: "bob@desk", Op: "apply", Expires: now.Add(time.Minute)}
+	if err := db.AcquireLease(ctx, a, now); err != nil {
+		t.Fatal(err)
+	}
+	var held *LeaseHeldError
+	if err := db.AcquireLease(ctx, b, now); !errors.As(err, &held) || held.Holder.ID != "a" || !strings.Contains(err.Error(), "alice@laptop") {
+		t.Fatalf("second lease: %v, want it refused naming alice", err)
+	}
+	if err := db.AcquireLease(ctx, b, now.Add(2*time.Minute)); err != nil {
+		t.Fatalf("lease after the first expired: %v", err)
+	}
+	if err := db.ReleaseLease(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := db.ReadLease(ctx); err != nil || l == nil || l.ID != "b" {
+		t.Fatalf("a released b's lease: %+v %v", l, err)
+	}
+	if err := db.ReleaseLease(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := db.ReadLease(ctx); err != nil || l != nil {
+		t.Fatalf("lease after release: %+v %v", l, err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/strata-db/strata/deployer/apply"
 	"github.com/strata-db/strata/test/e2e/testhost"
 )
 
@@ -293,7 +294,28 @@ func TestLocalApplyPlanRestartDestroy(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stdout, "↻ process.local2:"+port) || !strings.Contains(r.stdout, "1 to restart") {
 		t.Fatalf("class change plan: %s", r)
 	}
+	// Another operator's run holds the cluster's lease: apply refuses.
+	clusterFile, err := os.ReadFile(filepath.Join(root, "local1", "etc", "strata.cluster"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := apply.Database{ClusterFile: clusterFile, Timeout: 10 * time.Second}
+	ctx := context.Background()
+	other := apply.Lease{ID: "other-run", Who: "bob@elsewhere", Op: "apply", Expires: time.Now().Add(time.Minute)}
+	if err := db.AcquireLease(ctx, other, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if r := strata(t, dir, "", "apply", "-auto-approve", "-var", changed, config); r.code != 1 || !strings.Contains(r.stderr, "leased by bob@elsewhere") {
+		t.Fatalf("apply under another run's lease: %s", r)
+	}
+	if err := db.ReleaseLease(ctx, other.ID); err != nil {
+		t.Fatal(err)
+	}
+
 	mustRun(t, dir, "apply", "-auto-approve", "-var", changed, config)
+	if l, err := db.ReadLease(ctx); err != nil || l != nil {
+		t.Errorf("lease after apply: %+v, %v; want it released", l, err)
+	}
 	after2 := pidsOf(t, readMonitor(t, binary, conf2))
 	after1 := pidsOf(t, readMonitor(t, binary, conf1))
 	for id, pid := range pids2 {
