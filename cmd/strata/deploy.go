@@ -312,7 +312,13 @@ func (d *deployment) preflight(ctx context.Context, fails []apply.CheckFailure) 
 	if err != nil {
 		return nil, err
 	}
-	req := apply.Requirements{Arch: arch, MinFreeBytes: 256 << 20, Commands: apply.DefaultCommands(), MaxClockSkew: 30 * time.Second}
+	req := apply.Requirements{Arch: arch, MinFreeBytes: 256 << 20, Commands: apply.DefaultCommands(), MaxClockSkew: 30 * time.Second,
+		Ports: map[string][]int{}}
+	for _, hl := range d.layout.Hosts {
+		for _, p := range hl.Processes {
+			req.Ports[hl.Name] = append(req.Ports[hl.Name], p.Port, p.HTTPPort)
+		}
+	}
 	reachable := &plan.Desired{}
 	for _, h := range d.desired.Hosts {
 		if d.hosts[h.Name] != nil {
@@ -494,7 +500,7 @@ func preflightSummary(facts map[string]apply.HostFacts) string {
 		kinds = append(kinds, k)
 	}
 	slices.Sort(kinds)
-	return fmt.Sprintf("Preflight: %d host(s) reachable (%s), sh, sha256sum and setsid present, clocks within 30s, at least %.1f GiB free in each data path.",
+	return fmt.Sprintf("Preflight: %d host(s) reachable (%s), sh, sha256sum and setsid present, ports free, clocks within 30s, at least %.1f GiB free in each data path.",
 		len(facts), strings.Join(kinds, ", "), float64(max(minFree, 0))/(1<<30))
 }
 

@@ -24,6 +24,10 @@ type Requirements struct {
 	MinFreeBytes int64
 	// Commands must be on the host's PATH.
 	Commands []string
+	// Ports are the TCP ports each host's processes will listen on (server
+	// and status ports), by host name; they must be free on a host that
+	// has no conf of ours yet.
+	Ports map[string][]int
 	// MaxClockSkew bounds the difference between the host's clock and
 	// this machine's (to the second, less the round trip); 0 skips it.
 	MaxClockSkew time.Duration
@@ -100,6 +104,12 @@ for c in %s; do command -v "$c" >/dev/null 2>&1 || echo "missing $c"; done
 d=%s
 while [ ! -d "$d" ]; do d=$(dirname "$d"); done
 echo "df $(df -Pk "$d" | tail -n 1)"
+[ -e %s ] && exit 0
+for p in %s; do
+  h=$(printf '%%04X' "$p")
+  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q ":$h [0-9A-F]*:0000 0A" && echo "busy $p"
+done
+exit 0
 `
 
 func preflightHost(ctx context.Context, dh *plan.DesiredHost, h Host, req Requirements) (HostFacts, []CheckFailure) {
@@ -114,7 +124,12 @@ func preflightHost(ctx context.Context, dh *plan.DesiredHost, h Host, req Requir
 		quoted[i] = shQuote(c)
 	}
 	sent := time.Now()
-	out, err := h.Exec(ctx, fmt.Sprintf(preflightScript, strings.Join(quoted, " "), shQuote(path.Dir(dh.MonitorState))), false)
+	ports := make([]string, 0, len(req.Ports[dh.Name]))
+	for _, p := range req.Ports[dh.Name] {
+		ports = append(ports, strconv.Itoa(p))
+	}
+	script := fmt.Sprintf(preflightScript, strings.Join(quoted, " "), shQuote(path.Dir(dh.MonitorState)), shQuote(dh.Conf.Path), strings.Join(ports, " "))
+	out, err := h.Exec(ctx, script, false)
 	rtt := time.Since(sent)
 	if err != nil {
 		var ec ExitCoder
@@ -139,6 +154,8 @@ func preflightHost(ctx context.Context, dh *plan.DesiredHost, h Host, req Requir
 			if len(fields) == 2 {
 				facts.OS, facts.Arch = strings.ToLower(fields[0]), fields[1]
 			}
+		case "busy":
+			fails = append(fails, fail("ports", "port %s is already in use by another program", rest))
 		case "missing":
 			fails = append(fails, fail("commands", "%s is not installed (apply needs %s)", rest, strings.Join(req.Commands, ", ")))
 		case "df":

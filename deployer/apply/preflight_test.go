@@ -48,7 +48,7 @@ func facts(clock time.Time, uname, missing string, freeKB int64) string {
 func TestPreflightNamesEachHostAndCheck(t *testing.T) {
 	now := time.Now()
 	d := &plan.Desired{}
-	for _, n := range []string{"good", "arm", "bare", "full", "skewed", "down"} {
+	for _, n := range []string{"good", "arm", "bare", "full", "skewed", "down", "busy"} {
 		d.Hosts = append(d.Hosts, plan.DesiredHost{Name: n, MonitorState: "/var/lib/strata/monitor.json"})
 	}
 	hosts := map[string]Host{
@@ -58,6 +58,7 @@ func TestPreflightNamesEachHostAndCheck(t *testing.T) {
 		"full":   scriptedHost{name: "full", out: facts(now, "Linux x86_64", "", 1024)},
 		"skewed": scriptedHost{name: "skewed", out: facts(now.Add(-2*time.Minute), "Linux x86_64", "", 50<<20)},
 		"down":   scriptedHost{name: "down", err: errors.New("dial tcp 10.0.0.9:22: connect: connection refused")},
+		"busy":   scriptedHost{name: "busy", out: facts(now, "Linux x86_64", "", 50<<20) + "busy 4500\n"},
 	}
 	req := Requirements{Arch: "x86_64", MinFreeBytes: 1 << 30, Commands: DefaultCommands(), MaxClockSkew: 30 * time.Second}
 	got, err := Preflight(context.Background(), d, hosts, req, 4)
@@ -69,11 +70,11 @@ func TestPreflightNamesEachHostAndCheck(t *testing.T) {
 	for _, f := range pe.Failures {
 		checks = append(checks, f.Host+" "+f.Check)
 	}
-	want := []string{"arm os/arch", "bare commands", "down reachable", "full disk", "skewed clock"}
+	want := []string{"arm os/arch", "bare commands", "busy ports", "down reachable", "full disk", "skewed clock"}
 	if diff := cmp.Diff(want, checks); diff != "" {
 		t.Fatalf("failed checks (-want +got):\n%s\n%v", diff, err)
 	}
-	for _, s := range []string{"aarch64", "setsid is not installed", "connection refused", "1.0 MiB free", "2m0s off"} {
+	for _, s := range []string{"aarch64", "setsid is not installed", "connection refused", "1.0 MiB free", "2m0s off", "port 4500 is already in use"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("preflight error lacks %q:\n%v", s, err)
 		}

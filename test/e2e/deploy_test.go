@@ -271,7 +271,18 @@ func TestLocalApplyPlanRestartDestroy(t *testing.T) {
 		t.Fatalf("a cancelled apply wrote %v", files)
 	}
 
-	r := mustRun(t, dir, "apply", "-auto-approve", "-wait-timeout", "30s", config)
+	// A port another program listens on fails the preflight.
+	squatter, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := strata(t, dir, "", "plan", config)
+	squatter.Close()
+	if want := fmt.Sprintf("local1: ports: port %d is already in use", base1); r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("plan with a port taken, want %q: %s", want, r)
+	}
+
+	r = mustRun(t, dir, "apply", "-auto-approve", "-wait-timeout", "30s", config)
 	if !strings.Contains(r.stdout, "Plan: 13 to add") || !strings.Contains(r.stdout, "Apply complete!") {
 		t.Fatalf("fresh apply output:\n%s", r)
 	}
