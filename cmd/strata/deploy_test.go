@@ -6,9 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/strata-db/strata/deployer/event"
 	"github.com/strata-db/strata/deployer/plan"
 	"github.com/strata-db/strata/deployer/state"
 )
@@ -190,5 +192,31 @@ func TestRefreshFalsePlansFromWhatStateRecords(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"create host.db1.release", "restart process.db1:4500"}, got); diff != "" {
 		t.Fatalf("changes (-want +got):\n%s", diff)
+	}
+}
+
+func TestLiveViewRewritesOneLinePerHost(t *testing.T) {
+	var out strings.Builder
+	v := newLiveView(&out, 60, []string{"db1", "db2"})
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	v.Emit(event.Event{Time: at, Host: "db1", Step: "release", Resource: "host.db1.release", Status: event.Started})
+	v.Emit(event.Event{Time: at, Host: "db2", Step: "release", Status: event.Failed, Error: "db2: upload: " + strings.Repeat("x", 100)})
+	v.Emit(event.Event{Time: at, Step: "database", Status: event.Done})
+
+	i := strings.LastIndex(out.String(), "\x1b[2A")
+	if i < 0 {
+		t.Fatalf("the view does not move back over its block:\n%q", out.String())
+	}
+	want := []string{
+		"  db1      03:04:05 started release host.db1.release",
+		("  db2      03:04:05 failed release: db2: upload: " + strings.Repeat("x", 100))[:59], // cut to the width
+		"  cluster  03:04:05 done database",
+	}
+	var got []string
+	for _, l := range strings.Split(strings.TrimSuffix(out.String()[i+len("\x1b[2A"):], "\n"), "\n") {
+		got = append(got, strings.TrimPrefix(l, "\x1b[2K"))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("last frame (-want +got):\n%s", diff)
 	}
 }

@@ -346,6 +346,21 @@ func TestLocalApplyPlanRestartDestroy(t *testing.T) {
 		t.Fatalf("plan after the class change: %s", r)
 	}
 
+	// A conf edited by hand is drift: the plan says so and apply restores it.
+	f, err := os.OpenFile(conf1, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, "# edited by hand")
+	f.Close()
+	if r := strata(t, dir, "", "plan", "-detailed-exitcode", "-var", changed, config); r.code != 2 || !strings.Contains(r.stdout, "~ host.local1.conf") || !strings.Contains(r.stdout, "drift") {
+		t.Fatalf("plan after a hand edit: %s", r)
+	}
+	mustRun(t, dir, "apply", "-auto-approve", "-var", changed, config)
+	if r := strata(t, dir, "", "plan", "-detailed-exitcode", "-var", changed, config); r.code != 0 {
+		t.Fatalf("plan after restoring the conf: %s", r)
+	}
+
 	// Destroy stops everything and removes every file but the data.
 	mustRun(t, dir, "destroy", "-auto-approve", "-var", changed, config)
 	if procs := processesUnder(t, root); len(procs) > 0 {
