@@ -353,13 +353,14 @@ func (d *deployment) observe(ctx context.Context, warn io.Writer) *plan.Observed
 	dbCtx, cancelDB := context.WithCancel(ctx)
 	defer cancelDB()
 	type dbResult struct {
-		db  *plan.ObservedDatabase
-		err error
+		db          *plan.ObservedDatabase
+		clusterFile []byte
+		err         error
 	}
 	dbDone := make(chan dbResult, 1)
 	go func() {
-		db, err := d.observeDatabase(dbCtx)
-		dbDone <- dbResult{db, err}
+		db, cf, err := observeDatabase(dbCtx, d.desired, d.hosts)
+		dbDone <- dbResult{db, cf, err}
 	}()
 	o := apply.Refresh(ctx, d.desired, d.hosts, d.flags.parallel)
 	if !slices.ContainsFunc(d.desired.Hosts, func(h plan.DesiredHost) bool {
@@ -373,17 +374,17 @@ func (d *deployment) observe(ctx context.Context, warn io.Writer) *plan.Observed
 		fmt.Fprintf(warn, "Warning: the database did not answer (%v); its configuration is planned as if new.\n", r.err)
 		return o
 	}
-	o.Database = r.db
+	o.Database, d.dbClusterFile = r.db, r.clusterFile
 	return o
 }
 
 // observeDatabase reads the database configuration through the cluster
-// file on the first host that has one: the hosts' own cluster file says
-// where the database is now.
-func (d *deployment) observeDatabase(ctx context.Context) (*plan.ObservedDatabase, error) {
+// file on the first host that has one (the hosts' own cluster file says
+// where the database is now), and returns that cluster file.
+func observeDatabase(ctx context.Context, d *plan.Desired, hosts map[string]apply.Host) (*plan.ObservedDatabase, []byte, error) {
 	var lastErr error
-	for _, dh := range d.desired.Hosts {
-		h := d.hosts[dh.Name]
+	for _, dh := range d.Hosts {
+		h := hosts[dh.Name]
 		if h == nil {
 			continue
 		}
@@ -393,15 +394,12 @@ func (d *deployment) observeDatabase(ctx context.Context) (*plan.ObservedDatabas
 			continue
 		}
 		db, err := apply.Database{ClusterFile: cf, Timeout: 5 * time.Second}.Observe(ctx)
-		if err == nil {
-			d.dbClusterFile = cf
-		}
-		return db, err
+		return db, cf, err
 	}
 	if lastErr == nil {
 		lastErr = errors.New("no host to read the cluster file from")
 	}
-	return nil, lastErr
+	return nil, nil, lastErr
 }
 
 // observedFromState is what the state says was applied, for
