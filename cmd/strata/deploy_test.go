@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -218,5 +219,24 @@ func TestLiveViewRewritesOneLinePerHost(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("last frame (-want +got):\n%s", diff)
+	}
+}
+
+func TestDestroyWithPurgeDataWantsTheClusterName(t *testing.T) {
+	_, config := localConfig(t, localRelease)
+	for _, tc := range []struct {
+		answer string
+		ok     bool
+	}{{"yes\n", false}, {"unit\n", true}} {
+		cmd := newRootCommand()
+		var out strings.Builder
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetIn(strings.NewReader(tc.answer))
+		cmd.SetArgs([]string{"destroy", "-purge-data", config})
+		err := cmd.ExecuteContext(context.Background())
+		if tc.ok != (err == nil) || !strings.Contains(out.String(), "Type the cluster's name (unit)") {
+			t.Errorf("answer %q: %v\n%s", tc.answer, err, out.String())
+		}
 	}
 }
