@@ -60,15 +60,18 @@ func newPlanCommand() *cobra.Command {
 	return goFlagCommand("plan [-out FILE] [-json] [-detailed-exitcode] [-refresh=false] [-target ADDR]... [-var k=v]... [-var-file F]... CONFIG.hcl",
 		"Show what apply would change",
 		`Plan reads the description, checks every host (reachable, Linux on the release's
-architecture, sh, sha256sum and setsid installed, free disk in the data path),
+architecture, sh, sha256sum and setsid installed, free disk in the data path,
+the processes' ports free on new hosts, clock within 30s of this machine's),
 refreshes what the hosts and the database run, and lists the changes apply would
-make, each with its reason; restarts are listed explicitly (↻).
+make, each with its reason; restarts are listed explicitly (↻). -refresh=false
+plans from what the state records instead. The cluster file's ID is the first
+16 characters of the state's lineage, so it is the same in every plan and apply.
 Exit status with -detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 		func(fs *flag.FlagSet) func(*cobra.Command, []string) error {
 			var f deployFlags
 			f.common(fs)
 			f.planning(fs)
-			out := fs.String("out", "", "save the plan to FILE for `strata apply FILE`")
+			out := fs.String("out", "", "save the plan to `FILE`, for strata apply FILE")
 			detailed := fs.Bool("detailed-exitcode", false, "exit 2 when there are changes, 0 when none")
 			return func(cmd *cobra.Command, args []string) error {
 				if len(args) != 1 {
