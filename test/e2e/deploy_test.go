@@ -305,6 +305,12 @@ func TestLocalApplyPlanRestartDestroy(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stdout, "↻ process.local2:"+port) || !strings.Contains(r.stdout, "1 to restart") {
 		t.Fatalf("class change plan: %s", r)
 	}
+	// -target limits the plan, and says so.
+	r = strata(t, dir, "", "plan", "-detailed-exitcode", "-target", "host.local1", "-var", changed, config)
+	if r.code != 0 || !strings.Contains(r.stderr, "limits this plan to 0 of 2 changes") {
+		t.Fatalf("plan -target host.local1 of a change on local2: %s", r)
+	}
+
 	// Another operator's run holds the cluster's lease: apply refuses.
 	clusterFile, err := os.ReadFile(filepath.Join(root, "local1", "etc", "strata.cluster"))
 	if err != nil {
