@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -221,6 +222,22 @@ func processesUnder(t *testing.T, dir string) []string {
 	return out
 }
 
+// cleanUp destroys what a failed test left running, and kills by pid
+// whatever of this test still runs after that (a monitor left behind would
+// restart its servers forever).
+func cleanUp(t *testing.T, dir, root, config string) {
+	if len(processesUnder(t, root)) == 0 {
+		return
+	}
+	strata(t, dir, "", "destroy", "-auto-approve", "-purge-data", config)
+	for _, p := range processesUnder(t, root) {
+		pid, _, _ := strings.Cut(p, ":")
+		if n, err := strconv.Atoi(pid); err == nil {
+			syscall.Kill(n, syscall.SIGKILL)
+		}
+	}
+}
+
 // filesUnder lists the regular files under root, relative to it.
 func filesUnder(t *testing.T, root string) []string {
 	t.Helper()
@@ -255,11 +272,7 @@ func TestLocalApplyPlanRestartDestroy(t *testing.T) {
 	if err := os.WriteFile(config, []byte(fmt.Sprintf(localDescription, root, base1, base2)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if procs := processesUnder(t, root); len(procs) > 0 {
-			strata(t, dir, "", "destroy", "-auto-approve", config)
-		}
-	})
+	t.Cleanup(func() { cleanUp(t, dir, root, config) })
 	binary := filepath.Join(root, "opt", "releases", "dev", "strata")
 	conf1, conf2 := filepath.Join(root, "local1", "etc", "strata.conf"), filepath.Join(root, "local2", "etc", "strata.conf")
 
@@ -514,7 +527,7 @@ func TestLocalApplyInterruptedThenResumed(t *testing.T) {
 	if err := os.WriteFile(config, []byte(fmt.Sprintf(localDescription, root, base1, base2)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { strata(t, dir, "", "destroy", "-auto-approve", "-purge-data", config) })
+	t.Cleanup(func() { cleanUp(t, dir, root, config) })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
