@@ -501,6 +501,16 @@ func TestSSHApplyToTestHosts(t *testing.T) {
 		}
 	}
 
+	// A remote failure names the host and the step, with the remote error.
+	h2 := c.Hosts[1]
+	if _, err := c.Exec(ctx, h2, "sh", "-c", "rm /etc/strata/strata.conf && mkdir /etc/strata/strata.conf"); err != nil {
+		t.Fatal(err)
+	}
+	r = strata(t, dir, "", "plan", "-var", known, config)
+	if r.code != 1 || !strings.Contains(r.stderr, "h2: refresh") || !strings.Contains(r.stderr, "Is a directory") {
+		t.Fatalf("plan with a broken host: %s", r)
+	}
+
 	// A host nobody answers for fails the plan with its name and step.
 	write("\nhost \"gone\" {\n  address = \"127.0.0.1\"\n  port = 1\n}\n")
 	r = strata(t, dir, "", "plan", "-connect-timeout", "3s", "-var", known, config)
