@@ -193,6 +193,23 @@ func loadDeployment(cmd *cobra.Command, configPath string, f *deployFlags) (*dep
 	return d, nil
 }
 
+// reloadState reads the state again once the lock is held (another run may
+// have finished meanwhile) and rebuilds the desired configuration from its
+// cluster ID. A state that still does not exist keeps the lineage made
+// before, so the plan shown and the apply agree on the ID.
+func (d *deployment) reloadState() error {
+	prev, wasNew := d.state, d.stateIsNew
+	if err := d.loadState(); err != nil {
+		return err
+	}
+	if wasNew && d.stateIsNew {
+		d.state = prev
+	}
+	var err error
+	d.desired, err = plan.BuildDesired(d.spec, d.layout, d.binarySum, clusterID(d.state))
+	return err
+}
+
 func (d *deployment) loadState() error {
 	st, err := state.Load(d.statePath)
 	switch {

@@ -39,7 +39,7 @@ func runApply(cmd *cobra.Command, arg string, f *deployFlags) error {
 	}
 	defer lock.Release()
 	// Reload under the lock: another run may have finished meanwhile.
-	if err := d.loadState(); err != nil {
+	if err := d.reloadState(); err != nil {
 		return err
 	}
 	p, desired, err := d.approvedPlan(cmd, saved)

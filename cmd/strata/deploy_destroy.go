@@ -25,7 +25,7 @@ func runDestroy(cmd *cobra.Command, configPath string, f *deployFlags) error {
 		return err
 	}
 	defer lock.Release()
-	if err := d.loadState(); err != nil {
+	if err := d.reloadState(); err != nil {
 		return err
 	}
 	if fails := d.connect(ctx); len(fails) > 0 {

@@ -238,6 +238,15 @@ func cleanUp(t *testing.T, dir, root, config string) {
 	}
 }
 
+func mustReadFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // filesUnder lists the regular files under root, relative to it.
 func filesUnder(t *testing.T, root string) []string {
 	t.Helper()
@@ -298,6 +307,16 @@ func TestLocalApplyPlanRestartDestroy(t *testing.T) {
 	r = mustRun(t, dir, "apply", "-auto-approve", "-wait-timeout", "30s", config)
 	if !strings.Contains(r.stdout, "Plan: 13 to add") || !strings.Contains(r.stdout, "Apply complete!") {
 		t.Fatalf("fresh apply output:\n%s", r)
+	}
+	// The cluster file's ID is the state's lineage's first 16 characters.
+	var st struct {
+		Lineage string `json:"lineage"`
+	}
+	if err := json.Unmarshal([]byte(mustReadFile(t, filepath.Join(dir, "e2e.state"))), &st); err != nil || len(st.Lineage) < 16 {
+		t.Fatalf("state: %v %+v", err, st)
+	}
+	if cf := mustReadFile(t, filepath.Join(root, "local2", "etc", "strata.cluster")); !strings.HasPrefix(cf, "e2e:"+st.Lineage[:16]+"@") {
+		t.Fatalf("cluster file %q does not carry the state's lineage %s", cf, st.Lineage)
 	}
 	pids1 := pidsOf(t, readMonitor(t, binary, conf1))
 	pids2 := pidsOf(t, readMonitor(t, binary, conf2))
