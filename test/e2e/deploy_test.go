@@ -304,9 +304,16 @@ func TestLocalApplyPlanRestartDestroy(t *testing.T) {
 		t.Fatalf("plan with a port taken, want %q: %s", want, r)
 	}
 
-	r = mustRun(t, dir, "apply", "-auto-approve", "-wait-timeout", "30s", config)
-	if !strings.Contains(r.stdout, "Plan: 13 to add") || !strings.Contains(r.stdout, "Apply complete!") {
-		t.Fatalf("fresh apply output:\n%s", r)
+	// The first apply is of a saved plan, made before any state existed.
+	planFile := filepath.Join(dir, "first.plan")
+	if r = mustRun(t, dir, "plan", "-out", planFile, config); !strings.Contains(r.stdout, "Plan: 13 to add") {
+		t.Fatalf("fresh plan output:\n%s", r)
+	}
+	if r = mustRun(t, dir, "apply", "-wait-timeout", "30s", planFile); !strings.Contains(r.stdout, "Apply complete! Resources: 13 added") {
+		t.Fatalf("apply of the saved plan:\n%s", r)
+	}
+	if r = strata(t, dir, "", "apply", planFile); r.code != 1 || !strings.Contains(r.stderr, "stale") {
+		t.Fatalf("second apply of the same saved plan: %s", r)
 	}
 	// The cluster file's ID is the state's lineage's first 16 characters.
 	var st struct {
