@@ -45,6 +45,10 @@ func newRootCommand() *cobra.Command {
 		newServerCommand(),
 		newCLICommand(),
 		newBenchCommand(),
+		newInitCommand(),
+		newPlanCommand(),
+		newApplyCommand(),
+		newDestroyCommand(),
 	)
 	return root
 }

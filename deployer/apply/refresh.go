@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -50,48 +50,64 @@ func errgroupWithLimit(ctx context.Context, n int) (*errgroup.Group, context.Con
 	return g, ctx
 }
 
+// refreshScript reads a host in one round trip: the digests of the
+// release, conf and cluster file ("-" when absent), then, when the release
+// and the conf are there, the monitor's status and its exit code.
+const refreshScript = `d() { if [ -e "$1" ]; then s=$(sha256sum -- "$1") || exit 1; echo "${s%%%% *}"; else echo -; fi; }
+d %[1]s; d %[2]s; d %[3]s
+[ -e %[1]s ] && [ -e %[2]s ] || exit 0
+%[1]s monitor status --json --conffile %[2]s
+rc=$?
+echo
+echo "monitor-exit $rc"
+[ $rc = 0 ] || [ $rc = 3 ] || exit $rc
+`
+
 func refreshHost(ctx context.Context, d *plan.DesiredHost, h Host) *plan.ObservedHost {
 	oh := &plan.ObservedHost{Processes: map[string]plan.ObservedProcess{}}
 	if h == nil {
 		oh.Error = "no connection to the host"
 		return oh
 	}
-	var err error
-	if oh.ReleaseSHA256, err = digestOrEmpty(ctx, h, d.Release.Path); err != nil {
-		oh.Error = "refresh release: " + err.Error()
+	out, err := h.Exec(ctx, fmt.Sprintf(refreshScript, shQuote(d.Release.Path), shQuote(d.Conf.Path), shQuote(d.Cluster.Path)), false)
+	if err != nil {
+		oh.Error = "refresh: " + err.Error()
 		return oh
 	}
-	if oh.ConfSHA256, err = digestOrEmpty(ctx, h, d.Conf.Path); err != nil {
-		oh.Error = "refresh conf: " + err.Error()
+	lines := strings.SplitN(string(out), "\n", 4)
+	if len(lines) < 4 {
+		oh.Error = fmt.Sprintf("refresh: unexpected output %q", out)
 		return oh
 	}
-	if oh.ClusterFileSHA256, err = digestOrEmpty(ctx, h, d.Cluster.Path); err != nil {
-		oh.Error = "refresh cluster file: " + err.Error()
-		return oh
+	digests := []*string{&oh.ReleaseSHA256, &oh.ConfSHA256, &oh.ClusterFileSHA256}
+	for i, p := range digests {
+		if lines[i] != "-" {
+			*p = lines[i]
+		}
 	}
-	if oh.ReleaseSHA256 == "" || oh.ConfSHA256 == "" {
+	rest := strings.TrimSpace(lines[3])
+	if rest == "" {
 		return oh // no binary to ask, or no conf for a monitor to run
 	}
-	st, err := monitorStatus(ctx, h, d)
-	if err != nil {
-		oh.Error = "refresh monitor: " + err.Error()
+	body, exit, ok := strings.Cut(rest, "monitor-exit ")
+	if !ok {
+		oh.Error = fmt.Sprintf("refresh monitor: unexpected output %q", rest)
 		return oh
 	}
-	oh.MonitorRunning = st.Running
-	if st.Running {
+	st := MonitorStatus{}
+	if body = strings.TrimSpace(body); body != "" {
+		if err := json.Unmarshal([]byte(body), &st); err != nil {
+			oh.Error = "refresh monitor: reading monitor status: " + err.Error()
+			return oh
+		}
+	}
+	oh.MonitorRunning = st.Running && strings.TrimSpace(exit) == "0"
+	if oh.MonitorRunning {
 		for _, p := range st.Processes {
 			oh.Processes[p.ID] = plan.ObservedProcess{PID: p.PID, LaunchDigest: p.ArgvDigest, Running: p.Status == monitor.StatusRunning}
 		}
 	}
 	return oh
-}
-
-func digestOrEmpty(ctx context.Context, h Host, path string) (string, error) {
-	d, err := h.Digest(ctx, path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
-	}
-	return d, err
 }
 
 // monitorStatus asks the host's installed strata for its monitor's state.

@@ -1,0 +1,130 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/strata-db/strata/db/client"
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/deployer/plan"
+)
+
+// The keys that record the database configuration, as FoundationDB's
+// `configure` writes them under \xff/conf/. Strata's cluster recruitment
+// (the cluster issue) reads them; until it does, they record the operator's
+// configuration and nothing acts on them.
+const (
+	RedundancyKey    = "\xff/conf/redundancy_mode"
+	StorageEngineKey = "\xff/conf/storage_engine"
+)
+
+// Database reaches the cluster's database through a cluster file's
+// content, for configure and for refreshing its configuration.
+type Database struct {
+	// ClusterFile is the cluster file text (description:ID@coordinators).
+	ClusterFile []byte
+	// Timeout bounds each operation, retries included.
+	Timeout time.Duration
+}
+
+// run opens the database on a client process of its own and runs fn on
+// it. The servers answer by dialling the client's address, so the client
+// listens on this machine's address toward the first coordinator (the
+// loopback address serves only local clusters).
+func (db Database) run(ctx context.Context, fn func(c *flow.Ctx, d *client.Database) error) (client.ClusterFile, error) {
+	cf, err := client.ParseClusterFile(string(db.ClusterFile))
+	if err != nil {
+		return cf, fmt.Errorf("cluster file: %w", err)
+	}
+	ip, err := localAddressToward(string(cf.Coordinators[0]))
+	if err != nil {
+		return cf, err
+	}
+	proc, err := flow.NewRealProcess(flow.RealConfig{ListenAddress: net.JoinHostPort(ip, "0"), ProcessID: "strata-deployer"})
+	if err != nil {
+		return cf, fmt.Errorf("client process: %w", err)
+	}
+	stop := proc.Start()
+	defer stop()
+	opts := client.DefaultOptions()
+	opts.AccessSystemKeys = true
+	opts.Timeout = db.Timeout
+	if db.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, db.Timeout+time.Second)
+		defer cancel()
+	}
+	_, err = flow.Go(ctx, proc, "deployer", func(c *flow.Ctx) (struct{}, error) {
+		d, err := client.NewDatabase(c.Env, cf.Coordinators, client.Config{OpenDatabaseToken: client.DefaultOpenDatabaseToken, Defaults: &opts})
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer d.Close()
+		return struct{}{}, fn(c, d)
+	})
+	return cf, err
+}
+
+// localAddressToward is the IP this machine sends from to reach addr
+// (a UDP "connection" sends nothing; it only picks the route).
+func localAddressToward(addr string) (string, error) {
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		return "", fmt.Errorf("no route to the coordinator %s: %w", addr, err)
+	}
+	defer conn.Close()
+	return conn.LocalAddr().(*net.UDPAddr).IP.String(), nil
+}
+
+// Configure writes the desired configuration (configure new, or a change
+// of redundancy or storage engine) in one transaction. Coordinator changes
+// are refused: the database cannot move its coordinators yet.
+func (db Database) Configure(ctx context.Context, want plan.DesiredDatabase, c plan.Change) error {
+	if c.Address == "cluster.coordinators" {
+		return errors.New("changing the coordinators of a running database is not supported yet; " +
+			"the cluster file on the hosts keeps the old coordinators")
+	}
+	cf, err := db.run(ctx, func(c *flow.Ctx, d *client.Database) error {
+		return d.Transact(c, func(tr *client.Transaction) error {
+			tr.Set([]byte(RedundancyKey), []byte(want.Redundancy))
+			tr.Set([]byte(StorageEngineKey), []byte(want.StorageEngine))
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("writing the configuration through %s: %w", cf, err)
+	}
+	return nil
+}
+
+// Observe reads the configuration back. A database that cannot be reached
+// within the timeout is an error; one never configured is Configured false.
+// The coordinators are those of the cluster file it was reached through.
+func (db Database) Observe(ctx context.Context) (*plan.ObservedDatabase, error) {
+	var redundancy, engine []byte
+	cf, err := db.run(ctx, func(c *flow.Ctx, d *client.Database) error {
+		return d.ReadTransact(c, func(tr *client.Transaction) error {
+			var err error
+			if redundancy, err = tr.Get(c, []byte(RedundancyKey)); err != nil {
+				return err
+			}
+			engine, err = tr.Get(c, []byte(StorageEngineKey))
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the configuration through %s: %w", cf, err)
+	}
+	o := &plan.ObservedDatabase{
+		Configured:    redundancy != nil,
+		Redundancy:    string(redundancy),
+		StorageEngine: string(engine),
+	}
+	for _, c := range cf.Coordinators {
+		o.Coordinators = append(o.Coordinators, string(c))
+	}
+	return o, nil
+}
