@@ -8,25 +8,36 @@ import (
 	"github.com/strata-db/strata/db/wire"
 )
 
-// serve answers l's requests with handle, each in its own actor because a
-// read may wait for its version.
-func serve[Req, Rep any](s *Server, name string, l *flow.Listener[Req, Rep], handle func(c *flow.Ctx, req Req) (Rep, error)) {
+// readRequest is what the read requests share: the version they read at.
+type readRequest interface{ GetVersion() int64 }
+
+// serve answers l's requests with handle. A request at a version the
+// server already has is answered at once by the serving actor; one that must
+// wait for its version gets an actor of its own, so it holds up nobody.
+func serve[Req readRequest, Rep any](s *Server, name string, l *flow.Listener[Req, Rep], handle func(c *flow.Ctx, req Req) (Rep, error)) {
+	answer := func(c *flow.Ctx, r *flow.Request[Req, Rep]) {
+		start := c.Now()
+		rep, err := handle(c, r.Msg)
+		s.reads.Inc()
+		s.readLatency.Observe(c.Now().Sub(start))
+		if err != nil {
+			r.Fail(err)
+		} else {
+			r.Reply(rep)
+		}
+	}
 	s.spawn(name, func(c *flow.Ctx) error {
 		for {
 			r, err := l.Requests().Next(c)
 			if err != nil {
 				return err
 			}
+			if kv.Version(r.Msg.GetVersion()) <= s.version {
+				answer(c, r) // nothing to wait for: handle does not block
+				continue
+			}
 			s.env.Spawn(name, func(c *flow.Ctx) error {
-				start := c.Now()
-				rep, err := handle(c, r.Msg)
-				s.reads.Inc()
-				s.readLatency.Observe(c.Now().Sub(start))
-				if err != nil {
-					r.Fail(err)
-				} else {
-					r.Reply(rep)
-				}
+				answer(c, r)
 				return nil
 			})
 		}
