@@ -1,0 +1,179 @@
+package controller_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/strata-db/strata/db/clusterfile"
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/server/controller"
+	"github.com/strata-db/strata/db/server/coordinator"
+	"github.com/strata-db/strata/db/server/worker"
+	"github.com/strata-db/strata/db/sim"
+	"github.com/strata-db/strata/db/status"
+)
+
+// cluster is a simulated cluster of server processes: coordinators that
+// are also members, and plain members.
+type cluster struct {
+	s       *sim.Simulation
+	conn    coordinator.Conn
+	members map[flow.Address]*controller.Member // current incarnations
+	bootErr error
+}
+
+func newCluster(s *sim.Simulation, coordinators, others int) *cluster {
+	cl := &cluster{s: s, members: map[flow.Address]*controller.Member{}}
+	cl.conn.File = clusterfile.ClusterFile{Description: "sim", ID: "abc"}
+	cl.conn.BaseToken = kv.TokenCoordinatorBase
+	var procs []*sim.Process
+	for i := range coordinators + others {
+		class := "storage"
+		if i == 0 {
+			class = "stateless"
+		}
+		p := s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(e *flow.Env) {
+			if i < coordinators {
+				if _, err := coordinator.Start(e, coordinator.Config{BaseToken: kv.TokenCoordinatorBase}); err != nil {
+					cl.bootErr = err
+					return
+				}
+			}
+			rep := worker.NewReporter(e, worker.Identity{ProcessID: string(e.Address()), Class: class, Release: "test"})
+			// Start once the cluster file is complete (actors run after
+			// every process was added).
+			e.Spawn("boot", func(c *flow.Ctx) error {
+				m, err := controller.Start(c.Env, controller.Config{Conn: cl.conn, Class: class, Report: rep.Report})
+				if err != nil {
+					cl.bootErr = err
+					return err
+				}
+				cl.members[e.Address()] = m
+				return nil
+			})
+		})
+		procs = append(procs, p)
+	}
+	for _, p := range procs[:coordinators] {
+		co, err := clusterfile.ParseCoordinator(string(p.Addr))
+		if err != nil {
+			panic(err) // the simulator's addresses are host:port
+		}
+		cl.conn.File.Coordinators = append(cl.conn.File.Coordinators, co)
+	}
+	return cl
+}
+
+// controller returns the live process running the controller, if any.
+func (cl *cluster) controller() (flow.Address, *controller.Controller) {
+	for addr, m := range cl.members {
+		if p := cl.s.Process(addr); p.Alive() && m.Controller() != nil {
+			return addr, m.Controller()
+		}
+	}
+	return "", nil
+}
+
+// status is the current controller's document (nil without one).
+func (cl *cluster) status() *status.Status {
+	if _, cc := cl.controller(); cc != nil {
+		return cc.Status()
+	}
+	return nil
+}
+
+// waitFor polls cond every 100 ms for up to limit.
+func waitFor(c *flow.Ctx, limit time.Duration, what string, cond func() bool) error {
+	deadline := c.Now().Add(limit)
+	for !cond() {
+		if c.Now().After(deadline) {
+			return fmt.Errorf("%s: not within %v", what, limit)
+		}
+		if err := c.Sleep(100 * time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func unreachable(st *status.Status, addr flow.Address) bool {
+	p, ok := st.Cluster.Processes[string(addr)]
+	if !ok {
+		return false
+	}
+	for _, m := range p.Messages {
+		if m.Name == "unreachable_process" {
+			return true
+		}
+	}
+	return false
+}
+
+func listed(st *status.Status, addrs ...flow.Address) bool {
+	if st == nil {
+		return false
+	}
+	for _, a := range addrs {
+		if _, ok := st.Cluster.Processes[string(a)]; !ok || unreachable(st, a) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRegistrationFailureAndFailover(t *testing.T) {
+	timing := coordinator.DefaultTiming()
+	electionBound := timing.NomineeTimeout + timing.PollTimeout + 3*time.Second
+	for _, seed := range []uint64{1, 2, 3} {
+		r := sim.RunTest(sim.Test{Name: "controller", Run: func(s *sim.Simulation) error {
+			cl := newCluster(s, 3, 1)
+			var all []flow.Address
+			for _, p := range s.Processes() {
+				all = append(all, p.Addr)
+			}
+			done := s.Controller().Spawn("test", func(c *flow.Ctx) error {
+				if err := waitFor(c, electionBound+2*time.Second, "4 processes registered", func() bool { return listed(cl.status(), all...) }); err != nil {
+					return err
+				}
+				leader, _ := cl.controller()
+				if want := all[0]; leader != want {
+					return fmt.Errorf("controller on %s, want the stateless process %s", leader, want)
+				}
+				// Kill the plain worker: marked failed within the failure
+				// timeout, and still listed.
+				victim := all[3]
+				s.Kill(s.Process(victim))
+				bound := s.Controller().Knobs().FailureTimeout + time.Second
+				if err := waitFor(c, bound, "killed worker marked unreachable", func() bool { return unreachable(cl.status(), victim) }); err != nil {
+					return err
+				}
+				if msgs := cl.status().Cluster.Messages; len(msgs) == 0 || msgs[0].Name != "unreachable_processes" || msgs[0].UnreachableProcesses[0].Address != string(victim) {
+					return fmt.Errorf("cluster messages %+v, want unreachable_processes naming %s", msgs, victim)
+				}
+				// Kill the controller: another process leads and the
+				// survivors register with it.
+				s.Kill(s.Process(leader))
+				return waitFor(c, electionBound, "new controller with the survivors registered", func() bool {
+					addr, _ := cl.controller()
+					return addr != "" && addr != leader && listed(cl.status(), all[1], all[2])
+				})
+			}).Done()
+			if !s.Run(time.Minute, done.IsReady) {
+				return fmt.Errorf("test not done after a simulated minute")
+			}
+			if cl.bootErr != nil {
+				return cl.bootErr
+			}
+			return done.Err()
+		}}, seed, sim.Options{Buggify: true, KeepEvents: 30})
+		t.Log(r)
+		if r.Err != nil {
+			t.Errorf("%s\n%v", r, r.Err)
+			for _, e := range r.Recent {
+				t.Log(e)
+			}
+		}
+	}
+}
