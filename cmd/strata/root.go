@@ -44,6 +44,7 @@ func newRootCommand() *cobra.Command {
 		newDashCommand(),
 		newServerCommand(),
 		newCLICommand(),
+		newStatusCommand(),
 	)
 	return root
 }
