@@ -133,7 +133,9 @@ func runServer(ctx context.Context, f serverFlags) error {
 		return err
 	}
 	if f.statusPort > 0 {
-		stopHTTP, err := serveStatus(proc, f, statusDB)
+		// statusDB is set on the loop before it serves anything else, and
+		// read there only.
+		stopHTTP, err := serveStatus(proc, f, func() *client.Database { return statusDB })
 		if err != nil {
 			return err
 		}
@@ -182,7 +184,7 @@ func openTraceLog(logDir, address string) (flow.Tracer, func(), error) {
 }
 
 // serveStatus serves /healthz, /metrics and /status on the status port.
-func serveStatus(proc *flow.RealProcess, f serverFlags, db *client.Database) (func(), error) {
+func serveStatus(proc *flow.RealProcess, f serverFlags, db func() *client.Database) (func(), error) {
 	host, _, _ := net.SplitHostPort(f.listenAddress)
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(f.statusPort)))
 	if err != nil {
@@ -213,7 +215,10 @@ func serveStatus(proc *flow.RealProcess, f serverFlags, db *client.Database) (fu
 		ctx, cancel := context.WithTimeout(r.Context(), client.StatusTimeout+2*time.Second)
 		defer cancel()
 		doc, err := flow.Go(ctx, proc, "HTTPStatus", func(c *flow.Ctx) ([]byte, error) {
-			return db.CreateTransaction().Get(c, client.StatusJSONKey)
+			if db() == nil {
+				return nil, errors.New("the server has not started")
+			}
+			return db().CreateTransaction().Get(c, client.StatusJSONKey)
 		})
 		if err != nil {
 			http.Error(w, "reading status: "+err.Error(), http.StatusServiceUnavailable)

@@ -128,21 +128,12 @@ func (d *Database) statusJSON(c *flow.Ctx) ([]byte, error) {
 	if err := d.startFollowing(); err != nil {
 		return nil, err
 	}
-	deadline := c.Now().Add(StatusTimeout)
-	s := &d.special
-	for s.leader == "" && c.Now().Before(deadline) {
-		if _, err := flow.Select(c, s.changed.Future(), c.Delay(deadline.Sub(c.Now()))); err != nil {
-			return nil, err
-		}
-	}
-	if s.leader == "" {
-		return d.clientOnlyStatus(c, "no_cluster_controller", "Unable to locate a cluster controller.")
-	}
-	stream := flow.NewRequestStream(flow.Endpoint{Addr: s.leader, Token: kv.TokenStatus},
-		flow.ProtoCodec[*wire.StatusRequest](), flow.ProtoCodec[*wire.StatusReply]())
-	rep, err := flow.Timeout(c, stream.GetReply(c.Env, &wire.StatusRequest{}), max(deadline.Sub(c.Now()), time.Second))
+	rep, err := d.askController(c, c.Now().Add(StatusTimeout))
 	if errors.Is(err, flow.ErrOperationCancelled) {
 		return nil, err
+	}
+	if errors.Is(err, errNoController) {
+		return d.clientOnlyStatus(c, "no_cluster_controller", "Unable to locate a cluster controller.")
 	}
 	if err != nil {
 		return d.clientOnlyStatus(c, "status_incomplete_cluster", "Could not retrieve cluster status: "+err.Error())
@@ -155,6 +146,43 @@ func (d *Database) statusJSON(c *flow.Ctx) ([]byte, error) {
 	st.Client.Timestamp = c.Now().Unix()
 	return json.Marshal(st)
 }
+
+var errNoController = errors.New("no cluster controller known")
+
+// askController asks the controller the coordinators name for the status
+// document until one answers or deadline passes. A controller that does
+// not answer is asked again, or its successor once the coordinators name
+// one: right after a controller dies they still name it for a few seconds.
+func (d *Database) askController(c *flow.Ctx, deadline time.Time) (*wire.StatusReply, error) {
+	s := &d.special
+	err := errNoController
+	for c.Now().Before(deadline) {
+		if s.leader == "" {
+			if _, err := flow.Select(c, s.changed.Future(), c.Delay(deadline.Sub(c.Now()))); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		stream := flow.NewRequestStream(flow.Endpoint{Addr: s.leader, Token: kv.TokenStatus},
+			flow.ProtoCodec[*wire.StatusRequest](), flow.ProtoCodec[*wire.StatusReply]())
+		var rep *wire.StatusReply
+		rep, err = flow.Timeout(c, stream.GetReply(c.Env, &wire.StatusRequest{}), min(deadline.Sub(c.Now()), statusAttempt))
+		if err == nil || errors.Is(err, flow.ErrOperationCancelled) {
+			return rep, err
+		}
+		if _, err := flow.Select(c, s.changed.Future(), c.Delay(min(deadline.Sub(c.Now()), statusRetryDelay))); err != nil {
+			return nil, err
+		}
+	}
+	return nil, err
+}
+
+// statusAttempt bounds one status request; statusRetryDelay is the pause
+// before asking again.
+const (
+	statusAttempt    = 2 * time.Second
+	statusRetryDelay = 250 * time.Millisecond
+)
 
 // clientOnlyStatus is the document of a cluster whose controller could not
 // be reached: the coordinators as this client's failure monitor sees them.

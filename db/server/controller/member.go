@@ -161,14 +161,19 @@ func LeaderAddress(li *wire.LeaderInfo) (flow.Address, error) {
 // once when the leader changes (re-registering with a new controller).
 func (m *Member) report(c *flow.Ctx) error {
 	for {
+		next := c.Delay(m.cfg.ReportInterval)
+		changed := m.leaderChanged.Future()
 		if m.leader != "" {
 			stream := flow.NewRequestStream(flow.Endpoint{Addr: m.leader, Token: kv.TokenWorkerReport},
 				flow.ProtoCodec[*wire.WorkerReport](), flow.ProtoCodec[*wire.WorkerReportReply]())
 			// A lost report is replaced by the next one; the failure is
-			// the controller's to detect, not the worker's.
-			_, _ = flow.Timeout(c, stream.GetReply(c.Env, m.cfg.Report()), m.cfg.ReportInterval)
+			// the controller's to detect, not the worker's. A report to a
+			// dead controller is abandoned when a new one is named.
+			if _, err := flow.Select(c, stream.GetReply(c.Env, m.cfg.Report()), next, changed); err != nil {
+				return err
+			}
 		}
-		if _, err := flow.Select(c, c.Delay(m.cfg.ReportInterval), m.leaderChanged.Future()); err != nil {
+		if _, err := flow.Select(c, next, changed); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/clusterfile"
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
@@ -21,6 +22,7 @@ type cluster struct {
 	s       *sim.Simulation
 	conn    coordinator.Conn
 	members map[flow.Address]*controller.Member // current incarnations
+	db      *worker.Single                      // the database, on the second process
 	bootErr error
 }
 
@@ -41,7 +43,7 @@ func newCluster(s *sim.Simulation, coordinators, others int) *cluster {
 					return
 				}
 			}
-			rep := worker.NewReporter(e, worker.Identity{ProcessID: string(e.Address()), Class: class, Release: "test"})
+			rep := worker.NewReporter(e, worker.Identity{ProcessID: string(e.Address()), Class: class, Release: "test", StorageEngine: "memory"})
 			// Start once the cluster file is complete (actors run after
 			// every process was added).
 			e.Spawn("boot", func(c *flow.Ctx) error {
@@ -51,6 +53,14 @@ func newCluster(s *sim.Simulation, coordinators, others int) *cluster {
 					return err
 				}
 				cl.members[e.Address()] = m
+				if i != 1 {
+					return nil
+				}
+				if cl.db, err = worker.StartSingle(c, worker.Config{}); err != nil {
+					cl.bootErr = err
+					return err
+				}
+				rep.SetDatabase(cl.db)
 				return nil
 			})
 		})
@@ -64,6 +74,23 @@ func newCluster(s *sim.Simulation, coordinators, others int) *cluster {
 		cl.conn.File.Coordinators = append(cl.conn.File.Coordinators, co)
 	}
 	return cl
+}
+
+// openClient opens the database on env with the coordinators for status.
+func (cl *cluster) openClient(env *flow.Env) (*client.Database, error) {
+	return client.NewDatabase(env, []flow.Address{flow.Address(cl.conn.File.Coordinators[1].String())}, client.Config{
+		OpenDatabaseToken: kv.TokenOpenDatabase,
+		Cluster:           &client.ClusterInfo{File: cl.conn.File, Path: "sim.cluster"},
+	})
+}
+
+// readStatus reads \xff\xff/status/json through the client.
+func readStatus(c *flow.Ctx, db *client.Database) (*status.Status, error) {
+	doc, err := db.CreateTransaction().Get(c, client.StatusJSONKey)
+	if err != nil {
+		return nil, err
+	}
+	return status.Parse(doc)
 }
 
 // controller returns the live process running the controller, if any.
@@ -168,6 +195,71 @@ func TestRegistrationFailureAndFailover(t *testing.T) {
 			}
 			return done.Err()
 		}}, seed, sim.Options{Buggify: true, KeepEvents: 30})
+		t.Log(r)
+		if r.Err != nil {
+			t.Errorf("%s\n%v", r, r.Err)
+			for _, e := range r.Recent {
+				t.Log(e)
+			}
+		}
+	}
+}
+
+func TestStatusThroughTheClient(t *testing.T) {
+	for _, seed := range []uint64{1, 2} {
+		r := sim.RunTest(sim.Test{Name: "controller-status", Run: func(s *sim.Simulation) error {
+			cl := newCluster(s, 3, 0)
+			cp := s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(*flow.Env) {})
+			done := cp.Env().Spawn("test", func(c *flow.Ctx) error {
+				db, err := cl.openClient(c.Env)
+				if err != nil {
+					return err
+				}
+				var st *status.Status
+				var readErr error
+				if err := waitFor(c, 20*time.Second, "healthy status with 3 processes", func() bool {
+					st, readErr = readStatus(c, db)
+					return readErr == nil && st.Cluster != nil && len(st.Cluster.Processes) == 3 && st.Cluster.DatabaseAvailable
+				}); err != nil {
+					return fmt.Errorf("%w (last read error: %v)", err, readErr)
+				}
+				got := st.Cluster
+				if got.RecoveryState.Name != status.RecoveryFullyRecovered || got.Data.State.Name != status.DataHealthy ||
+					got.Configuration.RedundancyMode != "single" || got.Configuration.StorageEngine != "memory" || got.Generation == 0 ||
+					!st.Client.DatabaseStatus.Healthy || !st.Client.Coordinators.QuorumReachable {
+					return fmt.Errorf("status of a healthy cluster: recovery %q, data %q, configuration %+v, generation %d, client %+v",
+						got.RecoveryState.Name, got.Data.State.Name, got.Configuration, got.Generation, st.Client)
+				}
+				// Commit a few transactions: the workload counts them.
+				for i := range 20 {
+					if err := db.Transact(c, func(tr *client.Transaction) error {
+						tr.Set([]byte(fmt.Sprintf("k%02d", i)), []byte("v"))
+						return nil
+					}); err != nil {
+						return err
+					}
+				}
+				if err := waitFor(c, 5*time.Second, "20 commits counted", func() bool {
+					st, err = readStatus(c, db)
+					return err == nil && st.Cluster != nil && st.Cluster.Workload.Transactions.Committed.Counter >= 20
+				}); err != nil {
+					return err
+				}
+				// The only storage server stops: its data is missing.
+				cl.db.Storage.Stop()
+				return waitFor(c, 5*time.Second, "missing_data after the storage server stopped", func() bool {
+					st, err = readStatus(c, db)
+					return err == nil && st.Cluster != nil && st.Cluster.Data.State.Name == status.DataMissing && !st.Cluster.DatabaseAvailable
+				})
+			}).Done()
+			if !s.Run(time.Minute, done.IsReady) {
+				return fmt.Errorf("test not done after a simulated minute")
+			}
+			if cl.bootErr != nil {
+				return cl.bootErr
+			}
+			return done.Err()
+		}}, seed, sim.Options{KeepEvents: 30})
 		t.Log(r)
 		if r.Err != nil {
 			t.Errorf("%s\n%v", r, r.Err)
