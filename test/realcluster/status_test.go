@@ -2,6 +2,7 @@ package realcluster
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os/exec"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/strata-db/strata/db/status"
 	"github.com/strata-db/strata/test/testserver"
+	"github.com/strata-db/strata/tui"
 )
 
 // readStatus runs `strata status --json`.
@@ -76,6 +78,14 @@ func TestStatusListsProcessesAndMarksAKilledOneUnreachable(t *testing.T) {
 		}
 		return true
 	})
+	// The dashboard's live source reads the same document.
+	live := &tui.LiveSource{ClusterFile: cl.ClusterFile}
+	defer live.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if got, err := live.Fetch(ctx); err != nil || len(got.Cluster.Processes) != 3 {
+		t.Fatalf("dash's live source: %v, %+v", err, got)
+	}
 	// Kill a process that neither hosts the database nor leads.
 	var victim *testserver.Server
 	for _, s := range cl.Servers[1:] {

@@ -269,3 +269,39 @@ func TestStatusThroughTheClient(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusWithoutCoordinatorsHasOnlyTheClientSection(t *testing.T) {
+	r := sim.RunTest(sim.Test{Name: "controller-no-quorum", Run: func(s *sim.Simulation) error {
+		cl := newCluster(s, 3, 0)
+		for _, p := range s.Processes() {
+			s.Kill(p)
+		}
+		cp := s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(*flow.Env) {})
+		done := cp.Env().Spawn("test", func(c *flow.Ctx) error {
+			db, err := cl.openClient(c.Env)
+			if err != nil {
+				return err
+			}
+			st, err := readStatus(c, db)
+			if err != nil {
+				return err
+			}
+			var names []string
+			for _, m := range st.Client.Messages {
+				names = append(names, m.Name)
+			}
+			if st.Cluster != nil || st.Client.Coordinators.QuorumReachable || st.Client.DatabaseStatus.Available ||
+				len(names) != 2 || names[0] != "quorum_not_reachable" || names[1] != "no_cluster_controller" {
+				return fmt.Errorf("status without coordinators: cluster %v, client %+v", st.Cluster != nil, st.Client)
+			}
+			return nil
+		}).Done()
+		if !s.Run(time.Minute, done.IsReady) {
+			return fmt.Errorf("test not done after a simulated minute")
+		}
+		return done.Err()
+	}}, 1, sim.Options{KeepEvents: 30})
+	if r.Err != nil {
+		t.Errorf("%s\n%v", r, r.Err)
+	}
+}
