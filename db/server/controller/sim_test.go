@@ -1,6 +1,7 @@
 package controller_test
 
 import (
+	"flag"
 	"fmt"
 	"testing"
 	"time"
@@ -15,6 +16,22 @@ import (
 	"github.com/strata-db/strata/db/sim"
 	"github.com/strata-db/strata/db/status"
 )
+
+// seedsFlag widens the simulation tests to seeds 1..N:
+//
+//	go test ./db/server/controller -args -seeds=100
+var seedsFlag = flag.Int("seeds", 0, "run the simulation tests with seeds 1..N instead of their fixed list")
+
+func seeds(fixed ...uint64) []uint64 {
+	if *seedsFlag <= 0 {
+		return fixed
+	}
+	var out []uint64
+	for s := 1; s <= *seedsFlag; s++ {
+		out = append(out, uint64(s))
+	}
+	return out
+}
 
 // cluster is a simulated cluster of server processes: coordinators that
 // are also members, and plain members.
@@ -153,7 +170,7 @@ func listed(st *status.Status, addrs ...flow.Address) bool {
 func TestRegistrationFailureAndFailover(t *testing.T) {
 	timing := coordinator.DefaultTiming()
 	electionBound := timing.NomineeTimeout + timing.PollTimeout + 3*time.Second
-	for _, seed := range []uint64{1, 2, 3} {
+	for _, seed := range seeds(1, 2, 3) {
 		r := sim.RunTest(sim.Test{Name: "controller", Run: func(s *sim.Simulation) error {
 			cl := newCluster(s, 3, 1)
 			var all []flow.Address
@@ -206,7 +223,7 @@ func TestRegistrationFailureAndFailover(t *testing.T) {
 }
 
 func TestStatusThroughTheClient(t *testing.T) {
-	for _, seed := range []uint64{1, 2} {
+	for _, seed := range seeds(1, 2) {
 		r := sim.RunTest(sim.Test{Name: "controller-status", Run: func(s *sim.Simulation) error {
 			cl := newCluster(s, 3, 0)
 			cp := s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(*flow.Env) {})
@@ -259,7 +276,7 @@ func TestStatusThroughTheClient(t *testing.T) {
 				return cl.bootErr
 			}
 			return done.Err()
-		}}, seed, sim.Options{KeepEvents: 30})
+		}}, seed, sim.Options{Buggify: true, KeepEvents: 30})
 		t.Log(r)
 		if r.Err != nil {
 			t.Errorf("%s\n%v", r, r.Err)
