@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/clusterfile"
 	"github.com/strata-db/strata/db/flow"
@@ -246,6 +248,21 @@ func TestStatusThroughTheClient(t *testing.T) {
 					!st.Client.DatabaseStatus.Healthy || !st.Client.Coordinators.QuorumReachable {
 					return fmt.Errorf("status of a healthy cluster: recovery %q, data %q, configuration %+v, generation %d, client %+v",
 						got.RecoveryState.Name, got.Data.State.Name, got.Configuration, got.Generation, st.Client)
+				}
+				procs := s.Processes()
+				wantRoles := map[flow.Address][]string{
+					procs[0].Addr: {"cluster_controller", "coordinator"},
+					procs[1].Addr: {"coordinator", "master", "grv_proxy", "commit_proxy", "resolver", "log", "storage"},
+					procs[2].Addr: {"coordinator"},
+				}
+				for addr, want := range wantRoles {
+					var roles []string
+					for _, r := range got.Processes[string(addr)].Roles {
+						roles = append(roles, r.Role)
+					}
+					if diff := cmp.Diff(want, roles); diff != "" {
+						return fmt.Errorf("roles of %s (-want +got):\n%s", addr, diff)
+					}
 				}
 				// Commit a few transactions: the workload counts them.
 				for i := range 20 {

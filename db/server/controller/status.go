@@ -63,6 +63,7 @@ func (cc *Controller) Status() *status.Status {
 	}
 	cl.Data = dataSection(host, storageUp)
 	cl.Workload = cc.workload()
+	cl.QoS = qos(host)
 	if !cl.DatabaseAvailable {
 		cl.Messages = append(cl.Messages, status.Message{Name: "database_unavailable", Description: "The database is not available: its host is unregistered or unreachable."})
 	}
@@ -143,6 +144,10 @@ func roleStatus(name string, m *wire.WorkerMetrics) status.Role {
 		s := m.GetStorage()
 		r.StoredBytes, r.KVStoreUsedBytes = s.GetKvBytes(), s.GetDiskBytes()
 		r.DurabilityLag = versionLag(s.GetVersion() - s.GetDurableVersion())
+		if l := m.GetLog(); l != nil {
+			// The log of the same database: how far storage trails it.
+			r.DataLag = versionLag(l.GetVersion() - s.GetVersion())
+		}
 	case status.RoleLog:
 		r.QueueDiskUsedBytes = m.GetLog().GetQueueBytes()
 	}
@@ -198,6 +203,23 @@ func dataSection(host *worker, storageUp bool) status.Data {
 		d.State = status.DataState{Name: status.DataMissing, Description: "The only storage server is down: its data is unavailable."}
 	}
 	return d
+}
+
+// qos holds the storage server's queue and lags; the rest of the section
+// is ratekeeper's, which does not run yet.
+func qos(host *worker) status.QoS {
+	var q status.QoS
+	if host == nil {
+		return q
+	}
+	m := host.report.GetMetrics()
+	s := m.GetStorage()
+	q.WorstQueueBytesStorageServer = s.GetQueueBytes()
+	q.WorstDurabilityLagStorage = *versionLag(s.GetVersion() - s.GetDurableVersion())
+	if l := m.GetLog(); l != nil {
+		q.WorstDataLagStorageServer = *versionLag(l.GetVersion() - s.GetVersion())
+	}
+	return q
 }
 
 // workload sums the reporting processes' counters and their rates over
