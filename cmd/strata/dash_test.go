@@ -7,13 +7,14 @@ import (
 	"testing"
 )
 
-func TestDashRefusesWithoutFixture(t *testing.T) {
-	out, err := runStrata(t, "dash")
+func TestDashLiveNeedsAClusterFile(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "none.cluster")
+	out, err := runStrata(t, "dash", "-C", missing)
 	if err == nil || exitCode(err) == 0 {
-		t.Fatalf("strata dash without --fixture succeeded:\n%s", out)
+		t.Fatalf("strata dash with a missing cluster file succeeded:\n%s", out)
 	}
-	if !strings.Contains(err.Error(), "live cluster status is not available yet") || !strings.Contains(err.Error(), "--fixture") {
-		t.Errorf("error %q does not say live status is unavailable and how to use a fixture", err)
+	if !strings.Contains(err.Error(), missing) {
+		t.Errorf("error %q does not name the missing cluster file", err)
 	}
 }
 

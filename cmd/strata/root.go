@@ -49,6 +49,7 @@ func newRootCommand() *cobra.Command {
 		newPlanCommand(),
 		newApplyCommand(),
 		newDestroyCommand(),
+		newStatusCommand(),
 	)
 	return root
 }

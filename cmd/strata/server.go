@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,8 +16,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strata-db/strata/db/client"
+	"github.com/strata-db/strata/db/clusterfile"
 	"github.com/strata-db/strata/db/engine"
 	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/server/controller"
+	"github.com/strata-db/strata/db/server/coordinator"
 	"github.com/strata-db/strata/db/server/worker"
 )
 
@@ -43,12 +48,15 @@ func newServerCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run a database server process",
-		Long: `Runs one database server process. Until cluster formation arrives (coordinators
-and a cluster controller recruiting roles), the process whose public address is
+		Long: `Runs one database server process. A process whose public address is in the
+cluster file is a coordinator. Every process campaigns for cluster controller
+(stateless and transaction classes are preferred) and registers with the elected
+one, which keeps the cluster's process list and builds its status document
+(strata status). Until recruitment arrives, the process whose public address is
 the cluster file's first coordinator hosts every role of a single database
-(sequencer, proxies, resolver, transaction log, storage server); the cluster's
-other processes run as idle workers. Data lives in --datadir and survives
-restarts. --status-port serves /healthz and /metrics (Prometheus text).`,
+(sequencer, proxies, resolver, transaction log, storage server); the others host
+no database role. Data lives in --datadir and survives restarts. --status-port
+serves /healthz, /metrics (Prometheus text) and /status (the status document).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServer(cmd.Context(), f) },
 	}
@@ -69,20 +77,6 @@ restarts. --status-port serves /healthz and /metrics (Prometheus text).`,
 	return cmd
 }
 
-// clusterFilePath applies FoundationDB's lookup order.
-func clusterFilePath(flagValue string) string {
-	if flagValue != "" {
-		return flagValue
-	}
-	if env := os.Getenv("STRATA_CLUSTER_FILE"); env != "" {
-		return env
-	}
-	if _, err := os.Stat("strata.cluster"); err == nil {
-		return "strata.cluster"
-	}
-	return "/etc/strata/strata.cluster"
-}
-
 func runServer(ctx context.Context, f serverFlags) error {
 	if f.publicAddress == "" || f.dataDir == "" {
 		return errors.New("--public-address and --datadir are required")
@@ -93,7 +87,8 @@ func runServer(ctx context.Context, f serverFlags) error {
 	if f.listenAddress == "" {
 		f.listenAddress = f.publicAddress
 	}
-	cf, err := client.ReadClusterFile(clusterFilePath(f.clusterFile))
+	cfPath := clusterFilePath(f.clusterFile)
+	cf, err := clusterfile.Read(cfPath)
 	if err != nil {
 		return err
 	}
@@ -113,7 +108,8 @@ func runServer(ctx context.Context, f serverFlags) error {
 	if err != nil {
 		return err
 	}
-	hostsDatabase := len(cf.Coordinators) > 0 && cf.Coordinators[0] == proc.Address()
+	coordinates := slices.Contains(cf.Addresses(), string(proc.Address()))
+	hostsDatabase := len(cf.Coordinators) > 0 && flow.Address(cf.Coordinators[0].String()) == proc.Address()
 	var eng engine.Engine
 	if hostsDatabase && f.engine == "ssd" {
 		if eng, err = engine.OpenPebble(filepath.Join(f.dataDir, "pebble"), engine.PebbleOptions{CacheBytes: cacheBytes(f.memory), Logger: pebbleLogger{}}); err != nil {
@@ -124,23 +120,22 @@ func runServer(ctx context.Context, f serverFlags) error {
 		return fmt.Errorf("--storage-engine must be ssd or memory, not %q", f.engine)
 	}
 	started := make(chan error, 1)
+	var statusDB *client.Database
 	err = proc.Do(func(e *flow.Env) {
-		e.Trace(flow.SevInfo, "ServerStarting", flow.D("Class", f.class), flow.D("ClusterFile", cf.String()), flow.D("HostsDatabase", hostsDatabase))
-		if !hostsDatabase {
-			started <- nil
-			return
-		}
-		e.Spawn("StartSingle", func(c *flow.Ctx) error {
-			_, err := worker.StartSingle(c, worker.Config{ID: f.publicAddress, Engine: eng})
+		e.Trace(flow.SevInfo, "ServerStarting", flow.D("Class", f.class), flow.D("ClusterFile", cf.String()),
+			flow.D("Coordinator", coordinates), flow.D("HostsDatabase", hostsDatabase))
+		var err error
+		if statusDB, err = startMember(e, f, cf, cfPath, coordinates, hostsDatabase, eng, started); err != nil {
 			started <- err
-			return err
-		})
+		}
 	})
 	if err != nil {
 		return err
 	}
 	if f.statusPort > 0 {
-		stopHTTP, err := serveStatus(proc, f)
+		// statusDB is set on the loop before it serves anything else, and
+		// read there only.
+		stopHTTP, err := serveStatus(proc, f, func() *client.Database { return statusDB })
 		if err != nil {
 			return err
 		}
@@ -188,8 +183,8 @@ func openTraceLog(logDir, address string) (flow.Tracer, func(), error) {
 	return flow.NewJSONTracer(f, flow.SevInfo), func() { f.Close() }, nil
 }
 
-// serveStatus serves /healthz and /metrics on the status port.
-func serveStatus(proc *flow.RealProcess, f serverFlags) (func(), error) {
+// serveStatus serves /healthz, /metrics and /status on the status port.
+func serveStatus(proc *flow.RealProcess, f serverFlags, db func() *client.Database) (func(), error) {
 	host, _, _ := net.SplitHostPort(f.listenAddress)
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(f.statusPort)))
 	if err != nil {
@@ -216,6 +211,22 @@ func serveStatus(proc *flow.RealProcess, f serverFlags) (func(), error) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		fmt.Fprint(w, b.String())
 	})
+	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), client.StatusTimeout+2*time.Second)
+		defer cancel()
+		doc, err := flow.Go(ctx, proc, "HTTPStatus", func(c *flow.Ctx) ([]byte, error) {
+			if db() == nil {
+				return nil, errors.New("the server has not started")
+			}
+			return db().CreateTransaction().Get(c, client.StatusJSONKey)
+		})
+		if err != nil {
+			http.Error(w, "reading status: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(doc)
+	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return func() { _ = srv.Close() }, nil
@@ -232,4 +243,128 @@ func (pebbleLogger) Errorf(format string, args ...any) {
 func (pebbleLogger) Fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "pebble: fatal: "+format+"\n", args...)
 	os.Exit(1)
+}
+
+// startMember starts the process's cluster roles on e: its coordinator (if
+// its address is in the cluster file), its membership (campaigning for
+// controller, reporting to it), and the single database if it hosts it.
+// It returns the client the status endpoints read through. started
+// receives the database's start error (nil without a database).
+func startMember(e *flow.Env, f serverFlags, cf clusterfile.ClusterFile, cfPath string, coordinates, hostsDatabase bool,
+	eng engine.Engine, started chan<- error) (*client.Database, error) {
+	if coordinates {
+		if _, err := coordinator.Start(e, coordinator.Config{BaseToken: kv.TokenCoordinatorBase}); err != nil {
+			return nil, fmt.Errorf("starting the coordinator: %w", err)
+		}
+	}
+	db, err := client.NewDatabase(e, []flow.Address{flow.Address(cf.Coordinators[0].String())}, client.Config{
+		OpenDatabaseToken: kv.TokenOpenDatabase,
+		Cluster:           &client.ClusterInfo{File: cf, Path: cfPath},
+	})
+	if err != nil {
+		return nil, err
+	}
+	reporter := worker.NewReporter(e, worker.Identity{
+		ProcessID: f.publicAddress, Class: f.class, Locality: localityMap(f), Release: version,
+		MemoryLimit: memoryLimit(f.memory), StorageEngine: f.engine, Usage: procUsage,
+	})
+	if _, err := controller.Start(e, controller.Config{
+		Conn:            coordinator.Conn{File: cf, BaseToken: kv.TokenCoordinatorBase},
+		Class:           f.class,
+		Report:          reporter.Report,
+		Configuration:   confReader{db: db},
+		ClusterFilePath: cfPath,
+	}); err != nil {
+		return nil, err
+	}
+	if !hostsDatabase {
+		started <- nil
+		return db, nil
+	}
+	e.Spawn("StartSingle", func(c *flow.Ctx) error {
+		s, err := worker.StartSingle(c, worker.Config{ID: f.publicAddress, Engine: eng})
+		if err == nil {
+			reporter.SetDatabase(s)
+		}
+		started <- err
+		return err
+	})
+	return db, nil
+}
+
+// localityMap is the locality in status's names.
+func localityMap(f serverFlags) map[string]string {
+	m := map[string]string{"processid": f.publicAddress}
+	for k, v := range map[string]string{"zoneid": f.zone, "machineid": f.machine, "data_hall": f.dataHall, "dcid": f.dc} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func memoryLimit(memory string) int64 {
+	n, err := strconv.ParseInt(memory, 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// Configuration keys the deployer writes (Strata's spelling of
+// FoundationDB's \xff/conf/ keys: the values are the names as text).
+var (
+	confRedundancyMode = []byte("\xff/conf/redundancy_mode")
+	confStorageEngine  = []byte("\xff/conf/storage_engine")
+)
+
+// confReader reads the database configuration through the client.
+type confReader struct{ db *client.Database }
+
+func (r confReader) ReadConfiguration(c *flow.Ctx) (redundancy, storageEngine string, err error) {
+	tr := r.db.CreateTransaction()
+	tr.Options().SetReadSystemKeys()
+	mode, err := tr.Get(c, confRedundancyMode)
+	if err != nil {
+		return "", "", fmt.Errorf("reading %s: %w", kv.Printable(confRedundancyMode), err)
+	}
+	eng, err := tr.Get(c, confStorageEngine)
+	if err != nil {
+		return "", "", fmt.Errorf("reading %s: %w", kv.Printable(confStorageEngine), err)
+	}
+	return string(mode), string(eng), nil
+}
+
+// clockTicks is the kernel's USER_HZ, 100 on every Linux Go supports.
+const clockTicks = 100
+
+// procUsage reads the process's CPU time and resident set from /proc (0s
+// where /proc is unavailable). Role code may not touch the OS, so the
+// worker gets this as a hook.
+func procUsage() (cpuSeconds float64, rssBytes int64) {
+	if stat, err := os.ReadFile("/proc/self/stat"); err == nil {
+		// Fields after the command name, which is parenthesised and may
+		// hold spaces: state is field 3, utime 14, stime 15.
+		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 {
+			fields := strings.Fields(string(stat[i+1:]))
+			if len(fields) > 12 {
+				ut, _ := strconv.ParseFloat(fields[11], 64)
+				st, _ := strconv.ParseFloat(fields[12], 64)
+				cpuSeconds = (ut + st) / clockTicks
+			}
+		}
+	}
+	if statm, err := os.ReadFile("/proc/self/statm"); err == nil {
+		if fields := strings.Fields(string(statm)); len(fields) > 1 {
+			pages, _ := strconv.ParseInt(fields[1], 10, 64)
+			rssBytes = pages * int64(os.Getpagesize())
+		}
+	}
+	return cpuSeconds, rssBytes
+}
+
+// clusterFilePath applies FoundationDB's lookup order (clusterfile.Lookup).
+func clusterFilePath(flagValue string) string {
+	path, _ := clusterfile.Lookup(flagValue)
+	return path
 }

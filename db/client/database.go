@@ -24,6 +24,9 @@ type Config struct {
 	// LocationBatch is how many shard locations to fetch on a cache miss
 	// (default 100).
 	LocationBatch int
+	// Cluster, if set, names the coordinators, through which the special
+	// key \xff\xff/status/json finds the cluster controller.
+	Cluster *ClusterInfo
 }
 
 // Database is a connection to a cluster on the flow runtime: it keeps the
@@ -43,6 +46,7 @@ type Database struct {
 	grv       map[Priority]*grvQueue
 	locations locationCache
 	watches   int
+	special   specialKeys
 }
 
 const (
@@ -86,7 +90,10 @@ func NewDatabase(env *flow.Env, entry []flow.Address, cfg Config) (*Database, er
 
 // Close stops keeping the database's information fresh. Transactions in
 // flight fail as their requests do.
-func (d *Database) Close() { d.monitor.Cancel() }
+func (d *Database) Close() {
+	d.monitor.Cancel()
+	d.special.stop()
+}
 
 // CreateTransaction returns a new transaction with the database's default
 // options.

@@ -31,7 +31,11 @@ func Open(ctx context.Context, clusterFile string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return OpenCluster(ctx, cf.Coordinators, Config{OpenDatabaseToken: DefaultOpenDatabaseToken})
+	info, err := readClusterInfo(clusterFile)
+	if err != nil {
+		return nil, err
+	}
+	return OpenCluster(ctx, cf.Coordinators, Config{OpenDatabaseToken: DefaultOpenDatabaseToken, Cluster: info})
 }
 
 // OpenCluster connects to the cluster whose ClientDBInfo entry addresses

@@ -71,6 +71,9 @@ func (tr *Transaction) get(c *flow.Ctx, key []byte, snapshot bool) ([]byte, erro
 	if err := tr.beginRead(); err != nil {
 		return nil, err
 	}
+	if isSpecialKey(key) {
+		return tr.getSpecial(c, key)
+	}
 	if bytes.Compare(key, tr.maxReadKey()) >= 0 {
 		return nil, fmt.Errorf("read of %s: %w", kv.Printable(key), kv.ErrKeyOutsideLegalRange)
 	}

@@ -5,4 +5,9 @@
 // directory, and published to clients at the well-known OpenDatabase
 // endpoint. Cluster formation (coordinators, a controller recruiting roles
 // across processes) builds on it in a later step.
+//
+// A Reporter builds the process's WorkerReport for the cluster controller
+// (db/server/controller): identity, the roles it hosts and their metrics
+// (storage and log state, the proxies' and storage server's counters, and
+// CPU and memory through a Usage hook the binary injects).
 package worker

@@ -36,6 +36,10 @@ type Single struct {
 	TLog        *tlog.TLog
 	Storage     *storage.Server
 	DBInfo      *dbinfo.Publisher
+	// Engine is the storage server's engine; Generation the generation
+	// published to clients.
+	Engine     engine.Engine
+	Generation uint64
 }
 
 // StartSingle recovers the process's log and storage from its data
@@ -59,6 +63,7 @@ func StartSingle(c *flow.Ctx, cfg Config) (*Single, error) {
 			return nil, fmt.Errorf("worker: opening the memory engine: %w", err)
 		}
 	}
+	s.Engine = eng
 	storageIface, err := s.startStorage(env, cfg, eng)
 	if err != nil {
 		return nil, err
@@ -88,6 +93,7 @@ func StartSingle(c *flow.Ctx, cfg Config) (*Single, error) {
 		GrvProxies:    []*wire.GrvProxyInterface{s.GRVProxy.Interface()},
 		CommitProxies: []*wire.CommitProxyInterface{s.CommitProxy.Interface()},
 	}
+	s.Generation = info.Generation
 	if s.DBInfo, err = dbinfo.New(env, dbinfo.Config{Token: kv.TokenOpenDatabase, Info: info}); err != nil {
 		return nil, fmt.Errorf("worker: publishing the database: %w", err)
 	}

@@ -1,0 +1,17 @@
+package kv
+
+// Well-known endpoint tokens of a cluster's server processes, beside
+// TokenOpenDatabase. Every process listens on the coordinator tokens when
+// its address is in the cluster file, and on the controller tokens while it
+// is the cluster controller.
+const (
+	// TokenStatus is where the cluster controller answers StatusRequest
+	// with the status document.
+	TokenStatus uint64 = 201
+	// TokenWorkerReport is where the cluster controller takes workers'
+	// registrations and metric reports.
+	TokenWorkerReport uint64 = 202
+	// TokenCoordinatorBase is the first of a coordinator's well-known
+	// tokens (db/server/coordinator uses it and the few after it).
+	TokenCoordinatorBase uint64 = 210
+)

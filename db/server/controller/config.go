@@ -1,0 +1,74 @@
+package controller
+
+import (
+	"errors"
+	"time"
+
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/server/coordinator"
+	"github.com/strata-db/strata/db/wire"
+)
+
+// MaxWorkers bounds the processes a controller tracks; reports from more
+// are refused, so a misdirected fleet cannot grow its memory or status
+// document without bound.
+const MaxWorkers = 10_000
+
+// DefaultReportInterval is how often a worker reports its metrics.
+const DefaultReportInterval = time.Second
+
+// ConfigurationReader reads the database configuration the deployer wrote
+// (FoundationDB's \xff/conf/ keys). Values are "" when not written.
+type ConfigurationReader interface {
+	ReadConfiguration(c *flow.Ctx) (redundancyMode, storageEngine string, err error)
+}
+
+// Config configures a Member.
+type Config struct {
+	// Conn names the cluster's coordinators.
+	Conn coordinator.Conn
+	// Class is the process class; it sets the candidacy's priority.
+	Class string
+	// Report returns the process's current report. Required.
+	Report func() *wire.WorkerReport
+	// ReportInterval is the time between reports (default
+	// DefaultReportInterval).
+	ReportInterval time.Duration
+	// Configuration, if set, is read by the controller every
+	// ConfigurationInterval; without it, or before the deployer wrote the
+	// keys, status shows "single" and the engine the database host reports.
+	Configuration ConfigurationReader
+	// ConfigurationInterval defaults to 5 s.
+	ConfigurationInterval time.Duration
+	// ClusterFilePath is shown in status (client.cluster_file.path).
+	ClusterFilePath string
+}
+
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Report == nil {
+		return cfg, errors.New("controller: Config.Report is required")
+	}
+	if cfg.ReportInterval <= 0 {
+		cfg.ReportInterval = DefaultReportInterval
+	}
+	if cfg.ConfigurationInterval <= 0 {
+		cfg.ConfigurationInterval = 5 * time.Second
+	}
+	return cfg, nil
+}
+
+// Priority returns the candidacy priority of a process class: higher is a
+// better cluster controller. Processes that do no transaction or storage
+// work are preferred, as FoundationDB's fitness for the controller does.
+func Priority(class string) uint64 {
+	switch class {
+	case "cluster_controller":
+		return 4
+	case "stateless", "transaction":
+		return 3
+	case "unset", "":
+		return 2
+	default:
+		return 1
+	}
+}
