@@ -11,6 +11,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/strata-db/strata/deployer/event"
 )
 
 // RolloutEvent is one step of an apply or playbook on one host, as the
@@ -116,6 +118,15 @@ func parseEvent(raw []byte) (RolloutEvent, error) {
 	var ev RolloutEvent
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return RolloutEvent{}, fmt.Errorf("malformed rollout event: %w", err)
+	}
+	// The deployer's event stream (`strata apply -json`, deployer/event)
+	// says "started" where the dashboard says running.
+	// and leaves Host empty for cluster-wide steps (configure).
+	if ev.Status == string(event.Started) {
+		ev.Status = StepRunning
+	}
+	if ev.Host == "" && ev.Step != "" {
+		ev.Host = "cluster"
 	}
 	switch {
 	case ev.Host == "":

@@ -79,9 +79,17 @@ func TestJSONLinesReaderFollowsAppends(t *testing.T) {
 	}
 }
 
+// The deployer's own event stream (strata apply -json) reads as rollout
+// events: "started" is running, and cluster-wide steps have no host.
+func TestParseEventReadsDeployerEvents(t *testing.T) {
+	ev, err := parseEvent([]byte(`{"time":"2026-12-06T21:00:00Z","step":"database","status":"started","resource":"cluster.database"}`))
+	if err != nil || ev.Host != "cluster" || ev.Status != StepRunning {
+		t.Fatalf("parseEvent = %+v, %v; want host cluster, status running", ev, err)
+	}
+}
+
 func TestParseEventRejects(t *testing.T) {
 	for _, tc := range []struct{ line, want string }{
-		{`{"host":"","step":"s","status":"done"}`, "no host"},
 		{`{"host":"h","step":"","status":"done"}`, "no step"},
 		{`{"host":"h","step":"s","status":"maybe"}`, `unknown status "maybe"`},
 		{`{"host":"h","step":"s","status":"done","time":"yesterday"}`, "malformed"},
