@@ -233,6 +233,16 @@ func (r *runner) uploadRelease(ctx context.Context, c plan.Change) error {
 	if err := h.Upload(ctx, src, size, dh.Release.Path, 0o755, dh.Release.SHA256); err != nil {
 		return err
 	}
+	// Cache the verified digest beside the release, keyed by the file's
+	// size, mtime and inode, so refreshes need not hash it again.
+	key, err := h.Exec(ctx, statKeyCommand(dh.Release.Path), false)
+	if err != nil {
+		return err
+	}
+	cache := dh.Release.SHA256 + " " + strings.TrimSpace(string(key)) + "\n"
+	if err := h.WriteFile(ctx, digestCachePath(dh.Release.Path), []byte(cache), 0o644); err != nil {
+		return err
+	}
 	return r.record(c, plan.TypeRelease, map[string]string{"version": dh.Release.Version, "sha256": dh.Release.SHA256, "path": dh.Release.Path})
 }
 

@@ -250,3 +250,37 @@ func TestApplyConvergesAndSecondPlanIsEmpty(t *testing.T) {
 		t.Fatal("process 4501 was not restarted after its class changed")
 	}
 }
+
+// Refresh trusts the release digest cached beside the binary only while the
+// binary's size, mtime and inode are unchanged.
+func TestRefreshUsesTheReleaseDigestCacheOnlyWhileTheFileIsUnchanged(t *testing.T) {
+	root := t.TempDir()
+	release := filepath.Join(root, "strata")
+	if err := os.WriteFile(release, []byte("binary"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := localHost{"h1"}
+	ctx := context.Background()
+	key, err := h.Exec(ctx, statKeyCommand(release), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A cache entry that disagrees with the content shows whether the cache
+	// or a fresh hash answered.
+	if err := os.WriteFile(digestCachePath(release), []byte("cached "+strings.TrimSpace(string(key))+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := &plan.Desired{Hosts: []plan.DesiredHost{{Name: "h1",
+		Release: plan.DesiredRelease{Path: release},
+		Conf:    plan.DesiredFile{Path: filepath.Join(root, "conf")}, Cluster: plan.DesiredFile{Path: filepath.Join(root, "cluster")}}}}
+	hosts := map[string]Host{"h1": h}
+	if got := Refresh(ctx, d, hosts, 1).Hosts["h1"]; got.Error != "" || got.ReleaseSHA256 != "cached" {
+		t.Fatalf("unchanged release: digest %q (error %q), want the cached one", got.ReleaseSHA256, got.Error)
+	}
+	if err := os.WriteFile(release, []byte("binary, changed by hand"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := Refresh(ctx, d, hosts, 1).Hosts["h1"]; got.ReleaseSHA256 != digest([]byte("binary, changed by hand")) {
+		t.Fatalf("changed release: digest %q, want a fresh hash", got.ReleaseSHA256)
+	}
+}

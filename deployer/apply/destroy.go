@@ -138,7 +138,7 @@ func removeFilesScript(t DestroyTarget) string {
 	dh := t.Host
 	dataDir := path.Dir(dh.MonitorState)
 	files := []string{
-		dh.Conf.Path, dh.Conf.Path + ".lock", dh.Cluster.Path, dh.Release.Path,
+		dh.Conf.Path, dh.Conf.Path + ".lock", dh.Cluster.Path, dh.Release.Path, digestCachePath(dh.Release.Path),
 		dh.MonitorState, path.Join(dataDir, "monitor.pid"), path.Join(dataDir, "monitor.log"),
 	}
 	files = append(files, t.ExtraFiles...)

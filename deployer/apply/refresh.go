@@ -53,8 +53,15 @@ func errgroupWithLimit(ctx context.Context, n int) (*errgroup.Group, context.Con
 // refreshScript reads a host in one round trip: the digests of the
 // release, conf and cluster file ("-" when absent), then, when the release
 // and the conf are there, the monitor's status and its exit code.
+//
+// Hashing a release of tens of megabytes on every host at every plan
+// dominated a no-change plan, so the release's digest is cached beside it
+// (digestCachePath, written by the upload) with the file's size, mtime and
+// inode, as git's index does: when those still match, the cached digest is
+// used. A file replaced or rewritten changes at least one of them.
 const refreshScript = `d() { if [ -e "$1" ]; then s=$(sha256sum -- "$1") || exit 1; echo "${s%%%% *}"; else echo -; fi; }
-d %[1]s; d %[2]s; d %[3]s
+r() { if [ -e "$1" ] && [ -e "$1.sha256" ] && read -r c k < "$1.sha256" && [ "$k" = "$(stat -c '%%s %%Y %%i' -- "$1")" ]; then echo "$c"; else d "$1"; fi; }
+r %[1]s; d %[2]s; d %[3]s
 [ -e %[1]s ] && [ -e %[2]s ] || exit 0
 %[1]s monitor status --json --conffile %[2]s
 rc=$?
@@ -109,6 +116,12 @@ func refreshHost(ctx context.Context, d *plan.DesiredHost, h Host) *plan.Observe
 	}
 	return oh
 }
+
+// digestCachePath is where the release's cached digest lives.
+func digestCachePath(release string) string { return release + ".sha256" }
+
+// statKeyCommand prints the cache key of a file: size, mtime, inode.
+func statKeyCommand(path string) string { return "stat -c '%s %Y %i' -- " + shQuote(path) }
 
 // monitorStatus asks the host's installed strata for its monitor's state.
 // Exit status 3 means no monitor runs (the state file may still exist).
