@@ -7,7 +7,7 @@ COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN       ?= bin/strata
 
-.PHONY: build test lint proto bench fuzz-wire
+.PHONY: build test lint proto bench fuzz-wire quickstart quickstart-down
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/strata
@@ -29,3 +29,14 @@ lint:
 
 proto:
 	$(MAKE) -C db/wire proto
+
+# The quickstart: a three-zone cluster on this machine from configs/local.hcl,
+# then its live dashboard (q quits; the cluster keeps running).
+LOCAL_CLUSTER_FILE := /tmp/strata-local/z1/etc/strata.cluster
+
+quickstart: build
+	$(BIN) apply -auto-approve configs/local.hcl
+	$(BIN) dash -C $(LOCAL_CLUSTER_FILE)
+
+quickstart-down: build
+	$(BIN) destroy -auto-approve configs/local.hcl
