@@ -98,7 +98,7 @@ func runCLI(ctx context.Context, f cliFlags, exec *string, stdin io.Reader, stdo
 	if err := cli.Probe(ctx, cdb, timeout); err != nil {
 		return &exitError{code: exitClusterUnreachable, err: fmt.Errorf("cannot reach the cluster of %s: %w", path, err)}
 	}
-	in := cli.New(cli.Config{DB: cdb, Out: stdout, Err: stderr, Timeout: timeout, NoTuples: f.noTuples})
+	in := cli.New(cli.Config{DB: cdb, Out: stdout, Err: stderr, Timeout: timeout, NoTuples: f.noTuples, ClusterFile: path})
 	defer in.Close()
 	if exec != nil {
 		if in.Run(ctx, *exec).Failed {

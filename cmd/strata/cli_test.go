@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -139,5 +140,15 @@ func testCLIRealServer(t *testing.T, bin string) {
 	want = "\nRange limited to 25 keys\n`\\x02k\\x00\\x15\\x01' is `v w'  # tuple (\"k\", 1)\n\n"
 	if r.code != 0 || r.stdout != want {
 		t.Errorf("exit %d, stdout %q, want %q; stderr:\n%s", r.code, r.stdout, want, r.stderr)
+	}
+	// `status json' is the cluster controller's document.
+	r = runCLIBinary(t, bin, "-C", cf, "--exec", "status json")
+	var doc struct {
+		Cluster *struct {
+			ConnectionString string `json:"connection_string"`
+		} `json:"cluster"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); r.code != 0 || err != nil || doc.Cluster == nil || !strings.Contains(doc.Cluster.ConnectionString, "@") {
+		t.Errorf("status json: exit %d, %v, stdout %.200q; stderr:\n%s", r.code, err, r.stdout, r.stderr)
 	}
 }

@@ -37,7 +37,7 @@ func TestStatusSummaryNamesUnreachableProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	writeStatusSummary(&b, "strata.cluster", st)
+	status.WriteSummary(&b, "strata.cluster", st)
 	out := b.String()
 	for _, want := range []string{"Redundancy mode", "Unreachable processes    - 4 (10.0.1.13:4500, 10.0.1.13:4501, 10.0.1.13:4502, 10.0.1.13:4503)", "10.0.1.13:4500", "UNREACHABLE", "Replication health", "Coordination servers:"} {
 		if !strings.Contains(out, want) {

@@ -3,12 +3,15 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/status"
 )
 
 // defaultRangeLimit is getrange's row limit when none is given.
@@ -378,4 +381,42 @@ func cmdSleep(in *Interpreter, ctx context.Context, args []string) error {
 	case <-ctx.Done():
 		return &dbError{ctx.Err()}
 	}
+}
+
+// cmdStatus prints the status document, read through the special key
+// \xff\xff/status/json: a summary like fdbcli's, or the JSON with `json'.
+func cmdStatus(in *Interpreter, ctx context.Context, args []string) error {
+	asJSON := len(args) == 1 && args[0] == "json"
+	if len(args) > 1 || (len(args) == 1 && !asJSON) {
+		return in.usage("status")
+	}
+	tr, done, err := in.transaction()
+	if err != nil {
+		return err
+	}
+	defer done()
+	doc, found, err := tr.Get(ctx, client.StatusJSONKey)
+	if err != nil {
+		return &dbError{err}
+	}
+	if !found {
+		return &dbError{errors.New("the cluster returned no status document")}
+	}
+	if asJSON {
+		var pretty bytes.Buffer
+		if err := json.Indent(&pretty, doc, "", "  "); err != nil {
+			return fmt.Errorf("status document: %w", err)
+		}
+		in.printf("%s\n", pretty.String())
+		return nil
+	}
+	st, err := status.Parse(doc)
+	if err != nil {
+		return err
+	}
+	status.WriteSummary(in.cfg.Out, in.cfg.ClusterFile, st)
+	if st.Cluster == nil {
+		return errors.New("the cluster controller could not be reached")
+	}
+	return nil
 }

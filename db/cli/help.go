@@ -60,6 +60,8 @@ func init() {
 			long: "Discards the transaction started with `begin', with its sets and clears, and returns to autocommit."},
 		"set": {usage: "set <KEY> <VALUE>", short: "set a value for a given key", run: cmdSet,
 			long: "Sets KEY to VALUE, creating KEY when it is not present. Needs `writemode on'." + escapingKV},
+		"status": {usage: "status [json]", short: "get the status of the cluster", run: cmdStatus,
+			long: "Prints the cluster's status document (from the cluster controller, through the special key\n\\xff\\xff/status/json) as a summary, or the whole document with `status json'."},
 		"sleep": {usage: "sleep <SECONDS>", short: "sleep for a period of time", run: cmdSleep, unbounded: true},
 		"writemode": {usage: "writemode <on|off>", short: "enables or disables sets and clears", run: cmdWriteMode,
 			long: "Sets and clears are refused until `writemode on'; changing data from the CLI is best avoided."},
@@ -70,7 +72,6 @@ func init() {
 // formation (coordinators, a cluster controller, status), with the reason
 // they fail.
 var unavailable = map[string]string{
-	"status":       "status comes from the cluster controller, which arrives with cluster formation",
 	"configure":    "configuration changes need the cluster controller, which arrives with cluster formation",
 	"coordinators": "changing coordinators needs the coordinators' own interface, which arrives with cluster formation",
 	"exclude":      "exclusion needs data distribution, which arrives with cluster formation",

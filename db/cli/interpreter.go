@@ -20,6 +20,8 @@ type Config struct {
 	// NoTuples turns off the tuple form printed after keys that decode
 	// as tuples, leaving exactly fdbcli's output.
 	NoTuples bool
+	// ClusterFile is the cluster file's path, shown by `status`.
+	ClusterFile string
 }
 
 // Interpreter runs fdbcli commands. It is not safe for concurrent use.
