@@ -8,7 +8,7 @@ import (
 )
 
 func TestParseClusterFile(t *testing.T) {
-	got, err := ParseClusterFile("# the test cluster\n  test_db : abc123 @ 10.0.0.1:4500,\n 10.0.0.2:4500:tls , [::1]:4501 # local\n")
+	got, err := ParseClusterFile("# the test cluster\n  test_db : abc123 @ 10.0.0.1:4500,\n 10.0.0.2:4500 , [::1]:4501 # local\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +23,7 @@ func TestParseClusterFile(t *testing.T) {
 	for _, bad := range []string{
 		"", "db:id", "db@1.2.3.4:1", "d-b:id@1.2.3.4:1", "db:i_d@1.2.3.4:1", "db:a:b@1.2.3.4:1",
 		"db:id@1.2.3.4", "db:id@1.2.3.4:0", "db:id@1.2.3.4:99999", "db:id@1.2.3.4:1,1.2.3.4:1", "db:id@[zz]:1",
-		"db:id@", ":id@1.2.3.4:1",
+		"db:id@", ":id@1.2.3.4:1", "db:id@1.2.3.4:1:tls",
 	} {
 		if _, err := ParseClusterFile(bad); err == nil {
 			t.Errorf("ParseClusterFile(%q) accepted", bad)

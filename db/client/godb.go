@@ -41,7 +41,13 @@ func Open(ctx context.Context, clusterFile string) (*DB, error) {
 // OpenCluster connects to the cluster whose ClientDBInfo entry addresses
 // are given, with cfg.
 func OpenCluster(ctx context.Context, entry []flow.Address, cfg Config) (*DB, error) {
-	proc, err := flow.NewRealProcess(flow.RealConfig{ListenAddress: "127.0.0.1:0", ProcessID: "client"})
+	// The cluster answers by dialling the client back, so listen on the
+	// address that faces it (loopback serves only local clusters).
+	listen := "127.0.0.1:0"
+	if len(entry) > 0 {
+		listen = flow.ListenAddressToward(string(entry[0]))
+	}
+	proc, err := flow.NewRealProcess(flow.RealConfig{ListenAddress: listen, ProcessID: "client"})
 	if err != nil {
 		return nil, fmt.Errorf("client process: %w", err)
 	}

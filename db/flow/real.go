@@ -134,3 +134,26 @@ func (t *JSONTracer) Trace(ev TraceEvent) {
 	defer t.mu.Unlock()
 	_ = t.enc.Encode(m)
 }
+
+// LocalAddressToward returns this machine's IP address on the route to
+// addr ("host:port"). Peers answer a process by dialling its listen
+// address, so a client talking to a remote cluster must listen on an
+// address the cluster can reach, not on loopback. No packet is sent.
+func LocalAddressToward(addr string) (string, error) {
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		return "", fmt.Errorf("flow: no route to %s: %w", addr, err)
+	}
+	defer conn.Close()
+	return conn.LocalAddr().(*net.UDPAddr).IP.String(), nil
+}
+
+// ListenAddressToward is a listen address ("ip:0", any port) on the route
+// to addr, or the loopback address when there is no route.
+func ListenAddressToward(addr string) string {
+	ip, err := LocalAddressToward(addr)
+	if err != nil {
+		ip = "127.0.0.1"
+	}
+	return net.JoinHostPort(ip, "0")
+}

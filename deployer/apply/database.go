@@ -39,7 +39,7 @@ func (db Database) run(ctx context.Context, fn func(c *flow.Ctx, d *client.Datab
 	if err != nil {
 		return cf, fmt.Errorf("cluster file: %w", err)
 	}
-	ip, err := localAddressToward(string(cf.Coordinators[0]))
+	ip, err := flow.LocalAddressToward(string(cf.Coordinators[0]))
 	if err != nil {
 		return cf, err
 	}
@@ -66,17 +66,6 @@ func (db Database) run(ctx context.Context, fn func(c *flow.Ctx, d *client.Datab
 		return struct{}{}, fn(c, d)
 	})
 	return cf, err
-}
-
-// localAddressToward is the IP this machine sends from to reach addr
-// (a UDP "connection" sends nothing; it only picks the route).
-func localAddressToward(addr string) (string, error) {
-	conn, err := net.Dial("udp", addr)
-	if err != nil {
-		return "", fmt.Errorf("no route to the coordinator %s: %w", addr, err)
-	}
-	defer conn.Close()
-	return conn.LocalAddr().(*net.UDPAddr).IP.String(), nil
 }
 
 // Configure writes the desired configuration (configure new, or a change
