@@ -161,6 +161,12 @@ func (p *Proxy) sendToResolvers(e *flow.Env, b *batch) []flow.Future[*wire.Resol
 			if t.err == nil {
 				rt.ReadConflictRanges = clipRanges(t.req.Msg.GetReadConflictRanges(), r.Range)
 				rt.WriteConflictRanges = clipRanges(t.req.Msg.GetWriteConflictRanges(), r.Range)
+			} else {
+				// A refused transaction's read version may be anything a
+				// client sent (even at or above the batch's version, which
+				// the resolver refuses as malformed, failing the whole
+				// batch): it reads nothing, so give it a harmless one.
+				rt.ReadVersion = int64(b.prev)
 			}
 			req.Transactions[j] = rt
 		}
