@@ -13,6 +13,7 @@ import (
 
 	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/directory"
+	"github.com/strata-db/strata/db/directory/directorytest"
 	"github.com/strata-db/strata/db/tuple"
 	"github.com/strata-db/strata/test/testserver"
 )
@@ -115,7 +116,7 @@ func TestRealDatabase(t *testing.T) {
 	t.Run("concurrent creates get distinct prefixes", func(t *testing.T) {
 		const goroutines, each = 8, 10
 		var mu sync.Mutex
-		var all []created
+		var all []directorytest.Created
 		var wg sync.WaitGroup
 		errs := make(chan error, goroutines)
 		for g := range goroutines {
@@ -130,7 +131,7 @@ func TestRealDatabase(t *testing.T) {
 						return
 					}
 					mu.Lock()
-					all = append(all, created{path, d.Bytes()})
+					all = append(all, directorytest.Created{Path: path, Prefix: d.Bytes()})
 					mu.Unlock()
 				}
 			}()
@@ -140,7 +141,7 @@ func TestRealDatabase(t *testing.T) {
 		for err := range errs {
 			t.Fatal(err)
 		}
-		if err := checkDistinct(all); err != nil {
+		if err := directorytest.CheckDistinct(all); err != nil {
 			t.Fatal(err)
 		}
 		names, err := directory.List(ctx, db, []string{"many"})

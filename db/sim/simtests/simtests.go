@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/strata-db/strata/db/directory/directorytest"
 	"github.com/strata-db/strata/db/sim"
 )
 
@@ -18,6 +19,7 @@ func All() []sim.Test {
 		versionStampTest(),
 		durabilityTest(),
 		apiCorrectnessTest(),
+		directorytest.ConcurrentCreates(),
 	}
 	slices.SortFunc(tests, func(a, b sim.Test) int {
 		if a.Name < b.Name {
