@@ -149,6 +149,22 @@ func do[T any](c *flow.Ctx, tr *Transaction, name string, op func(c *flow.Ctx) (
 	return p.Future().Get()
 }
 
+// awaitOrAbort waits for f unless the transaction times out or is
+// cancelled first. Unlike do it needs no actor of its own: waiting on a
+// future is all there is to it.
+func (tr *Transaction) awaitOrAbort(c *flow.Ctx, f flow.Future[kv.Version]) (kv.Version, error) {
+	abort := tr.abort.Future()
+	if !f.IsReady() {
+		if _, err := flow.Select(c, f, abort); err != nil {
+			return kv.InvalidVersion, err
+		}
+		if !f.IsReady() {
+			return kv.InvalidVersion, abort.Err()
+		}
+	}
+	return f.Get()
+}
+
 // GetReadVersion returns the transaction's read version, getting one from
 // the database on first use.
 func (tr *Transaction) GetReadVersion(c *flow.Ctx) (kv.Version, error) {
@@ -171,7 +187,7 @@ func (tr *Transaction) GetReadVersion(c *flow.Ctx) (kv.Version, error) {
 		})
 	}
 	rv := tr.rv
-	v, err := do(c, tr, "AwaitReadVersion", func(c *flow.Ctx) (kv.Version, error) { return flow.Await(c, rv) })
+	v, err := tr.awaitOrAbort(c, rv)
 	if err != nil && tr.rv == rv {
 		// A failed read version is fetched afresh next time (after OnError).
 		tr.rvSet = false
