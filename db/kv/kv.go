@@ -131,10 +131,5 @@ func Printable(b []byte) string {
 	return sb.String()
 }
 
-// TokenOpenDatabase is the well-known endpoint token at which a cluster's
-// entry processes (its coordinators) answer OpenDatabaseRequest with the
-// current ClientDBInfo.
-const TokenOpenDatabase uint64 = 200
-
 // AllKeys is the whole user and system keyspace, ["", \xff\xff).
 var AllKeys = KeyRange{Begin: []byte{}, End: []byte{0xff, 0xff}}

@@ -57,7 +57,7 @@ func checkMutation(mu *wire.Mutation) error {
 		if bytes.Compare(key, param) > 0 {
 			return fmt.Errorf("commitproxy: clear of %s: %w", kv.KeyRange{Begin: key, End: param}, kv.ErrInvertedRange)
 		}
-		if bytes.Compare(param, AllKeysEnd) > 0 {
+		if bytes.Compare(param, kv.AllKeys.End) > 0 {
 			return fmt.Errorf("commitproxy: clear up to %s: %w", kv.Printable(param), kv.ErrKeyOutsideLegalRange)
 		}
 		return checkKeySize(key, param)
@@ -74,7 +74,7 @@ func checkMutation(mu *wire.Mutation) error {
 		}
 		param = p
 	}
-	if bytes.Compare(key, AllKeysEnd) >= 0 {
+	if bytes.Compare(key, kv.AllKeys.End) >= 0 {
 		return fmt.Errorf("commitproxy: write to %s: %w", kv.Printable(key), kv.ErrKeyOutsideLegalRange)
 	}
 	if err := checkKeySize(key); err != nil {

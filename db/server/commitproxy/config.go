@@ -66,10 +66,6 @@ type Shard struct {
 	Servers []*wire.StorageInterface
 }
 
-// AllKeysEnd ends the key space that proxies route: user keys and the
-// system keys under \xff; special keys (\xff\xff...) are never stored.
-var AllKeysEnd = []byte{0xff, 0xff}
-
 // maxBatchIndex bounds the transactions of one batch: versionstamps give the
 // batch index two bytes.
 const maxBatchIndex = 1 << 16
@@ -134,7 +130,7 @@ func (cfg *Config) validate() error {
 	return nil
 }
 
-// checkPartition checks that ranges cover ["", AllKeysEnd) in order, each
+// checkPartition checks that ranges cover ["", kv.AllKeys.End) in order, each
 // non-empty and starting where the previous ended.
 func checkPartition(ranges []kv.KeyRange) error {
 	if len(ranges) == 0 {
@@ -150,7 +146,7 @@ func checkPartition(ranges []kv.KeyRange) error {
 		}
 		prevEnd = r.End
 	}
-	if !bytes.Equal(prevEnd, AllKeysEnd) {
+	if !bytes.Equal(prevEnd, kv.AllKeys.End) {
 		return fmt.Errorf("ranges end at %s, not at \\xff\\xff", kv.Printable(prevEnd))
 	}
 	return nil

@@ -142,7 +142,7 @@ func testShards() []commitproxy.Shard {
 	return []commitproxy.Shard{
 		{Range: kv.KeyRange{Begin: []byte{}, End: []byte("g")}, Servers: ss(1)},
 		{Range: kv.KeyRange{Begin: []byte("g"), End: []byte("p")}, Servers: ss(2, 3)},
-		{Range: kv.KeyRange{Begin: []byte("p"), End: commitproxy.AllKeysEnd}, Servers: ss(4)},
+		{Range: kv.KeyRange{Begin: []byte("p"), End: kv.AllKeys.End}, Servers: ss(4)},
 	}
 }
 
@@ -180,7 +180,7 @@ func newClusterN(t testing.TB, seed uint64, fsync time.Duration, proxies int, tw
 		Sequencer: seq,
 		Resolvers: []commitproxy.Resolver{
 			{Interface: rs[0], Range: kv.KeyRange{Begin: []byte{}, End: []byte("m")}},
-			{Interface: rs[1], Range: kv.KeyRange{Begin: []byte("m"), End: commitproxy.AllKeysEnd}},
+			{Interface: rs[1], Range: kv.KeyRange{Begin: []byte("m"), End: kv.AllKeys.End}},
 		},
 		TLogs:  logs,
 		Shards: testShards(),

@@ -242,7 +242,7 @@ func (p *Proxy) serveLocations(c *flow.Ctx) error {
 		}
 		begin, end := r.Msg.GetBegin(), r.Msg.GetEnd()
 		if len(end) == 0 {
-			end = AllKeysEnd // no end: to the end of the key space
+			end = kv.AllKeys.End // no end: to the end of the key space
 		}
 		if bytes.Compare(begin, end) > 0 {
 			r.Fail(fmt.Errorf("commitproxy: locations of %s: %w", kv.KeyRange{Begin: begin, End: end}, kv.ErrInvertedRange))

@@ -19,7 +19,7 @@ var KeyServersPrefix = []byte("\xff/keyServers/")
 
 // shardMap is the proxy's in-memory form of \xff/keyServers/: shard
 // boundaries in key order, the first at "", each shard ending where the
-// next begins and the last at AllKeysEnd.
+// next begins and the last at kv.AllKeys.End.
 type shardMap struct {
 	shards []mapShard
 }
@@ -47,7 +47,7 @@ func (m *shardMap) end(i int) []byte {
 	if i+1 < len(m.shards) {
 		return m.shards[i+1].begin
 	}
-	return AllKeysEnd
+	return kv.AllKeys.End
 }
 
 // tagger collects a batch's mutations per storage tag, in commit order.
@@ -140,7 +140,7 @@ func (m *shardMap) apply(mu *wire.Mutation) (touched bool, err error) {
 		if err := proto.Unmarshal(mu.GetParam(), &loc); err != nil {
 			return true, err
 		}
-		if len(loc.GetServers()) == 0 || bytes.Compare(begin, AllKeysEnd) >= 0 {
+		if len(loc.GetServers()) == 0 || bytes.Compare(begin, kv.AllKeys.End) >= 0 {
 			return true, errShardValue
 		}
 		i := m.index(begin)
@@ -159,7 +159,7 @@ func (m *shardMap) apply(mu *wire.Mutation) (touched bool, err error) {
 		}
 		lo, hi := from[len(KeyServersPrefix):], []byte(nil)
 		if bytes.Equal(to, prefixEnd) {
-			hi = AllKeysEnd
+			hi = kv.AllKeys.End
 		} else {
 			hi = to[len(KeyServersPrefix):]
 		}

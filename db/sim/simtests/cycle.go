@@ -18,21 +18,21 @@ func cycleTest() sim.Test {
 			d := newDBCluster(s, 1+rng.IntN(3))
 			w := workloads.NewCycle("cycle/", 10+rng.IntN(90))
 			setup := d.spawn(0, "CycleSetup", w.Setup)
-			if err := d.waitAll(time.Minute, setup); err != nil {
+			if err := d.WaitAll(time.Minute, setup); err != nil {
 				return fmt.Errorf("cycle setup: %w", err)
 			}
 			stop := s.Now().Add(10 * time.Second)
-			actors := []*flow.Actor{d.clog(stop)}
+			actors := []*flow.Actor{d.Clog(stop)}
 			for i := range 2 + rng.IntN(6) {
 				actors = append(actors, d.spawn(i, "Cycle", func(c *flow.Ctx, db workloads.DB) error {
 					return w.Run(c, db, stop, 20*time.Millisecond)
 				}))
 			}
-			if err := d.waitAll(5*time.Minute, actors...); err != nil {
+			if err := d.WaitAll(5*time.Minute, actors...); err != nil {
 				return err
 			}
 			check := d.spawn(0, "CycleCheck", w.Check)
-			if err := d.waitAll(time.Minute, check); err != nil {
+			if err := d.WaitAll(time.Minute, check); err != nil {
 				return err
 			}
 			s.Note("cycle committed=%d retries=%d", w.Committed, w.Retries)

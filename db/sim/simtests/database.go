@@ -1,8 +1,6 @@
 package simtests
 
 import (
-	"time"
-
 	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/sim"
@@ -11,16 +9,10 @@ import (
 )
 
 // dbCluster is simdb's cluster with the workloads' view of the client.
-type dbCluster struct {
-	*simdb.Cluster
-	s       *sim.Simulation
-	server  *sim.Process
-	clients []*sim.Process
-}
+type dbCluster struct{ *simdb.Cluster }
 
 func newDBCluster(s *sim.Simulation, clients int) *dbCluster {
-	c := simdb.New(s, clients)
-	return &dbCluster{Cluster: c, s: s, server: c.Server, clients: c.Clients}
+	return &dbCluster{simdb.New(s, clients)}
 }
 
 // db opens a client database on a client process, as the workloads see it.
@@ -35,10 +27,4 @@ func (d *dbCluster) db(e *flow.Env) (workloads.DB, error) {
 // spawn runs body as an actor on client i with an open database.
 func (d *dbCluster) spawn(i int, name string, body func(c *flow.Ctx, db workloads.DB) error) *flow.Actor {
 	return d.Spawn(i, name, func(c *flow.Ctx, db *client.Database) error { return body(c, workloads.FromClient(db)) })
-}
-
-func (d *dbCluster) clog(stop time.Time) *flow.Actor { return d.Clog(stop) }
-
-func (d *dbCluster) waitAll(limit time.Duration, actors ...*flow.Actor) error {
-	return d.WaitAll(limit, actors...)
 }

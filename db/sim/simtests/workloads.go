@@ -21,21 +21,21 @@ func bankTest() sim.Test {
 			rng := s.Rand()
 			d := newDBCluster(s, 1+rng.IntN(3))
 			w := workloads.NewBank("bank/", 5+rng.IntN(30), 1000)
-			if err := d.waitAll(time.Minute, d.spawn(0, "BankSetup", w.Setup)); err != nil {
+			if err := d.WaitAll(time.Minute, d.spawn(0, "BankSetup", w.Setup)); err != nil {
 				return fmt.Errorf("bank setup: %w", err)
 			}
 			stop := s.Now().Add(10 * time.Second)
-			actors := []*flow.Actor{d.clog(stop)}
+			actors := []*flow.Actor{d.Clog(stop)}
 			for i := range 2 + rng.IntN(6) {
 				audit := i%3 == 2
 				actors = append(actors, d.spawn(i, "Bank", func(c *flow.Ctx, db workloads.DB) error {
 					return w.Run(c, db, stop, 20*time.Millisecond, audit)
 				}))
 			}
-			if err := d.waitAll(5*time.Minute, actors...); err != nil {
+			if err := d.WaitAll(5*time.Minute, actors...); err != nil {
 				return err
 			}
-			if err := d.waitAll(time.Minute, d.spawn(0, "BankCheck", w.Check)); err != nil {
+			if err := d.WaitAll(time.Minute, d.spawn(0, "BankCheck", w.Check)); err != nil {
 				return err
 			}
 			if w.Transfers == 0 {
@@ -53,7 +53,7 @@ func sidebandTest() sim.Test {
 		Run: func(s *sim.Simulation) error {
 			d := newDBCluster(s, 2)
 			w := workloads.NewSideband("sideband/")
-			checkerEnv := d.clients[1].Env()
+			checkerEnv := d.Clients[1].Env()
 			checkerDB, err := d.db(checkerEnv)
 			if err != nil {
 				return err
@@ -61,9 +61,9 @@ func sidebandTest() sim.Test {
 			checker := w.ServeChecker(checkerEnv, checkerDB)
 			stop := s.Now().Add(10 * time.Second)
 			mutator := d.spawn(0, "SidebandMutator", func(c *flow.Ctx, db workloads.DB) error {
-				return w.RunMutator(c, db, d.clients[1].Addr, stop)
+				return w.RunMutator(c, db, d.Clients[1].Addr, stop)
 			})
-			if err := d.waitAll(5*time.Minute, d.clog(stop), mutator); err != nil {
+			if err := d.WaitAll(5*time.Minute, d.Clog(stop), mutator); err != nil {
 				return err
 			}
 			s.Run(10*time.Second, func() bool { return w.Checked >= w.Messages || checker.Done().IsReady() })
@@ -87,7 +87,7 @@ func watchesTest() sim.Test {
 			w := workloads.NewWatches("watches/", 20)
 			stop := s.Now().Add(20 * time.Second)
 			run := d.spawn(0, "Watches", w.Run)
-			if err := d.waitAll(5*time.Minute, d.clog(stop), run); err != nil {
+			if err := d.WaitAll(5*time.Minute, d.Clog(stop), run); err != nil {
 				return err
 			}
 			if w.Fired != w.Rounds {
@@ -106,10 +106,10 @@ func versionStampTest() sim.Test {
 			d := newDBCluster(s, 1)
 			w := workloads.NewVersionStamp("vs/", 50)
 			stop := s.Now().Add(10 * time.Second)
-			if err := d.waitAll(5*time.Minute, d.clog(stop), d.spawn(0, "VersionStamp", w.Run)); err != nil {
+			if err := d.WaitAll(5*time.Minute, d.Clog(stop), d.spawn(0, "VersionStamp", w.Run)); err != nil {
 				return err
 			}
-			return d.waitAll(time.Minute, d.spawn(0, "VersionStampCheck", w.Check))
+			return d.WaitAll(time.Minute, d.spawn(0, "VersionStampCheck", w.Check))
 		},
 	}
 }
@@ -131,11 +131,11 @@ func durabilityTest() sim.Test {
 				}
 				return bank.Setup(c, db)
 			})
-			if err := d.waitAll(time.Minute, setup); err != nil {
+			if err := d.WaitAll(time.Minute, setup); err != nil {
 				return fmt.Errorf("setup: %w", err)
 			}
 			stop := s.Now().Add(20 * time.Second)
-			actors := []*flow.Actor{d.clog(stop)}
+			actors := []*flow.Actor{d.Clog(stop)}
 			for i := range 3 {
 				actors = append(actors,
 					d.spawn(i, "Cycle", func(c *flow.Ctx, db workloads.DB) error { return cycle.Run(c, db, stop, 20*time.Millisecond) }),
@@ -148,11 +148,11 @@ func durabilityTest() sim.Test {
 					if err := c.Sleep(time.Duration(2+rng.IntN(5)) * time.Second); err != nil {
 						return err
 					}
-					s.Reboot(d.server, time.Duration(rng.Int64N(int64(2*time.Second))))
+					s.Reboot(d.Server, time.Duration(rng.Int64N(int64(2*time.Second))))
 				}
 				return nil
 			}))
-			if err := d.waitAll(10*time.Minute, actors...); err != nil {
+			if err := d.WaitAll(10*time.Minute, actors...); err != nil {
 				return err
 			}
 			check := d.spawn(0, "Check", func(c *flow.Ctx, db workloads.DB) error {
@@ -164,7 +164,7 @@ func durabilityTest() sim.Test {
 				}
 				return durable.Check(c, db)
 			})
-			if err := d.waitAll(2*time.Minute, check); err != nil {
+			if err := d.WaitAll(2*time.Minute, check); err != nil {
 				return err
 			}
 			s.Note("durability reboots=%d cycle=%d bank=%d durable=%d unknown=%d", reboots, cycle.Committed, bank.Transfers, durable.Acked(), durable.Unknown)
@@ -190,7 +190,7 @@ func apiCorrectnessTest() sim.Test {
 				ws = append(ws, w)
 				actors = append(actors, d.spawn(0, "ApiCorrectness", w.Run))
 			}
-			if err := d.waitAll(10*time.Minute, append(actors, d.clog(stop))...); err != nil {
+			if err := d.WaitAll(10*time.Minute, append(actors, d.Clog(stop))...); err != nil {
 				return err
 			}
 			for _, w := range ws {
