@@ -44,8 +44,14 @@ type WorkerReport struct {
 	Generation uint64 `protobuf:"varint,10,opt,name=generation,proto3" json:"generation,omitempty"`
 	// storage_engine is the engine of the storage role it hosts, if any.
 	StorageEngine string `protobuf:"bytes,11,opt,name=storage_engine,json=storageEngine,proto3" json:"storage_engine,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// logs and storage are the log and storage roles the worker hosts, with
+	// their current interfaces (a restarted worker reopens them from disk).
+	Logs    []*HostedLog        `protobuf:"bytes,12,rep,name=logs,proto3" json:"logs,omitempty"`
+	Storage []*StorageInterface `protobuf:"bytes,13,rep,name=storage,proto3" json:"storage,omitempty"`
+	// server_db_info_id is the id of the last ServerDBInfo the worker got.
+	ServerDbInfoId uint64 `protobuf:"varint,14,opt,name=server_db_info_id,json=serverDbInfoId,proto3" json:"server_db_info_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *WorkerReport) Reset() {
@@ -153,6 +159,27 @@ func (x *WorkerReport) GetStorageEngine() string {
 		return x.StorageEngine
 	}
 	return ""
+}
+
+func (x *WorkerReport) GetLogs() []*HostedLog {
+	if x != nil {
+		return x.Logs
+	}
+	return nil
+}
+
+func (x *WorkerReport) GetStorage() []*StorageInterface {
+	if x != nil {
+		return x.Storage
+	}
+	return nil
+}
+
+func (x *WorkerReport) GetServerDbInfoId() uint64 {
+	if x != nil {
+		return x.ServerDbInfoId
+	}
+	return 0
 }
 
 // WorkerMetrics are a worker's process and role metrics. Counters are
@@ -610,7 +637,7 @@ var File_db_wire_controller_proto protoreflect.FileDescriptor
 
 const file_db_wire_controller_proto_rawDesc = "" +
 	"\n" +
-	"\x18db/wire/controller.proto\x12\vstrata.wire\"\xd0\x03\n" +
+	"\x18db/wire/controller.proto\x12\vstrata.wire\x1a\x15db/wire/cluster.proto\x1a\x11db/wire/txn.proto\"\xe0\x04\n" +
 	"\fWorkerReport\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x1d\n" +
 	"\n" +
@@ -628,7 +655,10 @@ const file_db_wire_controller_proto_rawDesc = "" +
 	"generation\x18\n" +
 	" \x01(\x04R\n" +
 	"generation\x12%\n" +
-	"\x0estorage_engine\x18\v \x01(\tR\rstorageEngine\x1a;\n" +
+	"\x0estorage_engine\x18\v \x01(\tR\rstorageEngine\x12*\n" +
+	"\x04logs\x18\f \x03(\v2\x16.strata.wire.HostedLogR\x04logs\x127\n" +
+	"\astorage\x18\r \x03(\v2\x1d.strata.wire.StorageInterfaceR\astorage\x12)\n" +
+	"\x11server_db_info_id\x18\x0e \x01(\x04R\x0eserverDbInfoId\x1a;\n" +
 	"\rLocalityEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfa\x03\n" +
@@ -693,17 +723,21 @@ var file_db_wire_controller_proto_goTypes = []any{
 	(*StatusRequest)(nil),     // 6: strata.wire.StatusRequest
 	(*StatusReply)(nil),       // 7: strata.wire.StatusReply
 	nil,                       // 8: strata.wire.WorkerReport.LocalityEntry
+	(*HostedLog)(nil),         // 9: strata.wire.HostedLog
+	(*StorageInterface)(nil),  // 10: strata.wire.StorageInterface
 }
 var file_db_wire_controller_proto_depIdxs = []int32{
-	8, // 0: strata.wire.WorkerReport.locality:type_name -> strata.wire.WorkerReport.LocalityEntry
-	1, // 1: strata.wire.WorkerReport.metrics:type_name -> strata.wire.WorkerMetrics
-	2, // 2: strata.wire.WorkerMetrics.storage:type_name -> strata.wire.StorageMetrics
-	3, // 3: strata.wire.WorkerMetrics.log:type_name -> strata.wire.LogMetrics
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	8,  // 0: strata.wire.WorkerReport.locality:type_name -> strata.wire.WorkerReport.LocalityEntry
+	1,  // 1: strata.wire.WorkerReport.metrics:type_name -> strata.wire.WorkerMetrics
+	9,  // 2: strata.wire.WorkerReport.logs:type_name -> strata.wire.HostedLog
+	10, // 3: strata.wire.WorkerReport.storage:type_name -> strata.wire.StorageInterface
+	2,  // 4: strata.wire.WorkerMetrics.storage:type_name -> strata.wire.StorageMetrics
+	3,  // 5: strata.wire.WorkerMetrics.log:type_name -> strata.wire.LogMetrics
+	6,  // [6:6] is the sub-list for method output_type
+	6,  // [6:6] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_db_wire_controller_proto_init() }
@@ -711,6 +745,8 @@ func file_db_wire_controller_proto_init() {
 	if File_db_wire_controller_proto != nil {
 		return
 	}
+	file_db_wire_cluster_proto_init()
+	file_db_wire_txn_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
