@@ -133,7 +133,7 @@ func Recruit(workers []Worker, mode Mode, counts Counts, prefer *Placement) (Pla
 // each has been given so far.
 type recruiter struct {
 	mode   Mode
-	all    []Worker // sorted by ID, excluded ones included (for messages)
+	all    []Worker       // sorted by ID, excluded ones included (for messages)
 	load   map[string]int // roles given in this recruitment
 	prefer map[Role]map[string]bool
 	// priorLoad is how many roles each worker held in the previous
