@@ -157,7 +157,7 @@ func ChooseDestination(t Team, lost string, servers []StorageServer, mode Mode, 
 		others++
 	}
 	if best == nil {
-		return "", fmt.Errorf("no storage server can replace %s in team %s (%s): of %d other servers, %d %s excluded and %d share a zone or %s with %s",
+		return "", fmt.Errorf("no storage server can replace %s in team %s (%s): of %d other servers, %d %s excluded and %d share a %s with %s",
 			lost, t, mode.Name, others, excluded, isAre(excluded), clash, policyKeys(mode.StoragePolicy), Team(rest))
 	}
 	return best.ID, nil
@@ -172,11 +172,16 @@ func fitsWith(s StorageServer, members []StorageServer, p Policy) bool {
 	return true
 }
 
+// policyKeys names what team members may not share: "zone", or "zone or
+// data hall".
 func policyKeys(p Policy) string {
-	if len(p) == 0 {
-		return "nothing else"
+	names := []string{KeyZone.noun(1)}
+	for _, level := range p {
+		if level.Key != KeyZone {
+			names = append(names, level.Key.noun(1))
+		}
 	}
-	return p[0].Key.noun(1)
+	return strings.Join(names, " or ")
 }
 
 // DesiredTeamsPerServer is FoundationDB's DESIRED_TEAMS_PER_SERVER: by
@@ -199,7 +204,9 @@ func BuildTeams(servers []StorageServer, mode Mode, want int) ([]Team, error) {
 // fewest teams and adds, one at a time, the compatible server in fewest
 // teams, preferring servers it shares fewest teams with, so servers end in
 // roughly the same number of teams and team overlap stays small; ties go to
-// the smaller ID, so the result is deterministic. Fewer than want teams are
+// the smaller ID, so the result is deterministic. A final pass then moves
+// new teams' memberships from servers in the most teams to servers in the
+// fewest while the policy allows (existing teams are never changed). Fewer than want teams are
 // returned when no further distinct team exists (or a bounded search finds
 // none); an error when not even one team can be formed.
 func ExtendTeams(existing []Team, servers []StorageServer, mode Mode, want int) ([]Team, error) {
@@ -213,20 +220,28 @@ func ExtendTeams(existing []Team, servers []StorageServer, mode Mode, want int) 
 	if want <= 0 {
 		want = DesiredTeamsPerServer * len(b.srv)
 	}
+	if len(b.srv) == 0 {
+		return nil, b.impossible()
+	}
 	have := b.addExisting(existing)
-	var added []Team
+	var added [][]int
 	for have+len(added) < want {
 		members, ok := b.next()
 		if !ok {
 			break
 		}
-		added = append(added, b.team(members))
+		added = append(added, members)
 	}
 	if have+len(added) == 0 && want > 0 {
 		return nil, b.impossible()
 	}
-	slices.SortFunc(added, func(x, y Team) int { return slices.Compare(x.IDs(), y.IDs()) })
-	return added, nil
+	b.rebalance(added)
+	teams := make([]Team, len(added))
+	for i, members := range added {
+		teams[i] = b.team(members)
+	}
+	slices.SortFunc(teams, func(x, y Team) int { return slices.Compare(x.IDs(), y.IDs()) })
+	return teams, nil
 }
 
 // teamBuilder is one ExtendTeams call's state. Servers are referred to by
@@ -289,13 +304,82 @@ func key(members []int) string {
 }
 
 func (b *teamBuilder) record(members []int) {
-	b.seen[key(members)] = true
+	b.account(members, 1)
+}
+
+// account adds (delta 1) or removes (delta -1) a team's bookkeeping.
+func (b *teamBuilder) account(members []int, delta int) {
+	b.seen[key(members)] = delta > 0
 	for i, m := range members {
-		b.count[m]++
+		b.count[m] += delta
 		for _, o := range members[i+1:] {
-			b.pairs[pair(m, o)]++
+			b.pairs[pair(m, o)] += delta
 		}
 	}
+}
+
+// rebalance evens out the team counts of the servers: while some server
+// is in at least two teams more than another, and a new team holding the
+// first but not the second stays valid and distinct with the second in
+// its place, it swaps them. Each swap lowers the sum of squared counts, so
+// the pass ends; a budget of team checks bounds its cost when the
+// imbalance cannot be fixed (uneven zones).
+func (b *teamBuilder) rebalance(added [][]int) {
+	budget := 20000 + 50*len(added)
+	for budget > 0 {
+		order := make([]int, len(b.srv))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(b.count[x], b.count[y]) })
+		if !b.swapOnce(added, order, &budget) {
+			return
+		}
+	}
+}
+
+// swapOnce makes the first improving swap, scanning the most loaded
+// servers against the least loaded ones.
+func (b *teamBuilder) swapOnce(added [][]int, order []int, budget *int) bool {
+	for hiIdx := len(order) - 1; hiIdx >= 0; hiIdx-- {
+		hi := order[hiIdx]
+		for _, lo := range order {
+			if b.count[hi]-b.count[lo] < 2 {
+				break
+			}
+			for t := range added {
+				if *budget--; *budget <= 0 {
+					return false
+				}
+				if b.trySwap(added, t, hi, lo) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// trySwap replaces hi by lo in added[t] if the result is a valid new team.
+func (b *teamBuilder) trySwap(added [][]int, t, hi, lo int) bool {
+	members := added[t]
+	i := slices.Index(members, hi)
+	if i < 0 || slices.Contains(members, lo) {
+		return false
+	}
+	rest := slices.Delete(slices.Clone(members), i, i+1)
+	if !b.fits(lo, rest) {
+		return false
+	}
+	swapped := slices.Sorted(slices.Values(append(rest, lo)))
+	if b.seen[key(swapped)] {
+		return false
+	}
+	b.account(members, -1)
+	delete(b.seen, key(members))
+	b.account(swapped, 1)
+	added[t] = swapped
+	return true
 }
 
 func pair(a, c int) [2]int {
@@ -398,7 +482,7 @@ func (b *teamBuilder) impossible() error {
 		}
 	}
 	if b.excluded > 0 {
-		msg += fmt.Sprintf(" (%d excluded servers not counted)", b.excluded)
+		msg += fmt.Sprintf(" (excluded servers not counted: %d)", b.excluded)
 	}
 	return fmt.Errorf("building storage teams: %s", msg)
 }

@@ -69,8 +69,8 @@ func FaultTolerance(mode Mode, d Deployment) Tolerance {
 	return Tolerance{
 		MaxZoneFailuresWithoutLosingData:         data.value(),
 		MaxZoneFailuresWithoutLosingAvailability: avail.value(),
-		DataLimit:                                data.why,
-		AvailabilityLimit:                        avail.why,
+		DataLimit:                                data.reason(),
+		AvailabilityLimit:                        avail.reason(),
 	}
 }
 
@@ -86,6 +86,13 @@ func (b *bound) add(v int, why string) {
 	if !b.set || v < b.v {
 		b.v, b.why, b.set = v, why, true
 	}
+}
+
+func (b bound) reason() string {
+	if !b.set {
+		return "nothing to bound it"
+	}
+	return b.why
 }
 
 func (b bound) value() int {
