@@ -10,7 +10,8 @@ import (
 	"github.com/cockroachdb/datadriven"
 )
 
-// TestDataDriven runs testdata/*.txt. Commands:
+// TestDataDriven runs testdata/datadriven/*.txt (rapid keeps its failure
+// files in testdata/rapid). Commands:
 //
 //	workers                      input: one worker a line, "ID key=value... [excluded]"
 //	                             with keys class, zone, machine, hall, dc
@@ -30,7 +31,7 @@ import (
 //	                             passes the worker list
 //	fitness                      the whole class x role table
 func TestDataDriven(t *testing.T) {
-	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+	datadriven.Walk(t, "testdata/datadriven", func(t *testing.T, path string) {
 		var h harness
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			out, err := h.run(t, d)

@@ -9,8 +9,8 @@ import (
 
 // logs recruits want logs (at least the policy's replica count): first the
 // best set satisfying the log policy, then the best-fit remaining workers,
-// spread over zones and halls. It recruits fewer when fewer workers are
-// eligible.
+// previous logs first, spread over zones and halls. It recruits fewer when
+// fewer workers are eligible.
 func (r *recruiter) logs(want int) ([]string, error) {
 	cands := r.eligible(Log)
 	chosen, ok := r.satisfy(r.mode.LogPolicy, cands)
@@ -35,6 +35,7 @@ func (r *recruiter) logs(want int) ([]string, error) {
 	spread := func(a, b cand) int {
 		return cmp.Or(
 			cmp.Compare(a.fit, b.fit),
+			cmp.Compare(r.notPreferred(Log, a), r.notPreferred(Log, b)),
 			cmp.Compare(perZone[a.w.Locality.ZoneID()], perZone[b.w.Locality.ZoneID()]),
 			cmp.Compare(perHall[a.w.Locality.DataHall], perHall[b.w.Locality.DataHall]),
 			r.compare(Log)(a, b),

@@ -79,8 +79,8 @@ func (p Placement) String() string {
 //     chosen for it.
 //   - The logs satisfy mode.LogPolicy (distinct zones; in three_data_hall
 //     two data halls with two zones each); the extra logs beyond the
-//     replication factor go to the best-fit workers left, spread over
-//     zones, then data halls.
+//     replication factor go to the best-fit workers left, previous logs
+//     first, spread over zones, then data halls.
 //   - Otherwise workers are taken best fitness first. Among equally fit
 //     workers: the one that held the same role in prefer (the previous
 //     placement; may be nil), so a recovery moves a role only when its

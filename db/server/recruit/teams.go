@@ -427,24 +427,25 @@ func (b *teamBuilder) grow(members []int) ([]int, bool) {
 	if b.budget--; b.budget <= 0 {
 		return nil, false
 	}
-	var cands []int
+	// Each candidate's rank: teams it is in, teams it shares with members,
+	// index (ID).
+	type ranked struct{ count, overlap, c int }
+	var cands []ranked
 	for c := range b.srv {
-		if b.fits(c, members) {
-			cands = append(cands, c)
+		if !b.fits(c, members) {
+			continue
 		}
-	}
-	overlap := func(c int) int {
-		n := 0
+		r := ranked{count: b.count[c], c: c}
 		for _, m := range members {
-			n += b.pairs[pair(c, m)]
+			r.overlap += b.pairs[pair(c, m)]
 		}
-		return n
+		cands = append(cands, r)
 	}
-	slices.SortStableFunc(cands, func(x, y int) int {
-		return cmp.Or(cmp.Compare(b.count[x], b.count[y]), cmp.Compare(overlap(x), overlap(y)))
+	slices.SortFunc(cands, func(x, y ranked) int {
+		return cmp.Or(cmp.Compare(x.count, y.count), cmp.Compare(x.overlap, y.overlap), cmp.Compare(x.c, y.c))
 	})
-	for _, c := range cands {
-		if t, ok := b.grow(append(slices.Clip(members), c)); ok {
+	for _, r := range cands {
+		if t, ok := b.grow(append(slices.Clip(members), r.c)); ok {
 			return t, true
 		}
 		if b.budget <= 0 {
