@@ -14,8 +14,10 @@ import (
 const (
 	// defaultSeedRequestTimeout is Recovery.RequestTimeout's default.
 	defaultSeedRequestTimeout = 5 * time.Second
-	// seedSyncBytes is how much copied data is pushed to the queue between
-	// syncs: it bounds the queue's write buffer during a seeding.
+	// seedSyncBytes is at most how much copied data is pushed to the queue
+	// between syncs: it bounds the queue's write buffer during a seeding.
+	// A sync also comes at least once per segment's worth, so that the copy
+	// fills segments of the usual size, which pops reclaim one by one.
 	seedSyncBytes = 4 << 20
 	// seedPasses is how many times each source is tried for one peek
 	// before the seeding gives up, so a brief partition is ridden out.
@@ -50,15 +52,16 @@ type seedTag struct {
 
 // seeder copies the old generation's data into a new log.
 type seeder struct {
-	t        *TLog
-	version  int64
-	timeout  time.Duration
-	sources  []seedSource
-	tags     []*seedTag
-	prev     int64 // version of the last record pushed
-	unsynced int   // bytes pushed since the last sync
-	records  int
-	bytes    int64
+	t         *TLog
+	version   int64
+	timeout   time.Duration
+	sources   []seedSource
+	tags      []*seedTag
+	prev      int64 // version of the last record pushed
+	unsynced  int   // bytes pushed since the last sync
+	syncBytes int
+	records   int
+	bytes     int64
 }
 
 // seed makes cfg.Dir a new generation's log holding cfg.Recover's data:
@@ -115,7 +118,10 @@ func seed(c *flow.Ctx, cfg Config, st *dirState) (*TLog, error) {
 }
 
 func newSeeder(t *TLog, rec *Recovery) *seeder {
-	s := &seeder{t: t, version: rec.Version, timeout: rec.RequestTimeout}
+	s := &seeder{t: t, version: rec.Version, timeout: rec.RequestTimeout, syncBytes: seedSyncBytes}
+	if seg := t.cfg.SegmentBytes; seg > 0 && seg < seedSyncBytes {
+		s.syncBytes = int(seg)
+	}
 	if s.timeout <= 0 {
 		s.timeout = defaultSeedRequestTimeout
 	}
@@ -320,7 +326,7 @@ func (s *seeder) write(c *flow.Ctx, horizon int64) error {
 		s.records++
 		s.bytes += int64(len(payload))
 	}
-	if s.unsynced >= seedSyncBytes {
+	if s.unsynced >= s.syncBytes {
 		return s.sync(c)
 	}
 	return nil

@@ -165,12 +165,16 @@ func removeFiles(c *flow.Ctx, fs flow.FS, dir string, keep ...string) error {
 	return nil
 }
 
-// RemoveFiles deletes a log's directory contents without opening it: for a
-// directory New refuses (ErrIncomplete) or a log of a generation no longer
-// needed that is not running. The directory is marked incomplete first, so
+// RemoveFiles deletes a log's directory contents in c's process without
+// opening it: for a directory New refuses (ErrIncomplete) or a log of a
+// generation no longer needed that is not running. On the operating
+// system's files the (empty) directory itself stays. The directory is marked incomplete first, so
 // an interrupted removal never leaves something that opens as a log.
 func RemoveFiles(c *flow.Ctx, dir string) error {
-	fs := c.Files()
+	return removeLog(c, c.Files(), dir)
+}
+
+func removeLog(c *flow.Ctx, fs flow.FS, dir string) error {
 	if fs == nil {
 		return fmt.Errorf("tlog: removing %s: the process has no data directory", dir)
 	}

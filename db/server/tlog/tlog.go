@@ -340,12 +340,12 @@ func (t *TLog) Stop() {
 func (t *TLog) Locked() bool { return t.locked }
 
 // Destroy stops the log and deletes its directory's files: for a log of a
-// generation no longer needed. The directory is marked incomplete first, so
+// generation no longer needed. c should be an actor of the log's process. The directory is marked incomplete first, so
 // a crash in the middle leaves nothing that opens as a log.
 func (t *TLog) Destroy(c *flow.Ctx) error {
 	t.Stop()
 	_ = t.queue.Close() // its files are being deleted; a close error changes nothing
-	if err := RemoveFiles(c, t.cfg.Dir); err != nil {
+	if err := removeLog(c, t.env.Files(), t.cfg.Dir); err != nil {
 		return fmt.Errorf("tlog %s: destroying: %w", t.cfg.ID, err)
 	}
 	t.env.Trace(flow.SevInfo, "TLogDestroyed", flow.D("ID", t.cfg.ID), flow.D("Dir", t.cfg.Dir))
