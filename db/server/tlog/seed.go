@@ -22,6 +22,8 @@ const (
 	// seedPasses is how many times each source is tried for one peek
 	// before the seeding gives up, so a brief partition is ridden out.
 	seedPasses = 2
+	// seedPeeksInFlight bounds the peeks a seeding runs at once.
+	seedPeeksInFlight = 32
 )
 
 var (
@@ -35,6 +37,9 @@ var (
 type seedSource struct {
 	id   string
 	peek flow.RequestStream[*wire.TLogPeekRequest, *wire.TLogPeekReply]
+	// bad: a peek from it failed, so tags move off it without each
+	// waiting for a failure of its own.
+	bad bool
 }
 
 // seedTag is one tag's progress in a seeding.
@@ -55,7 +60,7 @@ type seeder struct {
 	t         *TLog
 	version   int64
 	timeout   time.Duration
-	sources   []seedSource
+	sources   []*seedSource
 	tags      []*seedTag
 	prev      int64 // version of the last record pushed
 	unsynced  int   // bytes pushed since the last sync
@@ -71,27 +76,14 @@ type seeder struct {
 // with the version and popped points. st is the directory's state file.
 func seed(c *flow.Ctx, cfg Config, st *dirState) (*TLog, error) {
 	rec := cfg.Recover
-	fs := c.Files()
 	if rec.Version < 0 {
 		return nil, fmt.Errorf("seeding: recovery version %d is negative", rec.Version)
-	}
-	if st == nil {
-		names, err := fs.List(cfg.Dir)
-		if err != nil {
-			return nil, fmt.Errorf("seeding: listing %s: %w", cfg.Dir, err)
-		}
-		if slices.ContainsFunc(names, func(n string) bool { return n != stateFile+".tmp" }) {
-			return nil, fmt.Errorf("seeding %s: %w", cfg.Dir, ErrNotSeeded)
-		}
 	}
 	start := c.Now()
 	c.Trace(flow.SevInfo, "TLogSeedStart", flow.D("ID", cfg.ID), flow.D("Version", rec.Version),
 		flow.D("Sources", len(rec.From)), flow.D("Tags", len(rec.Tags)), flow.D("Retry", st != nil))
-	if err := writeState(c, fs, cfg.Dir, &dirState{}); err != nil {
+	if err := clearForSeed(c, c.Files(), cfg.Dir, st); err != nil {
 		return nil, fmt.Errorf("seeding: %w", err)
-	}
-	if err := removeFiles(c, fs, cfg.Dir, stateFile); err != nil {
-		return nil, fmt.Errorf("seeding: clearing a partial copy: %w", err)
 	}
 	t := newTLog(c.Env, cfg)
 	if _, err := t.openQueue(c); err != nil {
@@ -102,19 +94,50 @@ func seed(c *flow.Ctx, cfg Config, st *dirState) (*TLog, error) {
 		t.queue.Close()
 		return nil, fmt.Errorf("seeding to version %d: %w", rec.Version, err)
 	}
-	done := &dirState{complete: true, version: rec.Version, popped: map[uint32]int64{}}
+	if err := s.finish(c); err != nil {
+		t.queue.Close()
+		return nil, fmt.Errorf("seeding: marking it complete: %w", err)
+	}
+	c.Trace(flow.SevInfo, "TLogSeeded", flow.D("ID", cfg.ID), flow.D("Version", rec.Version),
+		flow.D("Records", s.records), flow.D("Bytes", s.bytes), flow.D("Seconds", c.Now().Sub(start).Seconds()))
+	return t, nil
+}
+
+// clearForSeed marks the directory incomplete and empties it, refusing
+// one that holds a log that was not seeded.
+func clearForSeed(c *flow.Ctx, fs flow.FS, dir string, st *dirState) error {
+	if st == nil {
+		names, err := fs.List(dir)
+		if err != nil {
+			return fmt.Errorf("listing %s: %w", dir, err)
+		}
+		if slices.ContainsFunc(names, func(n string) bool { return n != stateFile+".tmp" }) {
+			return fmt.Errorf("%s: %w", dir, ErrNotSeeded)
+		}
+	}
+	if err := writeState(c, fs, dir, &dirState{}); err != nil {
+		return err
+	}
+	if err := removeFiles(c, fs, dir, stateFile); err != nil {
+		return fmt.Errorf("clearing a partial copy: %w", err)
+	}
+	return nil
+}
+
+// finish sets the tags' popped points, marks the directory complete and
+// puts the log at the recovery version.
+func (s *seeder) finish(c *flow.Ctx) error {
+	t := s.t
+	done := &dirState{complete: true, version: s.version, popped: map[uint32]int64{}}
 	for _, st := range s.tags {
 		done.popped[st.tag] = st.popped
 		t.raisePopped(t.tag(st.tag), st.popped)
 	}
-	if err := writeState(c, fs, cfg.Dir, done); err != nil {
-		t.queue.Close()
-		return nil, fmt.Errorf("seeding: marking it complete: %w", err)
+	if err := writeState(c, c.Files(), t.cfg.Dir, done); err != nil {
+		return err
 	}
-	t.version, t.durable, t.knownCommitted = rec.Version, rec.Version, rec.Version
-	c.Trace(flow.SevInfo, "TLogSeeded", flow.D("ID", cfg.ID), flow.D("Version", rec.Version),
-		flow.D("Records", s.records), flow.D("Bytes", s.bytes), flow.D("Seconds", c.Now().Sub(start).Seconds()))
-	return t, nil
+	t.version, t.durable, t.knownCommitted = s.version, s.version, s.version
+	return nil
 }
 
 func newSeeder(t *TLog, rec *Recovery) *seeder {
@@ -148,6 +171,9 @@ func newSeeder(t *TLog, rec *Recovery) *seeder {
 // out (one peek each, in parallel), then writes every version all tags are
 // known up to, merging the tags of one version into one record.
 func (s *seeder) run(c *flow.Ctx) error {
+	if !slices.ContainsFunc(s.tags, func(st *seedTag) bool { return st.known <= s.version }) {
+		return nil // nothing to copy: no source needed
+	}
 	if err := s.pickSources(c); err != nil {
 		return err
 	}
@@ -205,7 +231,7 @@ func (s *seeder) pickSources(c *flow.Ctx) error {
 			continue
 		}
 		ep := flow.Endpoint{Addr: flow.Address(iface.Address), Token: iface.Peek}
-		s.sources = append(s.sources, seedSource{id: iface.Id, peek: flow.NewRequestStream(ep, peekCodec, peekRepCodec)})
+		s.sources = append(s.sources, &seedSource{id: iface.Id, peek: flow.NewRequestStream(ep, peekCodec, peekRepCodec)})
 	}
 	if len(s.sources) == 0 {
 		return fmt.Errorf("none of %d logs is reachable and durable to version %d (last: %v): %w",
@@ -217,22 +243,41 @@ func (s *seeder) pickSources(c *flow.Ctx) error {
 	return nil
 }
 
-// refill peeks, in parallel, every tag that has nothing buffered and is
-// not yet known up to the recovery version.
+// refill peeks every tag that has nothing buffered and is not yet known
+// up to the recovery version, a bounded number at once.
 func (s *seeder) refill(c *flow.Ctx) error {
-	var actors []*flow.Actor
+	var todo []*seedTag
 	for _, st := range s.tags {
-		if len(st.buf) > 0 || st.known > s.version {
-			continue
+		if len(st.buf) == 0 && st.known <= s.version {
+			todo = append(todo, st)
 		}
-		actors = append(actors, c.Spawn("TLogSeedPeek", func(c *flow.Ctx) error { return s.peekTag(c, st) }))
 	}
+	next := 0
 	var first error
-	for _, a := range actors {
-		if _, err := flow.Await(c, a.Done()); err != nil && first == nil {
+	var workers []*flow.Actor
+	for range min(len(todo), seedPeeksInFlight) {
+		workers = append(workers, c.Spawn("TLogSeedPeek", func(c *flow.Ctx) error {
+			for next < len(todo) && first == nil {
+				st := todo[next]
+				next++
+				if err := s.peekTag(c, st); err != nil {
+					if first == nil {
+						first = err
+					}
+					return err
+				}
+			}
+			return nil
+		}))
+	}
+	for _, a := range workers {
+		_, err := flow.Await(c, a.Done())
+		if err != nil && first == nil {
 			first = err
-			for _, b := range actors {
-				b.Cancel()
+		}
+		if first != nil {
+			for _, b := range workers {
+				b.Cancel() // the seeding failed: stop the peeks still waiting
 			}
 		}
 	}
@@ -240,10 +285,11 @@ func (s *seeder) refill(c *flow.Ctx) error {
 }
 
 // peekTag reads the tag's next batch, moving on to the next source when
-// one fails.
+// one fails (and off sources another tag found failed).
 func (s *seeder) peekTag(c *flow.Ctx, st *seedTag) error {
 	var last error
 	for range seedPasses * len(s.sources) {
+		s.pickFor(st)
 		src := s.sources[st.src]
 		rep, err := flow.Timeout(c, src.peek.GetReply(c.Env, &wire.TLogPeekRequest{Tag: st.tag, Begin: st.known}), s.timeout)
 		if err == nil {
@@ -253,11 +299,27 @@ func (s *seeder) peekTag(c *flow.Ctx, st *seedTag) error {
 			return nil
 		}
 		last = err
+		src.bad = true
 		c.Trace(flow.SevWarn, "TLogSeedPeekFailed", flow.D("ID", s.t.cfg.ID), flow.D("Source", src.id),
 			flow.D("Tag", st.tag), flow.D("Begin", st.known), flow.D("Error", err.Error()))
-		st.src = (st.src + 1) % len(s.sources)
 	}
 	return fmt.Errorf("tag %d from version %d: every source failed (last: %v): %w", st.tag, st.known, last, ErrNoSeedSource)
+}
+
+// pickFor moves the tag off a bad source to the next good one; once every
+// source has failed, they all get another chance.
+func (s *seeder) pickFor(st *seedTag) {
+	n := len(s.sources)
+	for i := range n {
+		if j := (st.src + i) % n; !s.sources[j].bad {
+			st.src = j
+			return
+		}
+	}
+	for _, src := range s.sources {
+		src.bad = false
+	}
+	st.src = (st.src + 1) % n
 }
 
 // take checks a peek reply and buffers its versions up to the recovery
