@@ -614,6 +614,7 @@ type TLogInterface struct {
 	Commit        uint64                 `protobuf:"varint,3,opt,name=commit,proto3" json:"commit,omitempty"`
 	Peek          uint64                 `protobuf:"varint,4,opt,name=peek,proto3" json:"peek,omitempty"`
 	Pop           uint64                 `protobuf:"varint,5,opt,name=pop,proto3" json:"pop,omitempty"`
+	Lock          uint64                 `protobuf:"varint,6,opt,name=lock,proto3" json:"lock,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -679,6 +680,13 @@ func (x *TLogInterface) GetPeek() uint64 {
 func (x *TLogInterface) GetPop() uint64 {
 	if x != nil {
 		return x.Pop
+	}
+	return 0
+}
+
+func (x *TLogInterface) GetLock() uint64 {
+	if x != nil {
+		return x.Lock
 	}
 	return 0
 }
@@ -2609,6 +2617,161 @@ func (x *WatchValueReply) GetVersion() int64 {
 	return 0
 }
 
+// Lock ends a log's generation: the log refuses commits from then on (and
+// fails the ones waiting) with tlog_stopped, but keeps serving peeks, pops
+// and locks. The reply comes once everything the log accepted is durable,
+// and is the same for every lock.
+type TLogLockRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TLogLockRequest) Reset() {
+	*x = TLogLockRequest{}
+	mi := &file_db_wire_txn_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TLogLockRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TLogLockRequest) ProtoMessage() {}
+
+func (x *TLogLockRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_txn_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TLogLockRequest.ProtoReflect.Descriptor instead.
+func (*TLogLockRequest) Descriptor() ([]byte, []int) {
+	return file_db_wire_txn_proto_rawDescGZIP(), []int{45}
+}
+
+// end: the log's durable version, the last version it will ever hold.
+// tags: every tag the log has data or a pop for.
+type TLogLockReply struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	End                   int64                  `protobuf:"varint,1,opt,name=end,proto3" json:"end,omitempty"`
+	KnownCommittedVersion int64                  `protobuf:"varint,2,opt,name=known_committed_version,json=knownCommittedVersion,proto3" json:"known_committed_version,omitempty"`
+	Tags                  []*TLogTagState        `protobuf:"bytes,3,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *TLogLockReply) Reset() {
+	*x = TLogLockReply{}
+	mi := &file_db_wire_txn_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TLogLockReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TLogLockReply) ProtoMessage() {}
+
+func (x *TLogLockReply) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_txn_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TLogLockReply.ProtoReflect.Descriptor instead.
+func (*TLogLockReply) Descriptor() ([]byte, []int) {
+	return file_db_wire_txn_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *TLogLockReply) GetEnd() int64 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
+func (x *TLogLockReply) GetKnownCommittedVersion() int64 {
+	if x != nil {
+		return x.KnownCommittedVersion
+	}
+	return 0
+}
+
+func (x *TLogLockReply) GetTags() []*TLogTagState {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+// A tag's popped point: versions <= popped may be gone from the log.
+type TLogTagState struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tag           uint32                 `protobuf:"varint,1,opt,name=tag,proto3" json:"tag,omitempty"`
+	Popped        int64                  `protobuf:"varint,2,opt,name=popped,proto3" json:"popped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TLogTagState) Reset() {
+	*x = TLogTagState{}
+	mi := &file_db_wire_txn_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TLogTagState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TLogTagState) ProtoMessage() {}
+
+func (x *TLogTagState) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_txn_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TLogTagState.ProtoReflect.Descriptor instead.
+func (*TLogTagState) Descriptor() ([]byte, []int) {
+	return file_db_wire_txn_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *TLogTagState) GetTag() uint32 {
+	if x != nil {
+		return x.Tag
+	}
+	return 0
+}
+
+func (x *TLogTagState) GetPopped() int64 {
+	if x != nil {
+		return x.Popped
+	}
+	return 0
+}
+
 var File_db_wire_txn_proto protoreflect.FileDescriptor
 
 const file_db_wire_txn_proto_rawDesc = "" +
@@ -2655,13 +2818,14 @@ const file_db_wire_txn_proto_rawDesc = "" +
 	"\x11ResolverInterface\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
-	"\aresolve\x18\x03 \x01(\x04R\aresolve\"w\n" +
+	"\aresolve\x18\x03 \x01(\x04R\aresolve\"\x8b\x01\n" +
 	"\rTLogInterface\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x16\n" +
 	"\x06commit\x18\x03 \x01(\x04R\x06commit\x12\x12\n" +
 	"\x04peek\x18\x04 \x01(\x04R\x04peek\x12\x10\n" +
-	"\x03pop\x18\x05 \x01(\x04R\x03pop\"\xb9\x01\n" +
+	"\x03pop\x18\x05 \x01(\x04R\x03pop\x12\x12\n" +
+	"\x04lock\x18\x06 \x01(\x04R\x04lock\"\xb9\x01\n" +
 	"\fClientDBInfo\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\x04R\n" +
@@ -2784,7 +2948,15 @@ const file_db_wire_txn_proto_rawDesc = "" +
 	"\apresent\x18\x03 \x01(\bR\apresent\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\x03R\aversion\"+\n" +
 	"\x0fWatchValueReply\x12\x18\n" +
-	"\aversion\x18\x01 \x01(\x03R\aversionB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
+	"\aversion\x18\x01 \x01(\x03R\aversion\"\x11\n" +
+	"\x0fTLogLockRequest\"\x88\x01\n" +
+	"\rTLogLockReply\x12\x10\n" +
+	"\x03end\x18\x01 \x01(\x03R\x03end\x126\n" +
+	"\x17known_committed_version\x18\x02 \x01(\x03R\x15knownCommittedVersion\x12-\n" +
+	"\x04tags\x18\x03 \x03(\v2\x19.strata.wire.TLogTagStateR\x04tags\"8\n" +
+	"\fTLogTagState\x12\x10\n" +
+	"\x03tag\x18\x01 \x01(\rR\x03tag\x12\x16\n" +
+	"\x06popped\x18\x02 \x01(\x03R\x06poppedB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
 
 var (
 	file_db_wire_txn_proto_rawDescOnce sync.Once
@@ -2798,7 +2970,7 @@ func file_db_wire_txn_proto_rawDescGZIP() []byte {
 	return file_db_wire_txn_proto_rawDescData
 }
 
-var file_db_wire_txn_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_db_wire_txn_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_db_wire_txn_proto_goTypes = []any{
 	(*KeyValue)(nil),                       // 0: strata.wire.KeyValue
 	(*Mutation)(nil),                       // 1: strata.wire.Mutation
@@ -2845,6 +3017,9 @@ var file_db_wire_txn_proto_goTypes = []any{
 	(*GetKeyValuesReply)(nil),              // 42: strata.wire.GetKeyValuesReply
 	(*WatchValueRequest)(nil),              // 43: strata.wire.WatchValueRequest
 	(*WatchValueReply)(nil),                // 44: strata.wire.WatchValueReply
+	(*TLogLockRequest)(nil),                // 45: strata.wire.TLogLockRequest
+	(*TLogLockReply)(nil),                  // 46: strata.wire.TLogLockReply
+	(*TLogTagState)(nil),                   // 47: strata.wire.TLogTagState
 }
 var file_db_wire_txn_proto_depIdxs = []int32{
 	5,  // 0: strata.wire.ClientDBInfo.grv_proxies:type_name -> strata.wire.GrvProxyInterface
@@ -2865,11 +3040,12 @@ var file_db_wire_txn_proto_depIdxs = []int32{
 	3,  // 15: strata.wire.GetKeyRequest.selector:type_name -> strata.wire.KeySelector
 	3,  // 16: strata.wire.GetKeyReply.selector:type_name -> strata.wire.KeySelector
 	0,  // 17: strata.wire.GetKeyValuesReply.data:type_name -> strata.wire.KeyValue
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	47, // 18: strata.wire.TLogLockReply.tags:type_name -> strata.wire.TLogTagState
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_db_wire_txn_proto_init() }
@@ -2883,7 +3059,7 @@ func file_db_wire_txn_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_db_wire_txn_proto_rawDesc), len(file_db_wire_txn_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   45,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

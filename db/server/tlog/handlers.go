@@ -60,25 +60,39 @@ func (t *TLog) commit(c *flow.Ctx, req *wire.TLogCommitRequest) (*wire.TLogCommi
 // makeDurable waits for a group commit covering everything pushed so far
 // and answers with the durable version.
 func (t *TLog) makeDurable(c *flow.Ctx, start time.Time) (*wire.TLogCommitReply, error) {
-	if err := t.queue.Commit(c); err != nil {
-		if !errors.Is(err, flow.ErrOperationCancelled) {
-			t.failed = err
-			t.notify()
-			return nil, ErrIOError
-		}
+	if err := t.sync(c); err != nil {
 		return nil, err
 	}
-	if d := t.queue.DurableVersion(); d > t.durable {
-		t.durable = d
-		t.notify()
+	if t.locked {
+		// The generation ended while this commit waited: its proxy must
+		// learn that rather than count it acknowledged.
+		return nil, ErrTLogStopped
 	}
 	t.m.commitLatency.Observe(c.Now().Sub(start))
 	return &wire.TLogCommitReply{DurableVersion: t.durable}, nil
 }
 
-// usable reports why the log cannot take requests, if it cannot.
+// sync waits for a group commit covering everything pushed so far and
+// advances the durable version.
+func (t *TLog) sync(c *flow.Ctx) error {
+	if err := t.queue.Commit(c); err != nil {
+		if !errors.Is(err, flow.ErrOperationCancelled) {
+			t.failed = err
+			t.notify()
+			return ErrIOError
+		}
+		return err
+	}
+	if d := t.queue.DurableVersion(); d > t.durable {
+		t.durable = d
+		t.notify()
+	}
+	return nil
+}
+
+// usable reports why the log cannot take commits, if it cannot.
 func (t *TLog) usable() error {
-	if t.stopped {
+	if t.stopped || t.locked {
 		return ErrTLogStopped
 	}
 	if t.failed != nil {
@@ -144,4 +158,29 @@ func (t *TLog) pop(c *flow.Ctx, req *wire.TLogPopRequest) (*wire.TLogPopReply, e
 		t.reclaimed = r
 	}
 	return &wire.TLogPopReply{}, nil
+}
+
+// lock ends the log's generation: from now on it refuses commits (waking
+// the waiting ones to refuse them too). The reply waits until everything
+// the log accepted is durable, so its end is the last version the log will
+// ever hold and every lock gets the same end.
+func (t *TLog) lock(c *flow.Ctx, _ *wire.TLogLockRequest) (*wire.TLogLockReply, error) {
+	if t.stopped {
+		return nil, ErrTLogStopped
+	}
+	if !t.locked {
+		t.locked = true
+		c.Trace(flow.SevInfo, "TLogLocked", flow.D("ID", t.cfg.ID), flow.D("Version", t.version),
+			flow.D("DurableVersion", t.durable), flow.D("KnownCommittedVersion", t.knownCommitted))
+		t.notify()
+	}
+	for t.durable < t.version {
+		if t.failed != nil {
+			return nil, ErrIOError
+		}
+		if err := t.sync(c); err != nil {
+			return nil, err
+		}
+	}
+	return &wire.TLogLockReply{End: t.durable, KnownCommittedVersion: t.knownCommitted, Tags: t.tagStates()}, nil
 }

@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"slices"
 	"sort"
 
 	"google.golang.org/protobuf/proto"
@@ -98,6 +99,31 @@ func (t *TLog) dropBelow(tl *tagLog, to int64) {
 	// dead front goes when append next reallocates it.
 	clear(tl.entries[:i])
 	tl.entries = tl.entries[i:]
+}
+
+// raisePopped moves the tag's popped point up to popped (never down) and
+// forgets what is below it.
+func (t *TLog) raisePopped(tl *tagLog, popped int64) {
+	if popped > tl.popped {
+		tl.popped = popped
+	}
+	t.dropBelow(tl, tl.popped)
+}
+
+// tagStates lists every tag the log has data or a pop for, in tag order,
+// with its popped point in TLogTagState's terms: the last version that may
+// be gone (one below the first version the log still holds).
+func (t *TLog) tagStates() []*wire.TLogTagState {
+	tags := make([]uint32, 0, len(t.tags))
+	for tag := range t.tags {
+		tags = append(tags, tag)
+	}
+	slices.Sort(tags)
+	out := make([]*wire.TLogTagState, len(tags))
+	for i, tag := range tags {
+		out[i] = &wire.TLogTagState{Tag: tag, Popped: max(t.tags[tag].popped-1, 0)}
+	}
+	return out
 }
 
 // reclaimPoint is the version below which no tag needs the queue: the

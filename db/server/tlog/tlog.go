@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -28,6 +29,27 @@ type Config struct {
 	// PeekTimeout is how long a peek waits for new data before answering
 	// empty (default 1 s).
 	PeekTimeout time.Duration
+	// Locked starts the log locked, as an old generation's log reopened
+	// after a restart: it recovers its files and serves peeks, pops and
+	// locks, but refuses commits.
+	Locked bool
+	// Recover, if set, makes a new generation's log: New first copies the
+	// old generation's unpopped data up to Recover.Version into the log
+	// (see Recovery) and the log then starts at that version.
+	Recover *Recovery
+}
+
+// Recovery says what a new generation's log is seeded with: for each tag
+// of Tags, versions Popped+1 through Version, peeked from the (locked) logs
+// of From. Sources whose durable end is below Version are skipped; a source
+// that fails is replaced by the next.
+type Recovery struct {
+	From    []*wire.TLogInterface
+	Tags    []*wire.TLogTagState
+	Version int64
+	// RequestTimeout bounds each request to a source before the next one
+	// is tried (default 5 s).
+	RequestTimeout time.Duration
 }
 
 func (c *Config) ensureDefaults() {
@@ -48,6 +70,21 @@ var (
 	ErrTLogStopped = &flow.Error{Code: 1011, Name: "tlog_stopped"}
 	// ErrIOError answers commits once the disk failed.
 	ErrIOError = &flow.Error{Code: 1510, Name: "io_error"}
+)
+
+// Errors of New.
+var (
+	// ErrIncomplete is returned by New, without Config.Recover, for a
+	// directory whose seeding (or destruction) was interrupted: it holds a
+	// part of a log, which must not serve. New with Recover seeds it again;
+	// RemoveFiles deletes it.
+	ErrIncomplete = errors.New("tlog: the directory holds an incomplete log (interrupted seeding or destroy)")
+	// ErrNoSeedSource is returned by New when no log of Recover.From could
+	// provide the data to seed from.
+	ErrNoSeedSource = errors.New("tlog: no source log can provide the seed data")
+	// ErrNotSeeded is returned by New with Recover for a directory that
+	// already holds a log that was not seeded: seeding never overwrites one.
+	ErrNotSeeded = errors.New("tlog: the directory holds a log that was not seeded")
 )
 
 // Stats is a snapshot of the log's state.
@@ -79,11 +116,15 @@ type TLog struct {
 	// or the log stops, waking the commits and peeks that wait on them.
 	changed flow.Promise[struct{}]
 	stopped bool
-	failed  error
+	// locked: the log's generation ended; it takes no more commits, so
+	// version is final.
+	locked bool
+	failed error
 
 	commits *flow.Listener[*wire.TLogCommitRequest, *wire.TLogCommitReply]
 	peeks   *flow.Listener[*wire.TLogPeekRequest, *wire.TLogPeekReply]
 	pops    *flow.Listener[*wire.TLogPopRequest, *wire.TLogPopReply]
+	locks   *flow.Listener[*wire.TLogLockRequest, *wire.TLogLockReply]
 	servers []*flow.Actor
 
 	m         metrics
@@ -112,36 +153,81 @@ func newMetrics(m *flow.Metrics) metrics {
 }
 
 // New recovers the log from its directory and starts serving it on fresh
-// dynamic tokens of c's process. The caller's actor is used for recovery
-// only; the log runs on actors of its own.
+// dynamic tokens of c's process. With cfg.Recover it first seeds the
+// directory (or finds it seeded by an earlier attempt with the same
+// version). The caller's actor is used for recovery and seeding only; the
+// log runs on actors of its own.
 func New(c *flow.Ctx, cfg Config) (*TLog, error) {
 	cfg.ensureDefaults()
 	env := c.Env
-	t := &TLog{env: env, cfg: cfg, tags: map[uint32]*tagLog{}, changed: flow.NewPromise[struct{}](),
-		m: newMetrics(env.Metrics())}
-	q, recs, err := diskqueue.Open(c, env.Files(), cfg.Dir, diskqueue.Options{
-		SegmentBytes: cfg.SegmentBytes,
-		SyncLatency:  env.Metrics().Histogram("tlog.fsync_latency"),
-	})
+	fs := env.Files()
+	if fs == nil {
+		return nil, fmt.Errorf("tlog %s: the process has no data directory", cfg.ID)
+	}
+	st, err := readState(fs, cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("tlog %s: %w", cfg.ID, err)
 	}
-	t.queue = q
-	if err := t.recover(recs, q.ReclaimedBelow()); err != nil {
-		q.Close()
+	var t *TLog
+	switch {
+	case cfg.Recover != nil && (st == nil || !st.complete || st.version != cfg.Recover.Version):
+		t, err = seed(c, cfg, st)
+	case st != nil && !st.complete:
+		err = ErrIncomplete
+	default:
+		t, err = open(c, cfg, st)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("tlog %s: %w", cfg.ID, err)
 	}
-	t.m.queuePushed.Add(uint64(q.Stats().Bytes))
+	t.locked = cfg.Locked
+	t.m.queuePushed.Add(uint64(t.queue.Stats().Bytes))
 	t.listen()
 	env.Trace(flow.SevInfo, "TLogStarted", flow.D("ID", cfg.ID), flow.D("Version", t.version),
-		flow.D("Recovered", len(recs)), flow.D("QueueBytes", q.Stats().Bytes))
+		flow.D("Locked", t.locked), flow.D("Seeded", st != nil || cfg.Recover != nil),
+		flow.D("QueueBytes", t.queue.Stats().Bytes))
+	return t, nil
+}
+
+func newTLog(env *flow.Env, cfg Config) *TLog {
+	return &TLog{env: env, cfg: cfg, tags: map[uint32]*tagLog{}, changed: flow.NewPromise[struct{}](),
+		m: newMetrics(env.Metrics())}
+}
+
+// openQueue opens the log's disk queue.
+func (t *TLog) openQueue(c *flow.Ctx) ([]diskqueue.Record, error) {
+	q, recs, err := diskqueue.Open(c, c.Files(), t.cfg.Dir, diskqueue.Options{
+		SegmentBytes: t.cfg.SegmentBytes,
+		SyncLatency:  c.Metrics().Histogram("tlog.fsync_latency"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.queue = q
+	return recs, nil
+}
+
+// open recovers a log from its directory; st is its state file, if any
+// (a complete seeding).
+func open(c *flow.Ctx, cfg Config, st *dirState) (*TLog, error) {
+	t := newTLog(c.Env, cfg)
+	recs, err := t.openQueue(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.recover(recs, t.queue.ReclaimedBelow(), st); err != nil {
+		t.queue.Close()
+		return nil, err
+	}
 	return t, nil
 }
 
 // recover rebuilds the index from the recovered records. Versions below
 // reclaimedBelow were deleted from the queue: every tag that had data there
 // had popped it, so that is where the recovered tags' popped points start.
-func (t *TLog) recover(recs []diskqueue.Record, reclaimedBelow int64) error {
+// A seeded log's state adds the seed's version (the log's version even if
+// no record is left) and the tags' popped points as seeded.
+func (t *TLog) recover(recs []diskqueue.Record, reclaimedBelow int64, st *dirState) error {
 	t.version = t.cfg.InitialVersion
 	for _, r := range recs {
 		req, err := decodeRecord(r.Payload)
@@ -157,6 +243,13 @@ func (t *TLog) recover(recs []diskqueue.Record, reclaimedBelow int64) error {
 	for _, tl := range t.tags {
 		tl.popped = reclaimedBelow
 	}
+	if st != nil {
+		t.version = max(t.version, st.version)
+		t.knownCommitted = max(t.knownCommitted, st.version)
+		for tag, popped := range st.popped {
+			t.raisePopped(t.tag(tag), popped)
+		}
+	}
 	if n := len(recs); n > 0 {
 		t.version = max(t.version, recs[n-1].Version)
 	}
@@ -169,17 +262,20 @@ func (t *TLog) listen() {
 	t.commits = flow.Listen(e, 0, flow.ProtoCodec[*wire.TLogCommitRequest](), flow.ProtoCodec[*wire.TLogCommitReply]())
 	t.peeks = flow.Listen(e, 0, flow.ProtoCodec[*wire.TLogPeekRequest](), flow.ProtoCodec[*wire.TLogPeekReply]())
 	t.pops = flow.Listen(e, 0, flow.ProtoCodec[*wire.TLogPopRequest](), flow.ProtoCodec[*wire.TLogPopReply]())
+	t.locks = flow.Listen(e, 0, flow.ProtoCodec[*wire.TLogLockRequest](), flow.ProtoCodec[*wire.TLogLockReply]())
 	t.iface = &wire.TLogInterface{
 		Address: string(e.Address()),
 		Id:      t.cfg.ID,
 		Commit:  t.commits.Stream().Endpoint().Token,
 		Peek:    t.peeks.Stream().Endpoint().Token,
 		Pop:     t.pops.Stream().Endpoint().Token,
+		Lock:    t.locks.Stream().Endpoint().Token,
 	}
 	t.servers = []*flow.Actor{
 		serve(t, "TLogCommit", t.commits, t.commit),
 		serve(t, "TLogPeek", t.peeks, t.peek),
 		serve(t, "TLogPop", t.pops, t.pop),
+		serve(t, "TLogLock", t.locks, t.lock),
 	}
 }
 
@@ -236,7 +332,24 @@ func (t *TLog) Stop() {
 	t.commits.Close()
 	t.peeks.Close()
 	t.pops.Close()
+	t.locks.Close()
 	t.notify()
+}
+
+// Locked reports whether the log is locked.
+func (t *TLog) Locked() bool { return t.locked }
+
+// Destroy stops the log and deletes its directory's files: for a log of a
+// generation no longer needed. c should be an actor of the log's process. The directory is marked incomplete first, so
+// a crash in the middle leaves nothing that opens as a log.
+func (t *TLog) Destroy(c *flow.Ctx) error {
+	t.Stop()
+	_ = t.queue.Close() // its files are being deleted; a close error changes nothing
+	if err := removeLog(c, t.env.Files(), t.cfg.Dir); err != nil {
+		return fmt.Errorf("tlog %s: destroying: %w", t.cfg.ID, err)
+	}
+	t.env.Trace(flow.SevInfo, "TLogDestroyed", flow.D("ID", t.cfg.ID), flow.D("Dir", t.cfg.Dir))
+	return nil
 }
 
 // notify wakes everything waiting for the log to change.
