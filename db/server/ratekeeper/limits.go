@@ -129,20 +129,20 @@ const mvccSeconds = float64(kv.MVCCWindow)/kv.VersionsPerSecond + 2
 
 // compute returns the limit of one priority given its targets and the
 // released rate actual (transactions per second, at least 1).
-func (rk *Ratekeeper) compute(t Targets, now time.Time, actual float64) Limit {
+func (rk *Ratekeeper) compute(t Targets, actual float64) Limit {
 	lim := unlimited()
 	var storage []candidate
 	for _, key := range rk.order {
 		s := rk.servers[key]
 		var c candidate
 		if key.kind == StorageServer {
-			c = rk.storageLimit(s, t, now, actual)
+			c = rk.storageLimit(s, t, actual)
 			if !c.Reason.freeSpace() {
 				storage = append(storage, c)
 				continue
 			}
 		} else {
-			c = rk.logLimit(s, t, now, actual)
+			c = rk.logLimit(s, t, actual)
 		}
 		if c.TPS < lim.TPS {
 			lim = c.Limit
@@ -201,7 +201,7 @@ func (rk *Ratekeeper) spaceBounds(q Queue, target, spring int64, reason, bytesRe
 
 // storageLimit is the rate one storage server allows: the lowest of its
 // write-bandwidth bound, its queue's and its durability lag's.
-func (rk *Ratekeeper) storageLimit(s *server, t Targets, now time.Time, actual float64) candidate {
+func (rk *Ratekeeper) storageLimit(s *server, t Targets, actual float64) candidate {
 	q := s.q
 	c := candidate{Limit: Limit{TPS: math.Inf(1), Reason: Workload, ServerID: q.ID, QueueBytes: q.QueueBytes}, zone: q.Zone}
 	if c.zone == "" {
@@ -246,7 +246,7 @@ func (rk *Ratekeeper) storageLimit(s *server, t Targets, now time.Time, actual f
 
 // logLimit is the rate one log allows: the lower of its queue's and its
 // write-bandwidth bound.
-func (rk *Ratekeeper) logLimit(s *server, t Targets, now time.Time, actual float64) candidate {
+func (rk *Ratekeeper) logLimit(s *server, t Targets, actual float64) candidate {
 	q := s.q
 	c := candidate{Limit: Limit{TPS: math.Inf(1), Reason: Workload, ServerID: q.ID}}
 	target, spring, reason := rk.spaceBounds(q, t.LogTargetBytes, t.LogSpringBytes, LogWriteQueue, LogMinFreeSpace, LogMinFreeSpaceRatio)

@@ -180,8 +180,8 @@ func (rk *Ratekeeper) update(now time.Time) {
 	// FoundationDB floors the measured rate at 1 so that a limit, a
 	// multiple of it, can grow back from nothing.
 	actual := max(1, rk.released.rate(now))
-	normal := rk.compute(rk.knobs.Default, now, actual)
-	batch := rk.compute(rk.knobs.Batch, now, actual)
+	normal := rk.compute(rk.knobs.Default, actual)
+	batch := rk.compute(rk.knobs.Batch, actual)
 	if normal.TPS < batch.TPS {
 		batch = normal
 	}

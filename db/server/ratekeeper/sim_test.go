@@ -216,3 +216,15 @@ func (r *rig) unthrottled(p *fakeProxy) error {
 	}
 	return nil
 }
+
+// until runs the simulation in steps of 100 ms until cond holds, for at
+// most a virtual minute.
+func (r *rig) until(cond func() bool) error {
+	for end := r.s.Elapsed() + time.Minute; !cond(); {
+		if r.s.Elapsed() > end {
+			return fmt.Errorf("condition not reached within a minute")
+		}
+		r.s.Run(100*time.Millisecond, nil)
+	}
+	return nil
+}
