@@ -267,6 +267,12 @@ type QoS struct {
 	WorstQueueBytesLogServer      int64       `json:"worst_queue_bytes_log_server"`
 	WorstDataLagStorageServer     Lag         `json:"worst_data_lag_storage_server"`
 	WorstDurabilityLagStorage     Lag         `json:"worst_durability_lag_storage_server"`
+	// The batch-priority twins of the limit and the released rate, and
+	// the queue of the storage server the limit follows (it differs from
+	// the worst when ratekeeper ignores one lagging fault domain).
+	BatchTransactionsPerSecondLimit    float64 `json:"batch_transactions_per_second_limit"`
+	BatchReleasedTransactionsPerSecond float64 `json:"batch_released_transactions_per_second"`
+	LimitingQueueBytesStorageServer    int64   `json:"limiting_queue_bytes_storage_server"`
 }
 
 // LimitReason says what limits the transaction rate; Name is one of FDB's

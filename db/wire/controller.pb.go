@@ -633,6 +633,202 @@ func (x *StatusReply) GetJson() []byte {
 	return nil
 }
 
+// RatekeeperInterface is where a ratekeeper listens.
+type RatekeeperInterface struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	GetRateInfo   uint64                 `protobuf:"varint,3,opt,name=get_rate_info,json=getRateInfo,proto3" json:"get_rate_info,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RatekeeperInterface) Reset() {
+	*x = RatekeeperInterface{}
+	mi := &file_db_wire_controller_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RatekeeperInterface) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RatekeeperInterface) ProtoMessage() {}
+
+func (x *RatekeeperInterface) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_controller_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RatekeeperInterface.ProtoReflect.Descriptor instead.
+func (*RatekeeperInterface) Descriptor() ([]byte, []int) {
+	return file_db_wire_controller_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RatekeeperInterface) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *RatekeeperInterface) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RatekeeperInterface) GetGetRateInfo() uint64 {
+	if x != nil {
+		return x.GetRateInfo
+	}
+	return 0
+}
+
+// GetRateInfoRequest is a GRV proxy's periodic poll. The released counts are
+// totals since the proxy started (not deltas), so a lost request or reply
+// neither loses nor double-counts transactions.
+type GetRateInfoRequest struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	ProxyId           string                 `protobuf:"bytes,1,opt,name=proxy_id,json=proxyId,proto3" json:"proxy_id,omitempty"`
+	ReleasedDefault   uint64                 `protobuf:"varint,2,opt,name=released_default,json=releasedDefault,proto3" json:"released_default,omitempty"`
+	ReleasedBatch     uint64                 `protobuf:"varint,3,opt,name=released_batch,json=releasedBatch,proto3" json:"released_batch,omitempty"`
+	ReleasedImmediate uint64                 `protobuf:"varint,4,opt,name=released_immediate,json=releasedImmediate,proto3" json:"released_immediate,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *GetRateInfoRequest) Reset() {
+	*x = GetRateInfoRequest{}
+	mi := &file_db_wire_controller_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRateInfoRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRateInfoRequest) ProtoMessage() {}
+
+func (x *GetRateInfoRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_controller_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRateInfoRequest.ProtoReflect.Descriptor instead.
+func (*GetRateInfoRequest) Descriptor() ([]byte, []int) {
+	return file_db_wire_controller_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetRateInfoRequest) GetProxyId() string {
+	if x != nil {
+		return x.ProxyId
+	}
+	return ""
+}
+
+func (x *GetRateInfoRequest) GetReleasedDefault() uint64 {
+	if x != nil {
+		return x.ReleasedDefault
+	}
+	return 0
+}
+
+func (x *GetRateInfoRequest) GetReleasedBatch() uint64 {
+	if x != nil {
+		return x.ReleasedBatch
+	}
+	return 0
+}
+
+func (x *GetRateInfoRequest) GetReleasedImmediate() uint64 {
+	if x != nil {
+		return x.ReleasedImmediate
+	}
+	return 0
+}
+
+// GetRateInfoReply is the proxy's share of the cluster's rate: transactions
+// per second it may start at default priority (default and batch together)
+// and at batch priority. +Inf means unlimited. The proxy may use the rates
+// for lease_seconds; past that it must ask again.
+type GetRateInfoReply struct {
+	state                      protoimpl.MessageState `protogen:"open.v1"`
+	TransactionsPerSecond      float64                `protobuf:"fixed64,1,opt,name=transactions_per_second,json=transactionsPerSecond,proto3" json:"transactions_per_second,omitempty"`
+	BatchTransactionsPerSecond float64                `protobuf:"fixed64,2,opt,name=batch_transactions_per_second,json=batchTransactionsPerSecond,proto3" json:"batch_transactions_per_second,omitempty"`
+	LeaseSeconds               float64                `protobuf:"fixed64,3,opt,name=lease_seconds,json=leaseSeconds,proto3" json:"lease_seconds,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
+}
+
+func (x *GetRateInfoReply) Reset() {
+	*x = GetRateInfoReply{}
+	mi := &file_db_wire_controller_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRateInfoReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRateInfoReply) ProtoMessage() {}
+
+func (x *GetRateInfoReply) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_controller_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRateInfoReply.ProtoReflect.Descriptor instead.
+func (*GetRateInfoReply) Descriptor() ([]byte, []int) {
+	return file_db_wire_controller_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GetRateInfoReply) GetTransactionsPerSecond() float64 {
+	if x != nil {
+		return x.TransactionsPerSecond
+	}
+	return 0
+}
+
+func (x *GetRateInfoReply) GetBatchTransactionsPerSecond() float64 {
+	if x != nil {
+		return x.BatchTransactionsPerSecond
+	}
+	return 0
+}
+
+func (x *GetRateInfoReply) GetLeaseSeconds() float64 {
+	if x != nil {
+		return x.LeaseSeconds
+	}
+	return 0
+}
+
 var File_db_wire_controller_proto protoreflect.FileDescriptor
 
 const file_db_wire_controller_proto_rawDesc = "" +
@@ -698,7 +894,20 @@ const file_db_wire_controller_proto_rawDesc = "" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\"\x0f\n" +
 	"\rStatusRequest\"!\n" +
 	"\vStatusReply\x12\x12\n" +
-	"\x04json\x18\x01 \x01(\fR\x04jsonB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
+	"\x04json\x18\x01 \x01(\fR\x04json\"c\n" +
+	"\x13RatekeeperInterface\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\"\n" +
+	"\rget_rate_info\x18\x03 \x01(\x04R\vgetRateInfo\"\xb0\x01\n" +
+	"\x12GetRateInfoRequest\x12\x19\n" +
+	"\bproxy_id\x18\x01 \x01(\tR\aproxyId\x12)\n" +
+	"\x10released_default\x18\x02 \x01(\x04R\x0freleasedDefault\x12%\n" +
+	"\x0ereleased_batch\x18\x03 \x01(\x04R\rreleasedBatch\x12-\n" +
+	"\x12released_immediate\x18\x04 \x01(\x04R\x11releasedImmediate\"\xb2\x01\n" +
+	"\x10GetRateInfoReply\x126\n" +
+	"\x17transactions_per_second\x18\x01 \x01(\x01R\x15transactionsPerSecond\x12A\n" +
+	"\x1dbatch_transactions_per_second\x18\x02 \x01(\x01R\x1abatchTransactionsPerSecond\x12#\n" +
+	"\rlease_seconds\x18\x03 \x01(\x01R\fleaseSecondsB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
 
 var (
 	file_db_wire_controller_proto_rawDescOnce sync.Once
@@ -712,25 +921,28 @@ func file_db_wire_controller_proto_rawDescGZIP() []byte {
 	return file_db_wire_controller_proto_rawDescData
 }
 
-var file_db_wire_controller_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_db_wire_controller_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_db_wire_controller_proto_goTypes = []any{
-	(*WorkerReport)(nil),      // 0: strata.wire.WorkerReport
-	(*WorkerMetrics)(nil),     // 1: strata.wire.WorkerMetrics
-	(*StorageMetrics)(nil),    // 2: strata.wire.StorageMetrics
-	(*LogMetrics)(nil),        // 3: strata.wire.LogMetrics
-	(*WorkerReportReply)(nil), // 4: strata.wire.WorkerReportReply
-	(*ControllerInfo)(nil),    // 5: strata.wire.ControllerInfo
-	(*StatusRequest)(nil),     // 6: strata.wire.StatusRequest
-	(*StatusReply)(nil),       // 7: strata.wire.StatusReply
-	nil,                       // 8: strata.wire.WorkerReport.LocalityEntry
-	(*HostedLog)(nil),         // 9: strata.wire.HostedLog
-	(*StorageInterface)(nil),  // 10: strata.wire.StorageInterface
+	(*WorkerReport)(nil),        // 0: strata.wire.WorkerReport
+	(*WorkerMetrics)(nil),       // 1: strata.wire.WorkerMetrics
+	(*StorageMetrics)(nil),      // 2: strata.wire.StorageMetrics
+	(*LogMetrics)(nil),          // 3: strata.wire.LogMetrics
+	(*WorkerReportReply)(nil),   // 4: strata.wire.WorkerReportReply
+	(*ControllerInfo)(nil),      // 5: strata.wire.ControllerInfo
+	(*StatusRequest)(nil),       // 6: strata.wire.StatusRequest
+	(*StatusReply)(nil),         // 7: strata.wire.StatusReply
+	(*RatekeeperInterface)(nil), // 8: strata.wire.RatekeeperInterface
+	(*GetRateInfoRequest)(nil),  // 9: strata.wire.GetRateInfoRequest
+	(*GetRateInfoReply)(nil),    // 10: strata.wire.GetRateInfoReply
+	nil,                         // 11: strata.wire.WorkerReport.LocalityEntry
+	(*HostedLog)(nil),           // 12: strata.wire.HostedLog
+	(*StorageInterface)(nil),    // 13: strata.wire.StorageInterface
 }
 var file_db_wire_controller_proto_depIdxs = []int32{
-	8,  // 0: strata.wire.WorkerReport.locality:type_name -> strata.wire.WorkerReport.LocalityEntry
+	11, // 0: strata.wire.WorkerReport.locality:type_name -> strata.wire.WorkerReport.LocalityEntry
 	1,  // 1: strata.wire.WorkerReport.metrics:type_name -> strata.wire.WorkerMetrics
-	9,  // 2: strata.wire.WorkerReport.logs:type_name -> strata.wire.HostedLog
-	10, // 3: strata.wire.WorkerReport.storage:type_name -> strata.wire.StorageInterface
+	12, // 2: strata.wire.WorkerReport.logs:type_name -> strata.wire.HostedLog
+	13, // 3: strata.wire.WorkerReport.storage:type_name -> strata.wire.StorageInterface
 	2,  // 4: strata.wire.WorkerMetrics.storage:type_name -> strata.wire.StorageMetrics
 	3,  // 5: strata.wire.WorkerMetrics.log:type_name -> strata.wire.LogMetrics
 	6,  // [6:6] is the sub-list for method output_type
@@ -753,7 +965,7 @@ func file_db_wire_controller_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_db_wire_controller_proto_rawDesc), len(file_db_wire_controller_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -13,16 +13,39 @@
 //
 // Priorities: a batch takes system-immediate requests first, then default,
 // then batch priority, up to MaxBatchTransactions. Batch-priority requests
-// are further limited by a token bucket of BatchPriorityRate transactions
-// per second (a stand-in until ratekeeper exists): those over the rate stay
-// queued, starved behind everything else, and when more than
-// MaxQueuedBatchPriority are queued the newest ones are refused with
-// batch_transaction_throttled (1051), which clients retry.
+// may be limited by a static token bucket of BatchPriorityRate
+// transactions per second: those over the rate stay queued, starved behind
+// everything else, and when more than MaxQueuedBatchPriority are queued
+// the newest ones are refused with batch_transaction_throttled (1051),
+// which clients retry.
+//
+// # Ratekeeper
+//
+// With a ratekeeper (Config.Ratekeeper or SetRatekeeper) the proxy polls
+// it every RatePollInterval (100 ms) with the transactions it released so
+// far per priority, and admits requests through token buckets at the rates
+// granted: default priority at the default rate; batch priority only while
+// both the default and the batch rate allow, and every started transaction
+// counts against both, so batch work gets only the room the batch rate
+// leaves above everything else (FoundationDB's semantics). System-immediate
+// requests are never held back, though they count against the rates. A
+// bucket holds a tenth of a second of its rate; an unlimited rate (+Inf)
+// costs one branch per request, so an unthrottled proxy is as fast as one
+// without a ratekeeper.
+//
+// A granted rate holds for the reply's lease. When polls fail (the
+// ratekeeper's process, the cluster controller's, died) the proxy keeps the
+// last rates until the lease ends and then runs unthrottled, tracing
+// GrvProxyRateLeaseExpired: FoundationDB instead stops admitting, but a
+// controller election should not make the database unavailable when
+// nothing is known to be overloaded, and a new ratekeeper re-imposes a
+// limit within a poll of being reached.
 //
 // If the sequencer call fails, every request of the batch fails with its
 // error: the sequencer is gone and so is this generation.
 //
 // Metrics (Env.Metrics): grvproxy.requests, grvproxy.batches,
-// grvproxy.throttled counters and the grvproxy.latency histogram (request
-// arrival to reply).
+// grvproxy.throttled, grvproxy.rate_polls, grvproxy.rate_poll_failures and
+// grvproxy.rate_leases_expired counters and the grvproxy.latency histogram
+// (request arrival to reply).
 package grvproxy

@@ -35,6 +35,12 @@ type Config struct {
 	// MaxQueuedBatchPriority bounds the queued batch-priority requests;
 	// 0 means 10,000.
 	MaxQueuedBatchPriority int
+	// Ratekeeper, if set, meters the proxy (see the package doc); nil
+	// leaves it unthrottled. SetRatekeeper changes it later.
+	Ratekeeper *wire.RatekeeperInterface
+	// RatePollInterval is how often the ratekeeper is asked for a rate;
+	// 0 means 100ms.
+	RatePollInterval time.Duration
 }
 
 // Proxy is a running GRV proxy.
@@ -45,12 +51,16 @@ type Proxy struct {
 	listener *flow.Listener[*wire.GetReadVersionRequest, *wire.GetReadVersionReply]
 	actors   []*flow.Actor
 
-	queues      [3][]*pending // by priority
-	queued      flow.Promise[struct{}]
+	queues      [3][]*pending          // by priority
+	queued      flow.Promise[struct{}] // fulfilled when there may be new work: a request or a new rate
 	outstanding int
 	returned    flow.Promise[struct{}] // fulfilled (and replaced) when a sequencer call returns
-	tokens      float64
-	refilled    time.Time
+
+	// batchRate is the static BatchPriorityRate bucket; rkDefault and
+	// rkBatch are the ratekeeper's default and batch rates, each counting
+	// every transaction it meters.
+	batchRate, rkDefault, rkBatch bucket
+	rates                         rateState
 
 	requests, batches, throttled *flow.Counter
 	latency                      *flow.Histogram
@@ -76,7 +86,10 @@ func New(env *flow.Env, cfg Config) (*Proxy, error) {
 	if cfg.MaxQueuedBatchPriority == 0 {
 		cfg.MaxQueuedBatchPriority = 10_000
 	}
-	if cfg.BatchWindow < 0 || cfg.MaxBatchTransactions < 0 || cfg.BatchPriorityRate < 0 || cfg.MaxQueuedBatchPriority < 0 {
+	if cfg.RatePollInterval == 0 {
+		cfg.RatePollInterval = 100 * time.Millisecond
+	}
+	if cfg.BatchWindow < 0 || cfg.MaxBatchTransactions < 0 || cfg.BatchPriorityRate < 0 || cfg.MaxQueuedBatchPriority < 0 || cfg.RatePollInterval < 0 {
 		return nil, fmt.Errorf("grvproxy: negative limit in config %+v", cfg)
 	}
 	m := env.Metrics()
@@ -89,17 +102,20 @@ func New(env *flow.Env, cfg Config) (*Proxy, error) {
 		listener:  flow.Listen(env, 0, flow.ProtoCodec[*wire.GetReadVersionRequest](), flow.ProtoCodec[*wire.GetReadVersionReply]()),
 		queued:    flow.NewPromise[struct{}](),
 		returned:  flow.NewPromise[struct{}](),
-		refilled:  env.Now(),
 		requests:  m.Counter("grvproxy.requests"),
 		batches:   m.Counter("grvproxy.batches"),
 		throttled: m.Counter("grvproxy.throttled"),
 		latency:   m.Histogram("grvproxy.latency"),
 	}
-	p.tokens = p.bucketSize()
+	if cfg.BatchPriorityRate > 0 {
+		p.batchRate.set(cfg.BatchPriorityRate, env.Now())
+	}
+	p.rates.init(m)
 	p.actors = append(p.actors,
 		env.Spawn("GrvProxy.Queue", p.queueRequests),
 		env.Spawn("GrvProxy.Start", p.startBatches),
 	)
+	p.SetRatekeeper(cfg.Ratekeeper)
 	return p, nil
 }
 
@@ -116,6 +132,9 @@ func (p *Proxy) Interface() *wire.GrvProxyInterface {
 func (p *Proxy) Stop() {
 	for _, a := range p.actors {
 		a.Cancel()
+	}
+	if p.rates.poller != nil {
+		p.rates.poller.Cancel()
 	}
 	p.listener.Close()
 	for i := range p.queues {
@@ -172,39 +191,79 @@ func (p *Proxy) startBatches(c *flow.Ctx) error {
 	}
 }
 
-// waitForWork blocks until a request is queued, or, when only throttled
-// batch-priority requests are queued, until the bucket has a token.
+// waitForWork blocks until there may be new work (a request queued or a
+// new rate), or, when only throttled requests are queued, until the head
+// one's buckets allow it.
 func (p *Proxy) waitForWork(c *flow.Ctx) error {
 	p.queued = flow.NewPromise[struct{}]()
 	ws := []flow.Waitable{p.queued.Future()}
-	if len(p.queues[PriorityBatch]) > 0 {
-		// A request larger than the bucket goes once the bucket is full.
-		need := min(float64(p.queues[PriorityBatch][0].count), p.bucketSize()) - p.tokens
-		ws = append(ws, c.Delay(time.Duration(need/p.cfg.BatchPriorityRate*float64(time.Second))+time.Microsecond))
+	if d, ok := p.throttledWait(); ok {
+		ws = append(ws, c.Delay(d+time.Microsecond))
 	}
 	_, err := flow.Select(c, ws...)
 	return err
 }
 
-// bucketSize is the token bucket's capacity: a tenth of a second of rate,
-// at least one transaction.
-func (p *Proxy) bucketSize() float64 { return max(1, p.cfg.BatchPriorityRate/10) }
-
-func (p *Proxy) refill(now time.Time) {
-	if p.cfg.BatchPriorityRate == 0 {
-		return
+// throttledWait is how long until the head default- or batch-priority
+// request may start; false if none is queued or none ever will be at the
+// current rates (a new rate wakes the proxy).
+func (p *Proxy) throttledWait() (time.Duration, bool) {
+	var wait time.Duration
+	found := false
+	consider := func(d time.Duration, ok bool) {
+		if ok && (!found || d < wait) {
+			wait, found = d, true
+		}
 	}
-	p.tokens = min(p.bucketSize(), p.tokens+now.Sub(p.refilled).Seconds()*p.cfg.BatchPriorityRate)
-	p.refilled = now
+	if q := p.queues[PriorityDefault]; len(q) > 0 {
+		consider(p.rkDefault.wait(q[0].count))
+	}
+	if q := p.queues[PriorityBatch]; len(q) > 0 {
+		d1, ok1 := p.batchRate.wait(q[0].count)
+		d2, ok2 := p.rkDefault.wait(q[0].count)
+		d3, ok3 := p.rkBatch.wait(q[0].count)
+		consider(max(d1, d2, d3), ok1 && ok2 && ok3)
+	}
+	return wait, found
 }
 
-// batchAdmissible reports whether the head batch-priority request may be
-// served now under the rate limit.
-func (p *Proxy) batchAdmissible(q *pending) bool {
-	if p.cfg.BatchPriorityRate == 0 {
+func (p *Proxy) refill(now time.Time) {
+	p.batchRate.refill(now)
+	p.rkDefault.refill(now)
+	p.rkBatch.refill(now)
+}
+
+// admissible reports whether the head request q of priority prio may be
+// served now under the rate limits. System-immediate is never throttled.
+func (p *Proxy) admissible(prio int, q *pending) bool {
+	switch prio {
+	case PriorityDefault:
+		return p.rkDefault.admits(q.count)
+	case PriorityBatch:
+		return p.batchRate.admits(q.count) && p.rkDefault.admits(q.count) && p.rkBatch.admits(q.count)
+	default:
 		return true
 	}
-	return p.tokens >= min(float64(q.count), p.bucketSize())
+}
+
+// admit spends the tokens of a request being served. The ratekeeper's
+// rates cap all transactions (FoundationDB's: batch work runs only in the
+// room the batch rate leaves above everything else), so every request
+// counts against the buckets it is not gated by.
+func (p *Proxy) admit(prio int, q *pending) {
+	switch prio {
+	case PriorityDefault:
+		p.rkDefault.take(q.count)
+		p.rkBatch.charge(q.count)
+	case PriorityBatch:
+		p.batchRate.take(q.count)
+		p.rkDefault.take(q.count)
+		p.rkBatch.take(q.count)
+	default:
+		p.rkDefault.charge(q.count)
+		p.rkBatch.charge(q.count)
+	}
+	p.rates.released[prio] += uint64(q.count)
 }
 
 // oldestServable returns the arrival time of the oldest request that the
@@ -215,7 +274,7 @@ func (p *Proxy) oldestServable(now time.Time) (time.Time, bool) {
 	found := false
 	for prio := range p.queues {
 		q := p.queues[prio]
-		if len(q) == 0 || prio == PriorityBatch && !p.batchAdmissible(q[0]) {
+		if len(q) == 0 || !p.admissible(prio, q[0]) {
 			continue
 		}
 		if !found || q[0].arrived.Before(oldest) {
@@ -233,12 +292,10 @@ func (p *Proxy) takeBatch(now time.Time) []*pending {
 		q := p.queues[prio]
 		n := 0
 		for n < len(q) && (room > 0 || len(batch) == 0) {
-			if prio == PriorityBatch {
-				if !p.batchAdmissible(q[n]) {
-					break
-				}
-				p.tokens -= float64(q[n].count)
+			if !p.admissible(prio, q[n]) {
+				break
 			}
+			p.admit(prio, q[n])
 			room -= q[n].count
 			batch = append(batch, q[n])
 			n++

@@ -22,7 +22,9 @@ type cluster struct {
 	client    *flow.Env
 }
 
-func newCluster(t testing.TB, seed uint64, cfg grvproxy.Config) *cluster {
+// newCluster simulates a sequencer, a GRV proxy configured by cfg and a
+// client process; each setup function runs before the proxy boots.
+func newCluster(t testing.TB, seed uint64, cfg grvproxy.Config, setup ...func(*sim.Simulation, *grvproxy.Config)) *cluster {
 	t.Helper()
 	s := sim.New(seed, sim.Options{})
 	cl := &cluster{s: s}
@@ -34,6 +36,9 @@ func newCluster(t testing.TB, seed uint64, cfg grvproxy.Config) *cluster {
 		cl.seq = seq.Interface()
 	})
 	cfg.Sequencer = cl.seq
+	for _, f := range setup {
+		f(s, &cfg)
+	}
 	cl.proxyProc = s.AddProcess(s.AddMachine(flow.Locality{}), 1, func(e *flow.Env) {
 		p, err := grvproxy.New(e, cfg)
 		if err != nil {
