@@ -18,7 +18,9 @@
 //
 // The window's span is Knobs.MVCCWindow: the durability actor makes every
 // version older than version-MVCCWindow durable, so reads may be that old
-// (FoundationDB's 5 seconds). The oldest readable version is the durable
+// (FoundationDB's 5 seconds), but never a version above the largest known
+// committed version the logs' peek replies reported: versions above it may
+// be rolled back by a recovery, so they stay in memory. The oldest readable version is the durable
 // version, because the engine keeps only its newest state.
 //
 // Mutations are applied in log order; atomic operations (kv.ApplyAtomic)

@@ -38,6 +38,9 @@ func (s *Server) applyPeek(rep *wire.TLogPeekReply) error {
 		s.env.Trace(flow.SevError, "StoragePeekPopped", flow.D("ID", s.id), flow.D("Version", s.version),
 			flow.D("Popped", rep.Popped))
 	}
+	if kcv := kv.Version(rep.KnownCommittedVersion); kcv > s.knownCommitted {
+		s.knownCommitted = kcv
+	}
 	applied := s.version
 	var touched []touch
 	for _, vm := range rep.Messages {
@@ -93,13 +96,15 @@ func (s *Server) ownPart(m kv.Mutation) (kv.Mutation, bool) {
 
 // makeDurable periodically commits the versions older than the MVCC window
 // to the engine with the new durable version, drops them from memory and
-// pops them from the log.
+// pops them from the log. It never goes past the largest known committed
+// version the logs reported: a version above it may be rolled back by a
+// recovery, so it must stay in memory where it can be.
 func (s *Server) makeDurable(c *flow.Ctx) error {
 	for {
 		if err := c.Sleep(s.knobs.CommitInterval); err != nil {
 			return err
 		}
-		target := s.version - s.knobs.MVCCWindow
+		target := min(s.version-s.knobs.MVCCWindow, s.knownCommitted)
 		if target <= s.durable {
 			continue
 		}

@@ -80,6 +80,9 @@ type Stats struct {
 	Version kv.Version
 	// DurableVersion is the version the engine holds.
 	DurableVersion kv.Version
+	// KnownCommittedVersion is the largest known committed version the
+	// logs reported; DurableVersion never passes it.
+	KnownCommittedVersion kv.Version
 	// OldestVersion is the oldest version reads may use.
 	OldestVersion kv.Version
 	// QueueBytes are the bytes of writes held in memory, not yet durable.
@@ -104,6 +107,10 @@ type Server struct {
 	version kv.Version // the newest version pulled
 	oldest  kv.Version // the oldest version reads may use
 	durable kv.Version // the version the engine holds
+	// knownCommitted is the largest known committed version the logs
+	// reported: every version up to it is acknowledged to a client and
+	// survives recoveries, so durability never passes it.
+	knownCommitted kv.Version
 	// versionBump is sent and replaced whenever version advances.
 	versionBump flow.Promise[struct{}]
 
@@ -153,7 +160,7 @@ func New(env *flow.Env, cfg Config) (*Server, error) {
 	s := &Server{
 		env: env, id: cfg.ID, tag: cfg.Tag, shard: shard, eng: cfg.Engine, knobs: cfg.Knobs.withDefaults(),
 		store:   newVStore(cfg.Engine),
-		version: durable, oldest: durable, durable: durable,
+		version: durable, oldest: durable, durable: durable, knownCommitted: durable,
 		versionBump: flow.NewPromise[struct{}](),
 		watches:     newWatchSet(),
 		peek: flow.NewRequestStream(flow.Endpoint{Addr: flow.Address(log.Address), Token: log.Peek},
@@ -225,8 +232,9 @@ func (s *Server) Interface() *wire.StorageInterface {
 
 // Stats returns the server's current progress.
 func (s *Server) Stats() Stats {
-	return Stats{Version: s.version, DurableVersion: s.durable, OldestVersion: s.oldest,
-		QueueBytes: s.store.queueBytes, Watches: s.watches.count,
+	return Stats{Version: s.version, DurableVersion: s.durable, KnownCommittedVersion: s.knownCommitted,
+		OldestVersion: s.oldest,
+		QueueBytes:    s.store.queueBytes, Watches: s.watches.count,
 		BytesInput: s.bytesInput, BytesDurable: s.bytesDurable}
 }
 

@@ -21,6 +21,10 @@ const simTag = 7
 // committed version + 1.
 type fakeLog struct {
 	committed kv.Version
+	// knownCommitted is what peek replies report; like a commit proxy's,
+	// it trails committed by one version unless frozen.
+	knownCommitted kv.Version
+	kcvFrozen      bool
 	msgs      []*wire.VersionedMutations
 	popped    kv.Version
 	bump      flow.Promise[struct{}]
@@ -40,6 +44,9 @@ func (l *fakeLog) commit(v kv.Version, muts []kv.Mutation) {
 			vm.Mutations = append(vm.Mutations, &wire.Mutation{Type: uint32(m.Type), Key: m.Key, Param: m.Param})
 		}
 		l.msgs = append(l.msgs, vm)
+	}
+	if !l.kcvFrozen {
+		l.knownCommitted = l.committed
 	}
 	l.committed = v
 	b := l.bump
@@ -70,7 +77,8 @@ func (l *fakeLog) boot(env *flow.Env) *wire.TLogInterface {
 						return err
 					}
 				}
-				rep := &wire.TLogPeekReply{End: int64(l.committed + 1), Popped: int64(l.popped)}
+				rep := &wire.TLogPeekReply{End: int64(l.committed + 1), Popped: int64(l.popped),
+					KnownCommittedVersion: int64(l.knownCommitted)}
 				for _, vm := range l.msgs {
 					if kv.Version(vm.Version) >= begin && len(rep.Messages) < 50 {
 						rep.Messages = append(rep.Messages, vm)
