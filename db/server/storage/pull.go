@@ -2,26 +2,91 @@ package storage
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/wire"
 )
 
-// pull peeks the server's tag from the log, from the version after the
-// server's, and applies what comes back; a failed peek is retried.
-func (s *Server) pull(c *flow.Ctx) error {
-	for {
-		req := &wire.TLogPeekRequest{Tag: s.tag, Begin: int64(s.version + 1)}
-		rep, err := flow.Await(c, s.peek.GetReply(s.env, req))
-		if err != nil {
-			s.env.Trace(flow.SevWarn, "StoragePeekFailed", flow.D("ID", s.id), flow.D("Begin", req.Begin),
+// logStreams are the request streams of one transaction log.
+type logStreams struct {
+	iface *wire.TLogInterface
+	peek  flow.RequestStream[*wire.TLogPeekRequest, *wire.TLogPeekReply]
+	pop   flow.RequestStream[*wire.TLogPopRequest, *wire.TLogPopReply]
+}
+
+func newLogStreams(logs []*wire.TLogInterface) ([]logStreams, error) {
+	if len(logs) == 0 {
+		return nil, errors.New("no transaction log to pull from")
+	}
+	out := make([]logStreams, len(logs))
+	for i, l := range logs {
+		if l == nil {
+			return nil, fmt.Errorf("transaction log %d is nil", i)
+		}
+		addr := flow.Address(l.Address)
+		out[i] = logStreams{iface: l,
+			peek: flow.NewRequestStream(flow.Endpoint{Addr: addr, Token: l.Peek},
+				flow.ProtoCodec[*wire.TLogPeekRequest](), flow.ProtoCodec[*wire.TLogPeekReply]()),
+			pop: flow.NewRequestStream(flow.Endpoint{Addr: addr, Token: l.Pop},
+				flow.ProtoCodec[*wire.TLogPopRequest](), flow.ProtoCodec[*wire.TLogPopReply]())}
+	}
+	return out, nil
+}
+
+// startPull starts a pull actor on the current logs. Each pull actor
+// belongs to one generation of s.pullGen: SetLogs cancels it and starts
+// another, and an actor that finds the generation moved on applies nothing.
+func (s *Server) startPull() {
+	s.pullGen++
+	gen := s.pullGen
+	if s.pullActor != nil {
+		s.pullActor.Cancel()
+	}
+	a := s.env.Spawn("StoragePull", func(c *flow.Ctx) error { return s.pull(c, gen) })
+	s.pullActor = a
+	a.Done().OnReady(func(_ struct{}, err error) {
+		if err != nil && gen == s.pullGen && !s.stopped && s.env.Alive() {
+			s.env.Trace(flow.SevError, "StorageServerFailed", flow.D("ID", s.id), flow.D("Actor", "StoragePull"),
 				flow.D("Error", err.Error()))
-			if err := c.Sleep(s.knobs.PeekRetryDelay); err != nil {
-				return err
+			s.stop(err)
+		}
+	})
+}
+
+// pull peeks the server's tag from one of the logs (every log holds every
+// tag), from the version after the server's, and applies what comes back.
+// A peek that fails or gets no answer within PeekTimeout moves to the next
+// log; after a round of failures it pauses PeekRetryDelay.
+func (s *Server) pull(c *flow.Ctx, gen uint64) error {
+	logs := s.logs
+	// Servers start on different logs so the peeks spread over them.
+	i := int(s.tag) % len(logs)
+	failures := 0
+	for {
+		l := logs[i]
+		req := &wire.TLogPeekRequest{Tag: s.tag, Begin: int64(s.version + 1)}
+		rep, err := flow.Timeout(c, l.peek.GetReply(s.env, req), s.knobs.PeekTimeout)
+		if gen != s.pullGen || s.stopped {
+			return nil // SetLogs replaced this actor, or Stop stopped it, while it waited
+		}
+		if err != nil {
+			s.env.Trace(flow.SevWarn, "StoragePeekFailed", flow.D("ID", s.id), flow.D("Log", l.iface.Id),
+				flow.D("Begin", req.Begin), flow.D("Error", err.Error()))
+			i = (i + 1) % len(logs)
+			if failures++; failures%len(logs) == 0 {
+				if err := c.Sleep(s.knobs.PeekRetryDelay); err != nil {
+					return err
+				}
+				if gen != s.pullGen {
+					return nil
+				}
 			}
 			continue
 		}
+		failures = 0
 		if err := s.applyPeek(rep); err != nil {
 			return err
 		}
@@ -114,7 +179,10 @@ func (s *Server) makeDurable(c *flow.Ctx) error {
 		// The engine moves to target while the commit runs, so reads below
 		// it could see a mix: they are refused from now on.
 		s.oldest = target
-		if err := s.eng.Commit(c, b); err != nil {
+		s.committing = target
+		err := s.eng.Commit(c, b)
+		s.committing = 0
+		if err != nil {
 			return err
 		}
 		s.store.forget(target)
@@ -123,7 +191,10 @@ func (s *Server) makeDurable(c *flow.Ctx) error {
 		s.bytesDurable += n
 		s.env.Trace(flow.SevDebug, "StorageDurable", flow.D("ID", s.id), flow.D("DurableVersion", target),
 			flow.D("Version", s.version), flow.D("Bytes", n), flow.D("QueueBytes", s.store.queueBytes))
-		// The pop needs no answer: a lost one is covered by the next.
-		s.pop.GetReply(s.env, &wire.TLogPopRequest{Tag: s.tag, To: int64(target)})
+		// The pops need no answer: a lost one is covered by the next. Every
+		// log holds the tag, so every log is popped.
+		for _, l := range s.logs {
+			l.pop.GetReply(s.env, &wire.TLogPopRequest{Tag: s.tag, To: int64(target)})
+		}
 	}
 }

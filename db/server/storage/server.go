@@ -23,8 +23,9 @@ type Config struct {
 	Shard kv.KeyRange
 	// Engine holds the durable state; the server is its only user.
 	Engine engine.Engine
-	// Logs are the transaction logs holding the tag; the server peeks and
-	// pops the first.
+	// Logs are the transaction logs of the current generation; each holds
+	// every tag. The server peeks one (moving to the next when it fails)
+	// and pops them all. SetLogs replaces them.
 	Logs []*wire.TLogInterface
 	// Knobs tune the server; zero fields take defaults.
 	Knobs Knobs
@@ -42,8 +43,13 @@ type Knobs struct {
 	// FutureVersionDelay is how long a read above the server's version
 	// waits for it before failing with future_version. Default 1 s.
 	FutureVersionDelay time.Duration
-	// PeekRetryDelay is the pause after a failed peek. Default 100 ms.
+	// PeekRetryDelay is the pause after a round of failed peeks (one on
+	// each log). Default 100 ms.
 	PeekRetryDelay time.Duration
+	// PeekTimeout is how long a peek may go unanswered before the server
+	// peeks the next log instead. It must exceed the logs' own long-poll
+	// timeout (1 s). Default 3 s.
+	PeekTimeout time.Duration
 	// ReplyByteLimit caps the keys and values of one range reply. Default
 	// 80,000 (FoundationDB's REPLY_BYTE_LIMIT).
 	ReplyByteLimit int
@@ -64,6 +70,9 @@ func (k Knobs) withDefaults() Knobs {
 	}
 	if k.PeekRetryDelay <= 0 {
 		k.PeekRetryDelay = 100 * time.Millisecond
+	}
+	if k.PeekTimeout <= 0 {
+		k.PeekTimeout = 3 * time.Second
 	}
 	if k.ReplyByteLimit <= 0 {
 		k.ReplyByteLimit = 80_000
@@ -116,8 +125,14 @@ type Server struct {
 
 	watches *watchSet
 
-	peek flow.RequestStream[*wire.TLogPeekRequest, *wire.TLogPeekReply]
-	pop  flow.RequestStream[*wire.TLogPopRequest, *wire.TLogPopReply]
+	logs []logStreams
+	// pullGen counts the pull actors started; only the newest one's peeks
+	// are applied.
+	pullGen   uint64
+	pullActor *flow.Actor
+	// committing is the durable version of the engine commit in flight
+	// (0 when none): a rollback may not go below it.
+	committing kv.Version
 
 	getValue     *flow.Listener[*wire.GetValueRequest, *wire.GetValueReply]
 	getKey       *flow.Listener[*wire.GetKeyRequest, *wire.GetKeyReply]
@@ -141,8 +156,9 @@ func New(env *flow.Env, cfg Config) (*Server, error) {
 	if cfg.Engine == nil {
 		return nil, errors.New("storage: no engine")
 	}
-	if len(cfg.Logs) == 0 || cfg.Logs[0] == nil {
-		return nil, errors.New("storage: no transaction log to pull from")
+	logs, err := newLogStreams(cfg.Logs)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
 	}
 	shard := kv.KeyRange{Begin: bytes.Clone(cfg.Shard.Begin), End: bytes.Clone(cfg.Shard.End)}
 	if bytes.Compare(shard.End, reservedPrefix) > 0 {
@@ -155,7 +171,6 @@ func New(env *flow.Env, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage %s: recovering: %w", cfg.ID, err)
 	}
-	log := cfg.Logs[0]
 	m := env.Metrics()
 	s := &Server{
 		env: env, id: cfg.ID, tag: cfg.Tag, shard: shard, eng: cfg.Engine, knobs: cfg.Knobs.withDefaults(),
@@ -163,10 +178,7 @@ func New(env *flow.Env, cfg Config) (*Server, error) {
 		version: durable, oldest: durable, durable: durable, knownCommitted: durable,
 		versionBump: flow.NewPromise[struct{}](),
 		watches:     newWatchSet(),
-		peek: flow.NewRequestStream(flow.Endpoint{Addr: flow.Address(log.Address), Token: log.Peek},
-			flow.ProtoCodec[*wire.TLogPeekRequest](), flow.ProtoCodec[*wire.TLogPeekReply]()),
-		pop: flow.NewRequestStream(flow.Endpoint{Addr: flow.Address(log.Address), Token: log.Pop},
-			flow.ProtoCodec[*wire.TLogPopRequest](), flow.ProtoCodec[*wire.TLogPopReply]()),
+		logs:        logs,
 		getValue: flow.Listen(env, 0, flow.ProtoCodec[*wire.GetValueRequest](), flow.ProtoCodec[*wire.GetValueReply]()),
 		getKey:   flow.Listen(env, 0, flow.ProtoCodec[*wire.GetKeyRequest](), flow.ProtoCodec[*wire.GetKeyReply]()),
 		getKeyValues: flow.Listen(env, 0, flow.ProtoCodec[*wire.GetKeyValuesRequest](),
@@ -182,7 +194,7 @@ func New(env *flow.Env, cfg Config) (*Server, error) {
 	}
 	env.Trace(flow.SevInfo, "StorageServerStart", flow.D("ID", s.id), flow.D("Tag", s.tag),
 		flow.D("Shard", shard.String()), flow.D("DurableVersion", durable))
-	s.spawn("StoragePull", s.pull)
+	s.startPull()
 	s.spawn("StorageDurability", s.makeDurable)
 	serve(s, "StorageGetValue", s.getValue, s.serveGetValue)
 	serve(s, "StorageGetKey", s.getKey, s.serveGetKey)
@@ -253,6 +265,9 @@ func (s *Server) stop(err error) {
 	s.stopped = true
 	for _, a := range s.actors {
 		a.Cancel()
+	}
+	if s.pullActor != nil {
+		s.pullActor.Cancel()
 	}
 	s.getValue.Close()
 	s.getKey.Close()

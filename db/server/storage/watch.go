@@ -146,3 +146,12 @@ func (s *Server) fireKey(k string, v kv.Version) {
 		s.watches.byKey[k] = keep
 	}
 }
+
+// recheckWatches fires, at the server's version, every watch whose key's
+// value now differs from the watched one: after a rollback the value a
+// watch last compared with may be gone.
+func (s *Server) recheckWatches() {
+	for _, k := range s.watches.keysIn(kv.KeyRange{Begin: []byte{}, End: []byte("\xff\xff\xff\xff")}) {
+		s.fireKey(k, s.version)
+	}
+}
