@@ -25,9 +25,9 @@ type fakeLog struct {
 	// it trails committed by one version unless frozen.
 	knownCommitted kv.Version
 	kcvFrozen      bool
-	msgs      []*wire.VersionedMutations
-	popped    kv.Version
-	bump      flow.Promise[struct{}]
+	msgs           []*wire.VersionedMutations
+	popped         kv.Version
+	bump           flow.Promise[struct{}]
 	// peekBegins records every peek's begin, to check where a rebooted
 	// server resumes.
 	peekBegins []kv.Version
