@@ -25,8 +25,8 @@ func TestDurabilityBoundedByKnownCommitted(t *testing.T) {
 		if d, _ := readDurableVersion(eng); d > log.knownCommitted {
 			violations = append(violations, "engine durable at "+itoa(d)+" above known committed "+itoa(log.knownCommitted))
 		}
-		if log.popped > log.knownCommitted {
-			violations = append(violations, "popped to "+itoa(log.popped)+" above known committed "+itoa(log.knownCommitted))
+		if log.popped[simTag] > log.knownCommitted {
+			violations = append(violations, "popped to "+itoa(log.popped[simTag])+" above known committed "+itoa(log.knownCommitted))
 		}
 	}
 	var srv *Server

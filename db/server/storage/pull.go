@@ -114,21 +114,14 @@ func (s *Server) applyPeek(rep *wire.TLogPeekReply) error {
 			continue // already applied: a peek is answered from a version we asked for
 		}
 		for _, wm := range vm.Mutations {
-			m, ok := s.ownPart(kv.Mutation{Type: kv.MutationType(wm.Type), Key: wm.Key, Param: wm.Param})
-			if !ok {
-				continue
+			m := kv.Mutation{Type: kv.MutationType(wm.Type), Key: wm.Key, Param: wm.Param}
+			if m.Type == kv.ClearRange && bytes.Compare(m.Key, m.Param) >= 0 {
+				continue // an empty clear: nothing to do
 			}
-			if err := s.store.apply(v, m); err != nil {
-				s.env.Trace(flow.SevError, "StorageBadMutation", flow.D("ID", s.id), flow.D("Version", v),
-					flow.D("Mutation", m.String()), flow.D("Error", err.Error()))
-				continue
-			}
+			touched = s.applyMutation(v, m, touched)
 			s.mutations.Inc()
 			s.inputCounter.Add(uint64(m.Size()))
 			s.bytesInput += int64(m.Size())
-			if s.watches.count > 0 {
-				touched = append(touched, touchOf(v, m))
-			}
 		}
 		applied = v
 	}
@@ -138,63 +131,4 @@ func (s *Server) applyPeek(rep *wire.TLogPeekReply) error {
 	s.advance(applied)
 	s.fireWatches(touched)
 	return nil
-}
-
-// ownPart returns the part of m inside the server's shard: a clear range
-// clipped to it, other mutations only when their key is in it.
-func (s *Server) ownPart(m kv.Mutation) (kv.Mutation, bool) {
-	if m.Type != kv.ClearRange {
-		return m, s.shard.Contains(m.Key)
-	}
-	r := kv.KeyRange{Begin: m.Key, End: m.Param}
-	if !r.Intersects(s.shard) {
-		return m, false
-	}
-	if bytes.Compare(r.Begin, s.shard.Begin) < 0 {
-		r.Begin = s.shard.Begin
-	}
-	if bytes.Compare(r.End, s.shard.End) > 0 {
-		r.End = s.shard.End
-	}
-	return kv.Mutation{Type: kv.ClearRange, Key: r.Begin, Param: r.End}, true
-}
-
-// makeDurable periodically commits the versions older than the MVCC window
-// to the engine with the new durable version, drops them from memory and
-// pops them from the log. It never goes past the largest known committed
-// version the logs reported: a version above it may be rolled back by a
-// recovery, so it must stay in memory where it can be.
-func (s *Server) makeDurable(c *flow.Ctx) error {
-	for {
-		if err := c.Sleep(s.knobs.CommitInterval); err != nil {
-			return err
-		}
-		target := min(s.version-s.knobs.MVCCWindow, s.knownCommitted)
-		if target <= s.durable {
-			continue
-		}
-		b := s.eng.NewBatch()
-		n := s.store.durableBatch(b, target)
-		b.Set(durableVersionKey, encodeVersion(target))
-		// The engine moves to target while the commit runs, so reads below
-		// it could see a mix: they are refused from now on.
-		s.oldest = target
-		s.committing = target
-		err := s.eng.Commit(c, b)
-		s.committing = 0
-		if err != nil {
-			return err
-		}
-		s.store.forget(target)
-		s.durable = target
-		s.durableCounter.Add(uint64(n))
-		s.bytesDurable += n
-		s.env.Trace(flow.SevDebug, "StorageDurable", flow.D("ID", s.id), flow.D("DurableVersion", target),
-			flow.D("Version", s.version), flow.D("Bytes", n), flow.D("QueueBytes", s.store.queueBytes))
-		// The pops need no answer: a lost one is covered by the next. Every
-		// log holds the tag, so every log is popped.
-		for _, l := range s.logs {
-			l.pop.GetReply(s.env, &wire.TLogPopRequest{Tag: s.tag, To: int64(target)})
-		}
-	}
 }

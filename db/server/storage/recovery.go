@@ -47,10 +47,34 @@ func (s *Server) SetLogs(logs []*wire.TLogInterface, recoveryVersion kv.Version)
 	return nil
 }
 
-// rollback discards every version above rv.
+// rollback discards every version above rv. What the server wrote after
+// its version (copied pages, clears of ranges it stopped owning) goes too,
+// so it is written again: the clears at once, the copies by fetching the
+// shards again, including the shards that became readable above rv.
 func (s *Server) rollback(rv kv.Version) {
 	s.env.Trace(flow.SevInfo, "StorageRollback", flow.D("ID", s.id), flow.D("From", s.version), flow.D("To", rv))
 	s.store.rollback(rv)
 	s.version = rv
+	removals := s.removals
+	s.removals = nil
+	for _, r := range removals {
+		if r.version > rv {
+			s.clearUnowned(r.r)
+		} else {
+			s.removals = append(s.removals, r)
+		}
+	}
+	for _, sh := range s.shards.list {
+		switch {
+		case sh.state == ShardFetching:
+			s.startFetch(sh)
+		case sh.readableAt > rv:
+			s.watches.failRange(sh.r, kv.ErrWrongShardServer)
+			s.env.Trace(flow.SevInfo, "StorageRefetchShard", flow.D("ID", s.id), flow.D("Shard", sh.r.String()),
+				flow.D("ReadableVersion", sh.readableAt))
+			s.startFetch(sh)
+			s.metaDirty = true
+		}
+	}
 	s.recheckWatches()
 }

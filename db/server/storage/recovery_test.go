@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -16,12 +17,14 @@ import (
 // seed makes l a new generation's log holding old's versions up to rv,
 // all of them committed (fdb.md §6.1: the recovery copies them over).
 func (l *fakeLog) seed(old *fakeLog, rv kv.Version) {
-	for _, vm := range old.msgs {
-		if kv.Version(vm.Version) <= rv {
-			l.msgs = append(l.msgs, vm)
+	for tag, msgs := range old.msgs {
+		for _, vm := range msgs {
+			if kv.Version(vm.Version) <= rv {
+				l.msgs[tag] = append(l.msgs[tag], vm)
+			}
 		}
 	}
-	l.committed, l.knownCommitted, l.popped = rv, rv, old.popped
+	l.committed, l.knownCommitted, l.popped = rv, rv, maps.Clone(old.popped)
 }
 
 // commitTo commits version v with muts on every log of logs.
@@ -210,8 +213,8 @@ func runRollbackSim(t *testing.T, seed uint64) {
 	})
 	s.Run(time.Second, nil)
 	write(400, []*fakeLog{c, d}, true)
-	if st := srv.Stats(); st.DurableVersion <= rv || d.popped <= rv {
-		t.Fatalf("seed %d: durability did not resume in the new generation: %+v, popped %d", seed, st, d.popped)
+	if st := srv.Stats(); st.DurableVersion <= rv || d.popped[simTag] <= rv {
+		t.Fatalf("seed %d: durability did not resume in the new generation: %+v, popped %d", seed, st, d.popped[simTag])
 	}
 	for _, f := range h.failures {
 		t.Errorf("seed %d: %s", seed, f)

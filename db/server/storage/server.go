@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/strata-db/strata/db/engine"
@@ -12,16 +13,24 @@ import (
 	"github.com/strata-db/strata/db/wire"
 )
 
-// Config is what a storage server is made of.
+// Config is what a new storage server is made of.
 type Config struct {
-	// ID names the server in its interface and traces.
+	// ID names the server in its interface and traces; it is recorded in
+	// the engine.
 	ID string
-	// Tag is the log tag whose mutations the server pulls.
+	// Tag is the log tag whose mutations the server pulls; it is recorded
+	// in the engine.
 	Tag uint32
-	// Shard is the key range the server owns. Its end is clipped below the
-	// keys the server reserves for itself (\xff\xff\xff).
+	// Shard, if not zero, is a key range the server owns and serves from
+	// the start. Its end is clipped below the keys the server reserves for
+	// itself (\xff\xff\xff).
 	Shard kv.KeyRange
-	// Engine holds the durable state; the server is its only user.
+	// Shards are more key ranges the server owns and serves from the start
+	// (clipped like Shard; disjoint). A server may start with none and be
+	// given shards with AddShard.
+	Shards []kv.KeyRange
+	// Engine holds the durable state; the server is its only user. An
+	// engine another server recorded its identity in is refused.
 	Engine engine.Engine
 	// Logs are the transaction logs of the current generation; each holds
 	// every tag. The server peeks one (moving to the next when it fails)
@@ -56,6 +65,20 @@ type Knobs struct {
 	// MetricsInterval is how often the server traces StorageMetrics.
 	// Default 5 s.
 	MetricsInterval time.Duration
+	// FetchPageBytes bounds the bytes of one page a shard is copied in; 0
+	// leaves it to the source's ReplyByteLimit.
+	FetchPageBytes int
+	// FetchTimeout is how long a page request may go unanswered before
+	// the next source is asked. Default 5 s.
+	FetchTimeout time.Duration
+	// FetchRetryDelay is the pause after a round of failed page requests
+	// (one to each source). Default 100 ms.
+	FetchRetryDelay time.Duration
+	// ByteSampleFactor sets the byte sample's density: about one pair in
+	// ByteSampleFactor of small pairs is sampled (FoundationDB's
+	// BYTE_SAMPLING_FACTOR). Default 250; tests use tiny values to sample
+	// every pair.
+	ByteSampleFactor float64
 }
 
 func (k Knobs) withDefaults() Knobs {
@@ -80,6 +103,15 @@ func (k Knobs) withDefaults() Knobs {
 	if k.MetricsInterval <= 0 {
 		k.MetricsInterval = 5 * time.Second
 	}
+	if k.FetchTimeout <= 0 {
+		k.FetchTimeout = 5 * time.Second
+	}
+	if k.FetchRetryDelay <= 0 {
+		k.FetchRetryDelay = 100 * time.Millisecond
+	}
+	if k.ByteSampleFactor <= 0 {
+		k.ByteSampleFactor = 250
+	}
 	return k
 }
 
@@ -101,6 +133,11 @@ type Stats struct {
 	// BytesInput and BytesDurable count the keys and values of the
 	// mutations applied and made durable since the server started.
 	BytesInput, BytesDurable int64
+	// BytesStored estimates the bytes of keys and values the engine holds
+	// (from the byte sample).
+	BytesStored int64
+	// Shards are the server's shards, as Shards returns them.
+	Shards []ShardInfo
 }
 
 // Server is a running storage server.
@@ -108,10 +145,22 @@ type Server struct {
 	env   *flow.Env
 	id    string
 	tag   uint32
-	shard kv.KeyRange
 	eng   engine.Engine
 	knobs Knobs
 	store *vstore
+
+	shards shardMap
+	// removals are the clears of ranges the server stopped owning that
+	// are not durable yet.
+	removals []removal
+	sample   *byteSample
+	// metaDirty asks the durability actor to record the identity and the
+	// shards with its next commit; metaSynced is set once it did.
+	metaDirty  bool
+	metaSynced flow.Promise[struct{}]
+	// rewriteSample asks it to record the whole byte sample (rebuilt for
+	// an engine that had none).
+	rewriteSample bool
 
 	version kv.Version // the newest version pulled
 	oldest  kv.Version // the oldest version reads may use
@@ -138,6 +187,7 @@ type Server struct {
 	getKey       *flow.Listener[*wire.GetKeyRequest, *wire.GetKeyReply]
 	getKeyValues *flow.Listener[*wire.GetKeyValuesRequest, *wire.GetKeyValuesReply]
 	watchValue   *flow.Listener[*wire.WatchValueRequest, *wire.WatchValueReply]
+	shardMetrics *flow.Listener[*wire.ShardMetricsRequest, *wire.ShardMetricsReply]
 
 	actors  []*flow.Actor
 	done    flow.Promise[struct{}]
@@ -149,9 +199,13 @@ type Server struct {
 	readLatency                                    *flow.Histogram
 }
 
-// New recovers the server's durable version from cfg.Engine, starts its
-// actors (pulling from cfg.Logs[0] right after the durable version,
-// committing to the engine, serving reads) and returns it.
+// New starts a storage server on cfg.Engine: it recovers the engine's
+// durable version, records the server's identity and shards in the engine
+// (with its first commit), starts its actors (pulling from the logs right
+// after the durable version, committing to the engine, serving reads) and
+// returns it. An engine that already holds this server's identity is
+// reopened with cfg's shards, which replace the recorded ones; use Reopen
+// to restore the recorded ones instead.
 func New(env *flow.Env, cfg Config) (*Server, error) {
 	if cfg.Engine == nil {
 		return nil, errors.New("storage: no engine")
@@ -160,31 +214,90 @@ func New(env *flow.Env, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
-	shard := kv.KeyRange{Begin: bytes.Clone(cfg.Shard.Begin), End: bytes.Clone(cfg.Shard.End)}
-	if bytes.Compare(shard.End, reservedPrefix) > 0 {
-		shard.End = bytes.Clone(reservedPrefix)
+	ranges := slices.Clone(cfg.Shards)
+	if len(cfg.Shard.Begin) > 0 || len(cfg.Shard.End) > 0 {
+		ranges = append(ranges, cfg.Shard)
 	}
-	if shard.Empty() {
-		return nil, fmt.Errorf("storage: shard %s is empty", cfg.Shard)
+	var shards shardMap
+	for _, r := range ranges {
+		r, err := clipShard(r)
+		if err != nil {
+			return nil, fmt.Errorf("storage: %w", err)
+		}
+		if i, j := shards.overlapping(r); i < j {
+			return nil, fmt.Errorf("storage: shards %s and %s overlap", r, shards.list[i].r)
+		}
+		shards.insert(&shard{r: r, state: ShardReadable})
 	}
-	durable, err := readDurableVersion(cfg.Engine)
+	id, found, err := readIdentity(cfg.Engine)
 	if err != nil {
-		return nil, fmt.Errorf("storage %s: recovering: %w", cfg.ID, err)
+		return nil, fmt.Errorf("storage %s: reading its identity: %w", cfg.ID, err)
+	}
+	if found && (id.id != cfg.ID || id.tag != cfg.Tag) {
+		return nil, fmt.Errorf("storage %s: the engine belongs to storage server %q (tag %d)", cfg.ID, id.id, id.tag)
+	}
+	return start(env, cfg.ID, cfg.Tag, cfg.Engine, logs, shards, cfg.Knobs, !found)
+}
+
+// Reopen restores the storage server recorded in eng (by New) after its
+// process restarted: its ID, tag and readable shards, and its data as of
+// the engine's durable version; it pulls from logs right after it. Shards
+// that were still fetching are dropped and their partial data cleared: the
+// data distributor must add them again. An engine with no identity fails
+// with ErrNoIdentity.
+func Reopen(env *flow.Env, eng engine.Engine, logs []*wire.TLogInterface, knobs Knobs) (*Server, error) {
+	if eng == nil {
+		return nil, errors.New("storage: no engine")
+	}
+	streams, err := newLogStreams(logs)
+	if err != nil {
+		return nil, fmt.Errorf("storage: %w", err)
+	}
+	id, found, err := readIdentity(eng)
+	if err != nil {
+		return nil, fmt.Errorf("storage: reading the identity: %w", err)
+	}
+	if !found {
+		return nil, ErrNoIdentity
+	}
+	var shards shardMap
+	for _, ps := range id.shards {
+		if ps.state != ShardReadable {
+			env.Trace(flow.SevWarn, "StorageDropFetchingShard", flow.D("ID", id.id), flow.D("Shard", ps.r.String()))
+			continue
+		}
+		shards.insert(&shard{r: ps.r, state: ShardReadable})
+	}
+	return start(env, id.id, id.tag, eng, streams, shards, knobs, false)
+}
+
+// start builds the server over eng and starts its actors. fresh is set when
+// the engine holds no identity yet.
+func start(env *flow.Env, id string, tag uint32, eng engine.Engine, logs []logStreams, shards shardMap, knobs Knobs, fresh bool) (*Server, error) {
+	knobs = knobs.withDefaults()
+	durable, err := readDurableVersion(eng)
+	if err != nil {
+		return nil, fmt.Errorf("storage %s: recovering: %w", id, err)
+	}
+	sample, rebuilt, err := openSample(eng, knobs.ByteSampleFactor, fresh && durable > 0)
+	if err != nil {
+		return nil, fmt.Errorf("storage %s: recovering: %w", id, err)
 	}
 	m := env.Metrics()
 	s := &Server{
-		env: env, id: cfg.ID, tag: cfg.Tag, shard: shard, eng: cfg.Engine, knobs: cfg.Knobs.withDefaults(),
-		store:   newVStore(cfg.Engine),
+		env: env, id: id, tag: tag, eng: eng, knobs: knobs,
+		store:  newVStore(eng),
+		shards: shards, sample: sample, rewriteSample: rebuilt,
+		metaDirty: true, metaSynced: flow.NewPromise[struct{}](),
 		version: durable, oldest: durable, durable: durable, knownCommitted: durable,
-		versionBump: flow.NewPromise[struct{}](),
-		watches:     newWatchSet(),
-		logs:        logs,
-		getValue:    flow.Listen(env, 0, flow.ProtoCodec[*wire.GetValueRequest](), flow.ProtoCodec[*wire.GetValueReply]()),
-		getKey:      flow.Listen(env, 0, flow.ProtoCodec[*wire.GetKeyRequest](), flow.ProtoCodec[*wire.GetKeyReply]()),
-		getKeyValues: flow.Listen(env, 0, flow.ProtoCodec[*wire.GetKeyValuesRequest](),
-			flow.ProtoCodec[*wire.GetKeyValuesReply]()),
-		watchValue: flow.Listen(env, 0, flow.ProtoCodec[*wire.WatchValueRequest](),
-			flow.ProtoCodec[*wire.WatchValueReply]()),
+		versionBump:    flow.NewPromise[struct{}](),
+		watches:        newWatchSet(),
+		logs:           logs,
+		getValue:       flow.Listen(env, 0, flow.ProtoCodec[*wire.GetValueRequest](), flow.ProtoCodec[*wire.GetValueReply]()),
+		getKey:         flow.Listen(env, 0, flow.ProtoCodec[*wire.GetKeyRequest](), flow.ProtoCodec[*wire.GetKeyReply]()),
+		getKeyValues:   flow.Listen(env, 0, flow.ProtoCodec[*wire.GetKeyValuesRequest](), flow.ProtoCodec[*wire.GetKeyValuesReply]()),
+		watchValue:     flow.Listen(env, 0, flow.ProtoCodec[*wire.WatchValueRequest](), flow.ProtoCodec[*wire.WatchValueReply]()),
+		shardMetrics:   flow.Listen(env, 0, flow.ProtoCodec[*wire.ShardMetricsRequest](), flow.ProtoCodec[*wire.ShardMetricsReply]()),
 		done:           flow.NewPromise[struct{}](),
 		inputCounter:   m.Counter("storage.bytes_input"),
 		durableCounter: m.Counter("storage.bytes_durable"),
@@ -192,27 +305,57 @@ func New(env *flow.Env, cfg Config) (*Server, error) {
 		reads:          m.Counter("storage.reads"),
 		readLatency:    m.Histogram("storage.read_latency"),
 	}
+	if err := s.clearOutsideShards(); err != nil {
+		return nil, fmt.Errorf("storage %s: recovering: %w", id, err)
+	}
 	env.Trace(flow.SevInfo, "StorageServerStart", flow.D("ID", s.id), flow.D("Tag", s.tag),
-		flow.D("Shard", shard.String()), flow.D("DurableVersion", durable))
+		flow.D("Shards", len(s.shards.list)), flow.D("DurableVersion", durable), flow.D("Fresh", fresh))
 	s.startPull()
 	s.spawn("StorageDurability", s.makeDurable)
 	serve(s, "StorageGetValue", s.getValue, s.serveGetValue)
 	serve(s, "StorageGetKey", s.getKey, s.serveGetKey)
 	serve(s, "StorageGetKeyValues", s.getKeyValues, s.serveGetKeyValues)
 	s.spawn("StorageWatchValue", s.serveWatches)
+	s.spawn("StorageShardMetrics", s.serveShardMetrics)
 	s.spawn("StorageMetrics", s.traceMetrics)
 	return s, nil
 }
 
-func readDurableVersion(eng engine.Engine) (kv.Version, error) {
-	b, found, err := eng.Get(durableVersionKey)
-	if err != nil {
-		return 0, fmt.Errorf("reading the durable version: %w", err)
+// openSample loads the engine's byte sample, or rebuilds it from the data
+// when the engine predates it (rebuilt: the caller must record it).
+func openSample(eng engine.Engine, factor float64, rebuild bool) (bs *byteSample, rebuilt bool, err error) {
+	if rebuild {
+		bs, err = rebuildSample(eng, factor)
+		return bs, err == nil, err
 	}
-	if !found {
-		return 0, nil
+	bs, err = loadSample(eng, factor)
+	return bs, false, err
+}
+
+// clearOutsideShards clears the engine's data outside the server's shards:
+// shards removed or still fetching when the process stopped, whose clear
+// never became durable.
+func (s *Server) clearOutsideShards() error {
+	begin := []byte{}
+	gaps := []kv.KeyRange{}
+	for _, sh := range s.shards.list {
+		gaps = append(gaps, kv.KeyRange{Begin: begin, End: sh.r.Begin})
+		begin = sh.r.End
 	}
-	return decodeVersion(b)
+	gaps = append(gaps, kv.KeyRange{Begin: begin, End: reservedPrefix})
+	for _, g := range gaps {
+		if g.Empty() {
+			continue
+		}
+		kvs, _, err := s.eng.Scan(g, false, 1, 0)
+		if err != nil {
+			return fmt.Errorf("scanning %s: %w", g, err)
+		}
+		if len(kvs) > 0 {
+			s.clearUnowned(kv.KeyRange{Begin: bytes.Clone(g.Begin), End: bytes.Clone(g.End)})
+		}
+	}
+	return nil
 }
 
 // spawn starts a long-lived actor; its failure stops the server.
@@ -229,6 +372,12 @@ func (s *Server) spawn(name string, body func(c *flow.Ctx) error) {
 	})
 }
 
+// ID returns the server's ID.
+func (s *Server) ID() string { return s.id }
+
+// Tag returns the server's log tag.
+func (s *Server) Tag() uint32 { return s.tag }
+
 // Interface returns where the server listens.
 func (s *Server) Interface() *wire.StorageInterface {
 	return &wire.StorageInterface{
@@ -239,15 +388,15 @@ func (s *Server) Interface() *wire.StorageInterface {
 		GetKey:       s.getKey.Stream().Endpoint().Token,
 		GetKeyValues: s.getKeyValues.Stream().Endpoint().Token,
 		WatchValue:   s.watchValue.Stream().Endpoint().Token,
+		ShardMetrics: s.shardMetrics.Stream().Endpoint().Token,
 	}
 }
 
 // Stats returns the server's current progress.
 func (s *Server) Stats() Stats {
 	return Stats{Version: s.version, DurableVersion: s.durable, KnownCommittedVersion: s.knownCommitted,
-		OldestVersion: s.oldest,
-		QueueBytes:    s.store.queueBytes, Watches: s.watches.count,
-		BytesInput: s.bytesInput, BytesDurable: s.bytesDurable}
+		OldestVersion: s.oldest, QueueBytes: s.store.queueBytes, Watches: s.watches.count,
+		BytesInput: s.bytesInput, BytesDurable: s.bytesDurable, BytesStored: s.sample.total, Shards: s.Shards()}
 }
 
 // Done is set when the server stops: to nothing after Stop, to the error
@@ -269,10 +418,14 @@ func (s *Server) stop(err error) {
 	if s.pullActor != nil {
 		s.pullActor.Cancel()
 	}
+	for _, sh := range s.shards.list {
+		s.stopFetch(sh)
+	}
 	s.getValue.Close()
 	s.getKey.Close()
 	s.getKeyValues.Close()
 	s.watchValue.Close()
+	s.shardMetrics.Close()
 	s.watches.failAll(flow.ErrBrokenPromise)
 	if err != nil {
 		s.done.Fail(err)
@@ -288,11 +441,11 @@ func (s *Server) traceMetrics(c *flow.Ctx) error {
 		if err := c.Sleep(s.knobs.MetricsInterval); err != nil {
 			return err
 		}
-		st := s.Stats()
-		s.env.Trace(flow.SevInfo, "StorageMetrics", flow.D("ID", s.id), flow.D("Version", st.Version),
-			flow.D("DurableVersion", st.DurableVersion), flow.D("QueueBytes", st.QueueBytes),
-			flow.D("Watches", st.Watches), flow.D("BytesInput", st.BytesInput),
-			flow.D("BytesDurable", st.BytesDurable))
+		s.env.Trace(flow.SevInfo, "StorageMetrics", flow.D("ID", s.id), flow.D("Version", s.version),
+			flow.D("DurableVersion", s.durable), flow.D("QueueBytes", s.store.queueBytes),
+			flow.D("Watches", s.watches.count), flow.D("BytesInput", s.bytesInput),
+			flow.D("BytesDurable", s.bytesDurable), flow.D("BytesStored", s.sample.total),
+			flow.D("Shards", len(s.shards.list)))
 	}
 }
 

@@ -49,6 +49,17 @@ func (w *watchSet) failAll(err error) {
 	w.count = 0
 }
 
+// failRange fails the watches on keys in r with err.
+func (w *watchSet) failRange(r kv.KeyRange, err error) {
+	for _, k := range w.keysIn(r) {
+		for _, req := range w.byKey[k] {
+			req.Fail(err)
+			w.count--
+		}
+		delete(w.byKey, k)
+	}
+}
+
 // touch is a write at a version: to one key, or to a range.
 type touch struct {
 	version kv.Version
@@ -78,7 +89,7 @@ func (s *Server) registerWatch(c *flow.Ctx, r *watchRequest) error {
 	if err := s.waitForVersion(c, kv.Version(r.Msg.Version)); err != nil && !errors.Is(err, kv.ErrTransactionTooOld) {
 		return err // a watch only compares with the newest value, so an old version is fine
 	}
-	if !s.shard.Contains(r.Msg.Key) {
+	if _, ok := s.keySpan(r.Msg.Key, s.version); !ok {
 		return kv.ErrWrongShardServer
 	}
 	if s.stopped {
