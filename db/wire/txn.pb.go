@@ -252,14 +252,16 @@ func (x *KeySelector) GetOffset() int32 {
 }
 
 type StorageInterface struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
-	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
-	Tag           uint32                 `protobuf:"varint,3,opt,name=tag,proto3" json:"tag,omitempty"`
-	GetValue      uint64                 `protobuf:"varint,4,opt,name=get_value,json=getValue,proto3" json:"get_value,omitempty"`
-	GetKey        uint64                 `protobuf:"varint,5,opt,name=get_key,json=getKey,proto3" json:"get_key,omitempty"`
-	GetKeyValues  uint64                 `protobuf:"varint,6,opt,name=get_key_values,json=getKeyValues,proto3" json:"get_key_values,omitempty"`
-	WatchValue    uint64                 `protobuf:"varint,7,opt,name=watch_value,json=watchValue,proto3" json:"watch_value,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Address      string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	Id           string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Tag          uint32                 `protobuf:"varint,3,opt,name=tag,proto3" json:"tag,omitempty"`
+	GetValue     uint64                 `protobuf:"varint,4,opt,name=get_value,json=getValue,proto3" json:"get_value,omitempty"`
+	GetKey       uint64                 `protobuf:"varint,5,opt,name=get_key,json=getKey,proto3" json:"get_key,omitempty"`
+	GetKeyValues uint64                 `protobuf:"varint,6,opt,name=get_key_values,json=getKeyValues,proto3" json:"get_key_values,omitempty"`
+	WatchValue   uint64                 `protobuf:"varint,7,opt,name=watch_value,json=watchValue,proto3" json:"watch_value,omitempty"`
+	// Added by db/server/storage: ShardMetricsRequest -> ShardMetricsReply.
+	ShardMetrics  uint64 `protobuf:"varint,8,opt,name=shard_metrics,json=shardMetrics,proto3" json:"shard_metrics,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -339,6 +341,13 @@ func (x *StorageInterface) GetGetKeyValues() uint64 {
 func (x *StorageInterface) GetWatchValue() uint64 {
 	if x != nil {
 		return x.WatchValue
+	}
+	return 0
+}
+
+func (x *StorageInterface) GetShardMetrics() uint64 {
+	if x != nil {
+		return x.ShardMetrics
 	}
 	return 0
 }
@@ -2772,6 +2781,212 @@ func (x *TLogTagState) GetPopped() int64 {
 	return 0
 }
 
+// A shard of one storage server as it reports it. state: 1 fetching (being
+// copied from other servers, not readable yet), 2 readable.
+// readable_version is the first version reads of it may use (0 when it was
+// readable before the server's oldest readable version).
+type StorageShardInfo struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Begin           []byte                 `protobuf:"bytes,1,opt,name=begin,proto3" json:"begin,omitempty"`
+	End             []byte                 `protobuf:"bytes,2,opt,name=end,proto3" json:"end,omitempty"`
+	State           uint32                 `protobuf:"varint,3,opt,name=state,proto3" json:"state,omitempty"`
+	Bytes           int64                  `protobuf:"varint,4,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	ReadableVersion int64                  `protobuf:"varint,5,opt,name=readable_version,json=readableVersion,proto3" json:"readable_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *StorageShardInfo) Reset() {
+	*x = StorageShardInfo{}
+	mi := &file_db_wire_txn_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageShardInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageShardInfo) ProtoMessage() {}
+
+func (x *StorageShardInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_txn_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageShardInfo.ProtoReflect.Descriptor instead.
+func (*StorageShardInfo) Descriptor() ([]byte, []int) {
+	return file_db_wire_txn_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *StorageShardInfo) GetBegin() []byte {
+	if x != nil {
+		return x.Begin
+	}
+	return nil
+}
+
+func (x *StorageShardInfo) GetEnd() []byte {
+	if x != nil {
+		return x.End
+	}
+	return nil
+}
+
+func (x *StorageShardInfo) GetState() uint32 {
+	if x != nil {
+		return x.State
+	}
+	return 0
+}
+
+func (x *StorageShardInfo) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *StorageShardInfo) GetReadableVersion() int64 {
+	if x != nil {
+		return x.ReadableVersion
+	}
+	return 0
+}
+
+// ShardMetrics asks a storage server about [begin, end) of its data, for
+// data distribution: answered at once, from the server's byte sample.
+type ShardMetricsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Begin         []byte                 `protobuf:"bytes,1,opt,name=begin,proto3" json:"begin,omitempty"`
+	End           []byte                 `protobuf:"bytes,2,opt,name=end,proto3" json:"end,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardMetricsRequest) Reset() {
+	*x = ShardMetricsRequest{}
+	mi := &file_db_wire_txn_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardMetricsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardMetricsRequest) ProtoMessage() {}
+
+func (x *ShardMetricsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_txn_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardMetricsRequest.ProtoReflect.Descriptor instead.
+func (*ShardMetricsRequest) Descriptor() ([]byte, []int) {
+	return file_db_wire_txn_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *ShardMetricsRequest) GetBegin() []byte {
+	if x != nil {
+		return x.Begin
+	}
+	return nil
+}
+
+func (x *ShardMetricsRequest) GetEnd() []byte {
+	if x != nil {
+		return x.End
+	}
+	return nil
+}
+
+// bytes estimates the bytes of keys and values in the range (from the
+// durable state); split_key is a key strictly inside the range near its
+// middle by bytes, empty when there is none; shards are the server's shards
+// intersecting the range, in key order; version is the server's version.
+type ShardMetricsReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bytes         int64                  `protobuf:"varint,1,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	SplitKey      []byte                 `protobuf:"bytes,2,opt,name=split_key,json=splitKey,proto3" json:"split_key,omitempty"`
+	Shards        []*StorageShardInfo    `protobuf:"bytes,3,rep,name=shards,proto3" json:"shards,omitempty"`
+	Version       int64                  `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardMetricsReply) Reset() {
+	*x = ShardMetricsReply{}
+	mi := &file_db_wire_txn_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardMetricsReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardMetricsReply) ProtoMessage() {}
+
+func (x *ShardMetricsReply) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_txn_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardMetricsReply.ProtoReflect.Descriptor instead.
+func (*ShardMetricsReply) Descriptor() ([]byte, []int) {
+	return file_db_wire_txn_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *ShardMetricsReply) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *ShardMetricsReply) GetSplitKey() []byte {
+	if x != nil {
+		return x.SplitKey
+	}
+	return nil
+}
+
+func (x *ShardMetricsReply) GetShards() []*StorageShardInfo {
+	if x != nil {
+		return x.Shards
+	}
+	return nil
+}
+
+func (x *ShardMetricsReply) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 var File_db_wire_txn_proto protoreflect.FileDescriptor
 
 const file_db_wire_txn_proto_rawDesc = "" +
@@ -2790,7 +3005,7 @@ const file_db_wire_txn_proto_rawDesc = "" +
 	"\vKeySelector\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\fR\x03key\x12\x19\n" +
 	"\bor_equal\x18\x02 \x01(\bR\aorEqual\x12\x16\n" +
-	"\x06offset\x18\x03 \x01(\x05R\x06offset\"\xcb\x01\n" +
+	"\x06offset\x18\x03 \x01(\x05R\x06offset\"\xf0\x01\n" +
 	"\x10StorageInterface\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x10\n" +
@@ -2799,7 +3014,8 @@ const file_db_wire_txn_proto_rawDesc = "" +
 	"\aget_key\x18\x05 \x01(\x04R\x06getKey\x12$\n" +
 	"\x0eget_key_values\x18\x06 \x01(\x04R\fgetKeyValues\x12\x1f\n" +
 	"\vwatch_value\x18\a \x01(\x04R\n" +
-	"watchValue\"g\n" +
+	"watchValue\x12#\n" +
+	"\rshard_metrics\x18\b \x01(\x04R\fshardMetrics\"g\n" +
 	"\x11GrvProxyInterface\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12(\n" +
@@ -2956,7 +3172,21 @@ const file_db_wire_txn_proto_rawDesc = "" +
 	"\x04tags\x18\x03 \x03(\v2\x19.strata.wire.TLogTagStateR\x04tags\"8\n" +
 	"\fTLogTagState\x12\x10\n" +
 	"\x03tag\x18\x01 \x01(\rR\x03tag\x12\x16\n" +
-	"\x06popped\x18\x02 \x01(\x03R\x06poppedB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
+	"\x06popped\x18\x02 \x01(\x03R\x06popped\"\x91\x01\n" +
+	"\x10StorageShardInfo\x12\x14\n" +
+	"\x05begin\x18\x01 \x01(\fR\x05begin\x12\x10\n" +
+	"\x03end\x18\x02 \x01(\fR\x03end\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\rR\x05state\x12\x14\n" +
+	"\x05bytes\x18\x04 \x01(\x03R\x05bytes\x12)\n" +
+	"\x10readable_version\x18\x05 \x01(\x03R\x0freadableVersion\"=\n" +
+	"\x13ShardMetricsRequest\x12\x14\n" +
+	"\x05begin\x18\x01 \x01(\fR\x05begin\x12\x10\n" +
+	"\x03end\x18\x02 \x01(\fR\x03end\"\x97\x01\n" +
+	"\x11ShardMetricsReply\x12\x14\n" +
+	"\x05bytes\x18\x01 \x01(\x03R\x05bytes\x12\x1b\n" +
+	"\tsplit_key\x18\x02 \x01(\fR\bsplitKey\x125\n" +
+	"\x06shards\x18\x03 \x03(\v2\x1d.strata.wire.StorageShardInfoR\x06shards\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x03R\aversionB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
 
 var (
 	file_db_wire_txn_proto_rawDescOnce sync.Once
@@ -2970,7 +3200,7 @@ func file_db_wire_txn_proto_rawDescGZIP() []byte {
 	return file_db_wire_txn_proto_rawDescData
 }
 
-var file_db_wire_txn_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_db_wire_txn_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_db_wire_txn_proto_goTypes = []any{
 	(*KeyValue)(nil),                       // 0: strata.wire.KeyValue
 	(*Mutation)(nil),                       // 1: strata.wire.Mutation
@@ -3020,6 +3250,9 @@ var file_db_wire_txn_proto_goTypes = []any{
 	(*TLogLockRequest)(nil),                // 45: strata.wire.TLogLockRequest
 	(*TLogLockReply)(nil),                  // 46: strata.wire.TLogLockReply
 	(*TLogTagState)(nil),                   // 47: strata.wire.TLogTagState
+	(*StorageShardInfo)(nil),               // 48: strata.wire.StorageShardInfo
+	(*ShardMetricsRequest)(nil),            // 49: strata.wire.ShardMetricsRequest
+	(*ShardMetricsReply)(nil),              // 50: strata.wire.ShardMetricsReply
 }
 var file_db_wire_txn_proto_depIdxs = []int32{
 	5,  // 0: strata.wire.ClientDBInfo.grv_proxies:type_name -> strata.wire.GrvProxyInterface
@@ -3041,11 +3274,12 @@ var file_db_wire_txn_proto_depIdxs = []int32{
 	3,  // 16: strata.wire.GetKeyReply.selector:type_name -> strata.wire.KeySelector
 	0,  // 17: strata.wire.GetKeyValuesReply.data:type_name -> strata.wire.KeyValue
 	47, // 18: strata.wire.TLogLockReply.tags:type_name -> strata.wire.TLogTagState
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	48, // 19: strata.wire.ShardMetricsReply.shards:type_name -> strata.wire.StorageShardInfo
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_db_wire_txn_proto_init() }
@@ -3059,7 +3293,7 @@ func file_db_wire_txn_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_db_wire_txn_proto_rawDesc), len(file_db_wire_txn_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   48,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -93,5 +93,15 @@ func (m *clearMap) forget(upTo kv.Version) {
 	m.starts, m.marks = starts, marks
 }
 
+// rollback drops the marks at versions above rv (the newest of each
+// segment) and merges the segments left with no marks.
+func (m *clearMap) rollback(rv kv.Version) {
+	for i, ms := range m.marks {
+		j := sort.Search(len(ms), func(j int) bool { return ms[j].version > rv })
+		m.marks[i] = ms[:j]
+	}
+	m.forget(-1) // drops nothing; merges the empty segments
+}
+
 // size returns the number of segments, for tests.
 func (m *clearMap) size() int { return len(m.starts) }

@@ -18,8 +18,17 @@
 //
 // The window's span is Knobs.MVCCWindow: the durability actor makes every
 // version older than version-MVCCWindow durable, so reads may be that old
-// (FoundationDB's 5 seconds). The oldest readable version is the durable
+// (FoundationDB's 5 seconds), but never a version above the largest known
+// committed version the logs' peek replies reported: versions above it may
+// be rolled back by a recovery, so they stay in memory. The oldest readable version is the durable
 // version, because the engine keeps only its newest state.
+//
+// Logs and recovery. Every log of a generation holds every tag: the server
+// peeks one and moves to the next when a peek fails or goes unanswered for
+// Knobs.PeekTimeout, and pops them all. After a recovery, SetLogs rolls back
+// every version above the recovery version (its writes and the server's
+// version: reads above it wait again) and pulls from the new generation's
+// logs; watches whose value the rollback changed fire.
 //
 // Mutations are applied in log order; atomic operations (kv.ApplyAtomic)
 // read the newest value, including earlier writes of the same version.

@@ -20,6 +20,8 @@ type fakeEngine struct {
 	commits     int
 	// failCommits makes Commit fail with it.
 	failCommits error
+	// onCommit, if set, runs after each commit is applied.
+	onCommit func()
 }
 
 type fakeOp struct {
@@ -86,6 +88,9 @@ func (e *fakeEngine) Commit(c *flow.Ctx, b engine.Batch) error {
 		return e.failCommits
 	}
 	e.applyBatch(b.(*fakeBatch))
+	if e.onCommit != nil {
+		e.onCommit()
+	}
 	return nil
 }
 

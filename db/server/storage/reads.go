@@ -1,8 +1,6 @@
 package storage
 
 import (
-	"bytes"
-
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/wire"
@@ -44,23 +42,20 @@ func serve[Req readRequest, Rep any](s *Server, name string, l *flow.Listener[Re
 	})
 }
 
-// readAt waits for version and checks that it is readable and that the
-// server owns keys (checked by owns).
-func (s *Server) readAt(c *flow.Ctx, version int64, owns bool) error {
-	if err := s.waitForVersion(c, kv.Version(version)); err != nil {
-		return err
-	}
-	if !owns {
-		return kv.ErrWrongShardServer
-	}
-	return nil
+// readAt waits for version and checks that it is readable.
+func (s *Server) readAt(c *flow.Ctx, version int64) error {
+	return s.waitForVersion(c, kv.Version(version))
 }
 
 func (s *Server) serveGetValue(c *flow.Ctx, req *wire.GetValueRequest) (*wire.GetValueReply, error) {
-	if err := s.readAt(c, req.Version, s.shard.Contains(req.Key)); err != nil {
+	v := kv.Version(req.Version)
+	if err := s.readAt(c, req.Version); err != nil {
 		return nil, err
 	}
-	val, present, err := s.store.get(req.Key, kv.Version(req.Version))
+	if _, ok := s.keySpan(req.Key, v); !ok {
+		return nil, kv.ErrWrongShardServer
+	}
+	val, present, err := s.store.get(req.Key, v)
 	if err != nil {
 		return nil, err
 	}
@@ -71,11 +66,16 @@ func (s *Server) serveGetKey(c *flow.Ctx, req *wire.GetKeyRequest) (*wire.GetKey
 	if req.Selector == nil {
 		return nil, flow.ErrMalformedRequest
 	}
+	v := kv.Version(req.Version)
 	sel := kv.KeySelector{Key: req.Selector.Key, OrEqual: req.Selector.OrEqual, Offset: int(req.Selector.Offset)}
-	if err := s.readAt(c, req.Version, selectorInShard(sel, s.shard)); err != nil {
+	if err := s.readAt(c, req.Version); err != nil {
 		return nil, err
 	}
-	key, offset, err := s.store.findKey(sel, kv.Version(req.Version), s.shard)
+	span, ok := s.selectorSpan(sel, v)
+	if !ok {
+		return nil, kv.ErrWrongShardServer
+	}
+	key, offset, err := s.store.findKey(sel, v, span)
 	if err != nil {
 		return nil, err
 	}
@@ -84,16 +84,19 @@ func (s *Server) serveGetKey(c *flow.Ctx, req *wire.GetKeyRequest) (*wire.GetKey
 }
 
 func (s *Server) serveGetKeyValues(c *flow.Ctx, req *wire.GetKeyValuesRequest) (*wire.GetKeyValuesReply, error) {
+	v := kv.Version(req.Version)
 	r := kv.KeyRange{Begin: req.Begin, End: req.End}
-	owns := r.Empty() || (bytes.Compare(r.Begin, s.shard.Begin) >= 0 && bytes.Compare(r.End, s.shard.End) <= 0)
-	if err := s.readAt(c, req.Version, owns); err != nil {
+	if err := s.readAt(c, req.Version); err != nil {
 		return nil, err
+	}
+	if !s.rangeOwned(r, v) {
+		return nil, kv.ErrWrongShardServer
 	}
 	byteLimit := s.knobs.ReplyByteLimit
 	if req.LimitBytes > 0 && int(req.LimitBytes) < byteLimit {
 		byteLimit = int(req.LimitBytes)
 	}
-	kvs, more, err := s.store.getRange(r, kv.Version(req.Version), req.Reverse, int(req.Limit), byteLimit)
+	kvs, more, err := s.store.getRange(r, v, req.Reverse, int(req.Limit), byteLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -102,4 +105,31 @@ func (s *Server) serveGetKeyValues(c *flow.Ctx, req *wire.GetKeyValuesRequest) (
 		rep.Data[i] = &wire.KeyValue{Key: p.Key, Value: p.Value}
 	}
 	return rep, nil
+}
+
+// serveShardMetrics answers ShardMetrics requests at once, from the byte
+// sample and the shard map.
+func (s *Server) serveShardMetrics(c *flow.Ctx) error {
+	for {
+		r, err := s.shardMetrics.Requests().Next(c)
+		if err != nil {
+			return err
+		}
+		q := kv.KeyRange{Begin: r.Msg.Begin, End: r.Msg.End}
+		rep := &wire.ShardMetricsReply{Version: int64(s.version)}
+		if !q.Empty() {
+			rep.Bytes = s.sample.bytesIn(q)
+			rep.SplitKey = s.sample.splitKey(q)
+			i, j := s.shards.overlapping(q)
+			for _, sh := range s.shards.list[i:j] {
+				info := &wire.StorageShardInfo{Begin: sh.r.Begin, End: sh.r.End, State: uint32(sh.state),
+					Bytes: s.sample.bytesIn(sh.r)}
+				if sh.state == ShardReadable {
+					info.ReadableVersion = int64(sh.readableAt)
+				}
+				rep.Shards = append(rep.Shards, info)
+			}
+		}
+		r.Reply(rep)
+	}
 }

@@ -15,31 +15,49 @@ import (
 
 const simTag = 7
 
-// fakeLog serves TLogPeek and TLogPop for one tag from memory, as
-// txn.proto describes them: a peek long-polls until a version >= begin is
-// committed, then returns the tag's versions from begin and end = the
-// committed version + 1.
+// fakeLog serves TLogPeek and TLogPop from memory, as txn.proto describes
+// them: a peek long-polls until a version >= begin is committed, then
+// returns the tag's versions from begin and end = the committed version + 1.
+// commit writes simTag's mutations; commitTagged those of several tags.
 type fakeLog struct {
 	committed kv.Version
-	msgs      []*wire.VersionedMutations
-	popped    kv.Version
-	bump      flow.Promise[struct{}]
+	// knownCommitted is what peek replies report; like a commit proxy's,
+	// it trails committed by one version unless frozen.
+	knownCommitted kv.Version
+	kcvFrozen      bool
+	msgs           map[uint32][]*wire.VersionedMutations
+	popped         map[uint32]kv.Version
+	bump           flow.Promise[struct{}]
 	// peekBegins records every peek's begin, to check where a rebooted
 	// server resumes.
 	peekBegins []kv.Version
 	failure    error
 }
 
-func newFakeLog() *fakeLog { return &fakeLog{bump: flow.NewPromise[struct{}]()} }
+func newFakeLog() *fakeLog {
+	return &fakeLog{bump: flow.NewPromise[struct{}](), msgs: map[uint32][]*wire.VersionedMutations{},
+		popped: map[uint32]kv.Version{}}
+}
 
-// commit appends version v with muts (possibly none) for the tag.
+// commit appends version v with muts (possibly none) for simTag.
 func (l *fakeLog) commit(v kv.Version, muts []kv.Mutation) {
-	if len(muts) > 0 {
+	l.commitTagged(v, map[uint32][]kv.Mutation{simTag: muts})
+}
+
+// commitTagged appends version v with each tag's mutations.
+func (l *fakeLog) commitTagged(v kv.Version, byTag map[uint32][]kv.Mutation) {
+	for tag, muts := range byTag {
+		if len(muts) == 0 {
+			continue
+		}
 		vm := &wire.VersionedMutations{Version: int64(v)}
 		for _, m := range muts {
 			vm.Mutations = append(vm.Mutations, &wire.Mutation{Type: uint32(m.Type), Key: m.Key, Param: m.Param})
 		}
-		l.msgs = append(l.msgs, vm)
+		l.msgs[tag] = append(l.msgs[tag], vm)
+	}
+	if !l.kcvFrozen {
+		l.knownCommitted = l.committed
 	}
 	l.committed = v
 	b := l.bump
@@ -57,21 +75,19 @@ func (l *fakeLog) boot(env *flow.Env) *wire.TLogInterface {
 				return err
 			}
 			env.Spawn("FakeLogPeekOne", func(c *flow.Ctx) error {
-				begin := kv.Version(r.Msg.Begin)
+				begin, tag := kv.Version(r.Msg.Begin), r.Msg.Tag
 				l.peekBegins = append(l.peekBegins, begin)
-				if r.Msg.Tag != simTag {
-					l.failure = fmt.Errorf("peek of tag %d", r.Msg.Tag)
-				}
-				if begin < l.popped {
-					l.failure = fmt.Errorf("peek from %d, below the popped version %d", begin, l.popped)
+				if begin < l.popped[tag] {
+					l.failure = fmt.Errorf("peek of tag %d from %d, below the popped version %d", tag, begin, l.popped[tag])
 				}
 				for l.committed < begin {
 					if _, err := flow.Await(c, l.bump.Future()); err != nil {
 						return err
 					}
 				}
-				rep := &wire.TLogPeekReply{End: int64(l.committed + 1), Popped: int64(l.popped)}
-				for _, vm := range l.msgs {
+				rep := &wire.TLogPeekReply{End: int64(l.committed + 1), Popped: int64(l.popped[tag]),
+					KnownCommittedVersion: int64(l.knownCommitted)}
+				for _, vm := range l.msgs[tag] {
 					if kv.Version(vm.Version) >= begin && len(rep.Messages) < 50 {
 						rep.Messages = append(rep.Messages, vm)
 						rep.End = vm.Version + 1
@@ -91,13 +107,14 @@ func (l *fakeLog) boot(env *flow.Env) *wire.TLogInterface {
 			if err != nil {
 				return err
 			}
-			if to := kv.Version(r.Msg.To); to > l.popped {
-				l.popped = to
+			if to, tag := kv.Version(r.Msg.To), r.Msg.Tag; to > l.popped[tag] {
+				l.popped[tag] = to
+				msgs := l.msgs[tag]
 				i := 0
-				for i < len(l.msgs) && kv.Version(l.msgs[i].Version) < to {
+				for i < len(msgs) && kv.Version(msgs[i].Version) < to {
 					i++
 				}
-				l.msgs = l.msgs[i:]
+				l.msgs[tag] = msgs[i:]
 			}
 			r.Reply(&wire.TLogPopReply{})
 		}

@@ -414,6 +414,34 @@ func (s *vstore) forget(upTo kv.Version) {
 	}
 }
 
+// rollback drops the window's writes at versions above rv, as if they had
+// never been applied.
+func (s *vstore) rollback(rv kv.Version) {
+	n := sort.Search(len(s.log), func(i int) bool { return s.log[i].version > rv })
+	touched := map[string]bool{}
+	for _, vo := range s.log[n:] {
+		for _, op := range vo.ops {
+			s.queueBytes -= int64(len(op.key) + len(op.value))
+			if op.kind != opDeleteRange {
+				touched[string(op.key)] = true
+			}
+		}
+	}
+	clear(s.log[n:])
+	s.log = s.log[:n]
+	s.clears.rollback(rv)
+	for k := range touched {
+		h := s.hist[k]
+		i := sort.Search(len(h), func(i int) bool { return h[i].version > rv })
+		if i == 0 {
+			delete(s.hist, k)
+			s.keys.remove(k)
+			continue
+		}
+		s.hist[k] = h[:i]
+	}
+}
+
 // selectorInShard reports whether shard may resolve sel: the shard must
 // hold the key the selector starts from, which for a backward selector
 // (last key < Key, or before) is the key before sel.Key.

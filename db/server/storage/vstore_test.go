@@ -274,3 +274,80 @@ func checkReads(t *testing.T, rng *rand.Rand, st *vstore, want map[string][]byte
 		t.Fatalf("findKey(%s) resolved to %q outside the shard %s", sel, k, shard)
 	}
 }
+
+// rollback makes the model forget every version above rv.
+func (m *model) rollback(rv kv.Version) {
+	m.cur = maps.Clone(m.at(rv))
+	for v := range m.states {
+		if v > rv {
+			delete(m.states, v)
+		}
+	}
+}
+
+// TestVStoreRollbackMatchesModel interleaves random writes, durability and
+// rollbacks (never below the durable version) and checks every kind of read
+// against the model, which forgets the rolled-back versions.
+func TestVStoreRollbackMatchesModel(t *testing.T) {
+	for seed := uint64(1); seed <= 12; seed++ {
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			rng := testRand(seed)
+			shard := kv.KeyRange{Begin: []byte{}, End: []byte("\xff\xff")}
+			eng := &fakeEngine{}
+			st := newVStore(eng)
+			m := newModel()
+			durable, version := kv.Version(0), kv.Version(0)
+			rollbacks := 0
+			for step := 0; step < 400; step++ {
+				version += kv.Version(1 + rng.IntN(3))
+				for range rng.IntN(4) {
+					mu := randMutation(rng)
+					m.apply(mu)
+					if err := st.apply(version, mu); err != nil {
+						t.Fatal(err)
+					}
+				}
+				m.commit(version)
+				switch rng.IntN(12) {
+				case 0:
+					to := durable + kv.Version(rng.IntN(int(version-durable)+1))
+					b := eng.NewBatch()
+					st.durableBatch(b, to)
+					eng.applyBatch(b.(*fakeBatch))
+					st.forget(to)
+					durable = to
+				case 1:
+					rv := durable + kv.Version(rng.IntN(int(version-durable)+1))
+					st.rollback(rv)
+					m.rollback(rv)
+					version = rv
+					rollbacks++
+				}
+				for range 5 {
+					v := durable + kv.Version(rng.IntN(int(version-durable)+1))
+					checkReads(t, rng, st, m.at(v), v, shard)
+				}
+			}
+			if rollbacks == 0 {
+				t.Fatal("no rollback exercised")
+			}
+			// What reaches the engine is the model's final state.
+			b := eng.NewBatch()
+			st.durableBatch(b, version)
+			eng.applyBatch(b.(*fakeBatch))
+			st.forget(version)
+			if st.queueBytes != 0 || len(st.hist) != 0 || st.keys.n != 0 || st.clears.size() != 1 {
+				t.Fatalf("window not empty after forgetting everything: %d bytes, %d keys, %d clear segments",
+					st.queueBytes, len(st.hist), st.clears.size())
+			}
+			got, _, err := eng.Scan(shard, false, 0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := modelRange(m.at(version), shard, false, 0, 0)
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Fatalf("engine after the last commit (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -49,6 +49,17 @@ func (w *watchSet) failAll(err error) {
 	w.count = 0
 }
 
+// failRange fails the watches on keys in r with err.
+func (w *watchSet) failRange(r kv.KeyRange, err error) {
+	for _, k := range w.keysIn(r) {
+		for _, req := range w.byKey[k] {
+			req.Fail(err)
+			w.count--
+		}
+		delete(w.byKey, k)
+	}
+}
+
 // touch is a write at a version: to one key, or to a range.
 type touch struct {
 	version kv.Version
@@ -78,7 +89,7 @@ func (s *Server) registerWatch(c *flow.Ctx, r *watchRequest) error {
 	if err := s.waitForVersion(c, kv.Version(r.Msg.Version)); err != nil && !errors.Is(err, kv.ErrTransactionTooOld) {
 		return err // a watch only compares with the newest value, so an old version is fine
 	}
-	if !s.shard.Contains(r.Msg.Key) {
+	if _, ok := s.keySpan(r.Msg.Key, s.version); !ok {
 		return kv.ErrWrongShardServer
 	}
 	if s.stopped {
@@ -144,5 +155,14 @@ func (s *Server) fireKey(k string, v kv.Version) {
 		delete(s.watches.byKey, k)
 	} else {
 		s.watches.byKey[k] = keep
+	}
+}
+
+// recheckWatches fires, at the server's version, every watch whose key's
+// value now differs from the watched one: after a rollback the value a
+// watch last compared with may be gone.
+func (s *Server) recheckWatches() {
+	for _, k := range s.watches.keysIn(kv.KeyRange{Begin: []byte{}, End: []byte("\xff\xff\xff\xff")}) {
+		s.fireKey(k, s.version)
 	}
 }
