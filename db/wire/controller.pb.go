@@ -606,6 +606,107 @@ func (x *StatusReply) GetJson() []byte {
 	return nil
 }
 
+// RebootRequest asks a server process to restart: it replies, waits
+// delay_seconds, and exits so that its monitor starts it again. With
+// check_only it only replies (the process exists and answers).
+type RebootRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DelaySeconds  uint32                 `protobuf:"varint,1,opt,name=delay_seconds,json=delaySeconds,proto3" json:"delay_seconds,omitempty"`
+	CheckOnly     bool                   `protobuf:"varint,2,opt,name=check_only,json=checkOnly,proto3" json:"check_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebootRequest) Reset() {
+	*x = RebootRequest{}
+	mi := &file_db_wire_controller_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebootRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebootRequest) ProtoMessage() {}
+
+func (x *RebootRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_controller_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebootRequest.ProtoReflect.Descriptor instead.
+func (*RebootRequest) Descriptor() ([]byte, []int) {
+	return file_db_wire_controller_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RebootRequest) GetDelaySeconds() uint32 {
+	if x != nil {
+		return x.DelaySeconds
+	}
+	return 0
+}
+
+func (x *RebootRequest) GetCheckOnly() bool {
+	if x != nil {
+		return x.CheckOnly
+	}
+	return false
+}
+
+// RebootReply acknowledges a RebootRequest; process_id names the process
+// that will restart.
+type RebootReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProcessId     string                 `protobuf:"bytes,1,opt,name=process_id,json=processId,proto3" json:"process_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebootReply) Reset() {
+	*x = RebootReply{}
+	mi := &file_db_wire_controller_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebootReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebootReply) ProtoMessage() {}
+
+func (x *RebootReply) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_controller_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebootReply.ProtoReflect.Descriptor instead.
+func (*RebootReply) Descriptor() ([]byte, []int) {
+	return file_db_wire_controller_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RebootReply) GetProcessId() string {
+	if x != nil {
+		return x.ProcessId
+	}
+	return ""
+}
+
 var File_db_wire_controller_proto protoreflect.FileDescriptor
 
 const file_db_wire_controller_proto_rawDesc = "" +
@@ -668,7 +769,14 @@ const file_db_wire_controller_proto_rawDesc = "" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\"\x0f\n" +
 	"\rStatusRequest\"!\n" +
 	"\vStatusReply\x12\x12\n" +
-	"\x04json\x18\x01 \x01(\fR\x04jsonB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
+	"\x04json\x18\x01 \x01(\fR\x04json\"S\n" +
+	"\rRebootRequest\x12#\n" +
+	"\rdelay_seconds\x18\x01 \x01(\rR\fdelaySeconds\x12\x1d\n" +
+	"\n" +
+	"check_only\x18\x02 \x01(\bR\tcheckOnly\",\n" +
+	"\vRebootReply\x12\x1d\n" +
+	"\n" +
+	"process_id\x18\x01 \x01(\tR\tprocessIdB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
 
 var (
 	file_db_wire_controller_proto_rawDescOnce sync.Once
@@ -682,7 +790,7 @@ func file_db_wire_controller_proto_rawDescGZIP() []byte {
 	return file_db_wire_controller_proto_rawDescData
 }
 
-var file_db_wire_controller_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_db_wire_controller_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_db_wire_controller_proto_goTypes = []any{
 	(*WorkerReport)(nil),      // 0: strata.wire.WorkerReport
 	(*WorkerMetrics)(nil),     // 1: strata.wire.WorkerMetrics
@@ -692,18 +800,20 @@ var file_db_wire_controller_proto_goTypes = []any{
 	(*ControllerInfo)(nil),    // 5: strata.wire.ControllerInfo
 	(*StatusRequest)(nil),     // 6: strata.wire.StatusRequest
 	(*StatusReply)(nil),       // 7: strata.wire.StatusReply
-	nil,                       // 8: strata.wire.WorkerReport.LocalityEntry
+	(*RebootRequest)(nil),     // 8: strata.wire.RebootRequest
+	(*RebootReply)(nil),       // 9: strata.wire.RebootReply
+	nil,                       // 10: strata.wire.WorkerReport.LocalityEntry
 }
 var file_db_wire_controller_proto_depIdxs = []int32{
-	8, // 0: strata.wire.WorkerReport.locality:type_name -> strata.wire.WorkerReport.LocalityEntry
-	1, // 1: strata.wire.WorkerReport.metrics:type_name -> strata.wire.WorkerMetrics
-	2, // 2: strata.wire.WorkerMetrics.storage:type_name -> strata.wire.StorageMetrics
-	3, // 3: strata.wire.WorkerMetrics.log:type_name -> strata.wire.LogMetrics
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	10, // 0: strata.wire.WorkerReport.locality:type_name -> strata.wire.WorkerReport.LocalityEntry
+	1,  // 1: strata.wire.WorkerReport.metrics:type_name -> strata.wire.WorkerMetrics
+	2,  // 2: strata.wire.WorkerMetrics.storage:type_name -> strata.wire.StorageMetrics
+	3,  // 3: strata.wire.WorkerMetrics.log:type_name -> strata.wire.LogMetrics
+	4,  // [4:4] is the sub-list for method output_type
+	4,  // [4:4] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_db_wire_controller_proto_init() }
@@ -717,7 +827,7 @@ func file_db_wire_controller_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_db_wire_controller_proto_rawDesc), len(file_db_wire_controller_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
