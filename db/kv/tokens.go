@@ -13,6 +13,9 @@ const (
 	// TokenWorkerReport is where the cluster controller takes workers'
 	// registrations and metric reports.
 	TokenWorkerReport uint64 = 202
+	// TokenProcessControl is where every server process answers
+	// RebootRequest (db/server/procctl): `strata cli`'s kill.
+	TokenProcessControl uint64 = 203
 	// TokenCoordinatorBase is the first of a coordinator's well-known
 	// tokens (db/server/coordinator uses it and the few after it).
 	TokenCoordinatorBase uint64 = 210

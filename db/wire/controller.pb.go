@@ -829,6 +829,107 @@ func (x *GetRateInfoReply) GetLeaseSeconds() float64 {
 	return 0
 }
 
+// RebootRequest asks a server process to restart: it replies, waits
+// delay_seconds, and exits so that its monitor starts it again. With
+// check_only it only replies (the process exists and answers).
+type RebootRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DelaySeconds  uint32                 `protobuf:"varint,1,opt,name=delay_seconds,json=delaySeconds,proto3" json:"delay_seconds,omitempty"`
+	CheckOnly     bool                   `protobuf:"varint,2,opt,name=check_only,json=checkOnly,proto3" json:"check_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebootRequest) Reset() {
+	*x = RebootRequest{}
+	mi := &file_db_wire_controller_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebootRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebootRequest) ProtoMessage() {}
+
+func (x *RebootRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_controller_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebootRequest.ProtoReflect.Descriptor instead.
+func (*RebootRequest) Descriptor() ([]byte, []int) {
+	return file_db_wire_controller_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RebootRequest) GetDelaySeconds() uint32 {
+	if x != nil {
+		return x.DelaySeconds
+	}
+	return 0
+}
+
+func (x *RebootRequest) GetCheckOnly() bool {
+	if x != nil {
+		return x.CheckOnly
+	}
+	return false
+}
+
+// RebootReply acknowledges a RebootRequest; process_id names the process
+// that will restart.
+type RebootReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProcessId     string                 `protobuf:"bytes,1,opt,name=process_id,json=processId,proto3" json:"process_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebootReply) Reset() {
+	*x = RebootReply{}
+	mi := &file_db_wire_controller_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebootReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebootReply) ProtoMessage() {}
+
+func (x *RebootReply) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_controller_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebootReply.ProtoReflect.Descriptor instead.
+func (*RebootReply) Descriptor() ([]byte, []int) {
+	return file_db_wire_controller_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RebootReply) GetProcessId() string {
+	if x != nil {
+		return x.ProcessId
+	}
+	return ""
+}
+
 var File_db_wire_controller_proto protoreflect.FileDescriptor
 
 const file_db_wire_controller_proto_rawDesc = "" +
@@ -907,7 +1008,14 @@ const file_db_wire_controller_proto_rawDesc = "" +
 	"\x10GetRateInfoReply\x126\n" +
 	"\x17transactions_per_second\x18\x01 \x01(\x01R\x15transactionsPerSecond\x12A\n" +
 	"\x1dbatch_transactions_per_second\x18\x02 \x01(\x01R\x1abatchTransactionsPerSecond\x12#\n" +
-	"\rlease_seconds\x18\x03 \x01(\x01R\fleaseSecondsB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
+	"\rlease_seconds\x18\x03 \x01(\x01R\fleaseSeconds\"S\n" +
+	"\rRebootRequest\x12#\n" +
+	"\rdelay_seconds\x18\x01 \x01(\rR\fdelaySeconds\x12\x1d\n" +
+	"\n" +
+	"check_only\x18\x02 \x01(\bR\tcheckOnly\",\n" +
+	"\vRebootReply\x12\x1d\n" +
+	"\n" +
+	"process_id\x18\x01 \x01(\tR\tprocessIdB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
 
 var (
 	file_db_wire_controller_proto_rawDescOnce sync.Once
@@ -921,7 +1029,7 @@ func file_db_wire_controller_proto_rawDescGZIP() []byte {
 	return file_db_wire_controller_proto_rawDescData
 }
 
-var file_db_wire_controller_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_db_wire_controller_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_db_wire_controller_proto_goTypes = []any{
 	(*WorkerReport)(nil),        // 0: strata.wire.WorkerReport
 	(*WorkerMetrics)(nil),       // 1: strata.wire.WorkerMetrics
@@ -934,15 +1042,17 @@ var file_db_wire_controller_proto_goTypes = []any{
 	(*RatekeeperInterface)(nil), // 8: strata.wire.RatekeeperInterface
 	(*GetRateInfoRequest)(nil),  // 9: strata.wire.GetRateInfoRequest
 	(*GetRateInfoReply)(nil),    // 10: strata.wire.GetRateInfoReply
-	nil,                         // 11: strata.wire.WorkerReport.LocalityEntry
-	(*HostedLog)(nil),           // 12: strata.wire.HostedLog
-	(*StorageInterface)(nil),    // 13: strata.wire.StorageInterface
+	(*RebootRequest)(nil),       // 11: strata.wire.RebootRequest
+	(*RebootReply)(nil),         // 12: strata.wire.RebootReply
+	nil,                         // 13: strata.wire.WorkerReport.LocalityEntry
+	(*HostedLog)(nil),           // 14: strata.wire.HostedLog
+	(*StorageInterface)(nil),    // 15: strata.wire.StorageInterface
 }
 var file_db_wire_controller_proto_depIdxs = []int32{
-	11, // 0: strata.wire.WorkerReport.locality:type_name -> strata.wire.WorkerReport.LocalityEntry
+	13, // 0: strata.wire.WorkerReport.locality:type_name -> strata.wire.WorkerReport.LocalityEntry
 	1,  // 1: strata.wire.WorkerReport.metrics:type_name -> strata.wire.WorkerMetrics
-	12, // 2: strata.wire.WorkerReport.logs:type_name -> strata.wire.HostedLog
-	13, // 3: strata.wire.WorkerReport.storage:type_name -> strata.wire.StorageInterface
+	14, // 2: strata.wire.WorkerReport.logs:type_name -> strata.wire.HostedLog
+	15, // 3: strata.wire.WorkerReport.storage:type_name -> strata.wire.StorageInterface
 	2,  // 4: strata.wire.WorkerMetrics.storage:type_name -> strata.wire.StorageMetrics
 	3,  // 5: strata.wire.WorkerMetrics.log:type_name -> strata.wire.LogMetrics
 	6,  // [6:6] is the sub-list for method output_type
@@ -965,7 +1075,7 @@ func file_db_wire_controller_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_db_wire_controller_proto_rawDesc), len(file_db_wire_controller_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -222,6 +222,10 @@ func (p *Proxy) logRequest(b *batch) *wire.TLogCommitRequest {
 		if t.err != nil {
 			continue
 		}
+		if err := p.lock.refuses(t.req.Msg); err != nil {
+			t.err = err // locked by an earlier transaction of this batch or one before
+			continue
+		}
 		stamp := Versionstamp(b.version, uint16(i))
 		muts := make([]*wire.Mutation, 0, len(t.req.Msg.GetMutations()))
 		for _, mu := range t.req.Msg.GetMutations() {
@@ -239,6 +243,7 @@ func (p *Proxy) logRequest(b *batch) *wire.TLogCommitRequest {
 			if touched, err := p.shards.apply(mu); touched && err != nil {
 				p.env.Trace(flow.SevWarnAlw, "CommitProxyBadKeyServers", flow.D("Key", kv.Printable(mu.GetKey())), flow.D("Error", err.Error()))
 			}
+			p.lock.apply(mu)
 			tags.add(p.shards, mu)
 		}
 	}

@@ -159,3 +159,67 @@ func clipRanges(ranges []*wire.KeyRange, r kv.KeyRange) []*wire.KeyRange {
 	}
 	return out
 }
+
+// lockState is the proxy's view of kv.DBLockedKey: the lock's value while
+// the database is locked, nil while it is not. It starts from
+// Config.Locked and follows the committed mutations of the key, in commit
+// order, so a lock takes effect from the next transaction of the same
+// batch on.
+type lockState struct{ value []byte }
+
+// errLockWrite refuses a write of kv.DBLockedKey by a transaction that is
+// not lock_aware. Not database_locked: that error is retryable, and a
+// retry loop would spin on a transaction that can never pass.
+var errLockWrite = fmt.Errorf("commitproxy: writing %s needs the lock_aware option: %w", kv.Printable(kv.DBLockedKey), kv.ErrInvalidMutationType)
+
+// checkLockWrites refuses, at intake, a transaction that writes
+// kv.DBLockedKey without lock_aware, or that changes it by an atomic
+// operation (the proxy could not tell the resulting lock state).
+func checkLockWrites(req *wire.CommitTransactionRequest) error {
+	for _, mu := range req.GetMutations() {
+		if !touchesLock(mu) {
+			continue
+		}
+		if !req.GetLockAware() {
+			return errLockWrite
+		}
+		switch kv.MutationType(mu.GetType()) {
+		case kv.SetValue, kv.ClearRange, kv.SetVersionstampedVal:
+		default:
+			return fmt.Errorf("commitproxy: atomic operation %d on %s: %w", mu.GetType(), kv.Printable(kv.DBLockedKey), kv.ErrInvalidMutationType)
+		}
+	}
+	return nil
+}
+
+// touchesLock reports whether mu writes kv.DBLockedKey.
+func touchesLock(mu *wire.Mutation) bool {
+	if kv.MutationType(mu.GetType()) == kv.ClearRange {
+		return (kv.KeyRange{Begin: mu.GetKey(), End: mu.GetParam()}).Contains(kv.DBLockedKey)
+	}
+	return bytes.Equal(mu.GetKey(), kv.DBLockedKey)
+}
+
+// refuses returns database_locked for a transaction that is not
+// lock_aware while the database is locked.
+func (l *lockState) refuses(req *wire.CommitTransactionRequest) error {
+	if l.value != nil && !req.GetLockAware() {
+		return fmt.Errorf("commitproxy: the database is locked: %w", kv.ErrDatabaseLocked)
+	}
+	return nil
+}
+
+// apply follows a committed mutation (versionstamps already written in).
+func (l *lockState) apply(mu *wire.Mutation) {
+	if !touchesLock(mu) {
+		return
+	}
+	if kv.MutationType(mu.GetType()) == kv.ClearRange {
+		l.value = nil
+		return
+	}
+	l.value = bytes.Clone(mu.GetParam())
+	if l.value == nil {
+		l.value = []byte{} // locked with an empty value is still locked
+	}
+}

@@ -26,6 +26,12 @@ type Config struct {
 	// Shards is the initial shard map, in key order; the ranges must
 	// partition ["", "\xff\xff") and each shard needs at least one server.
 	Shards []Shard
+	// Locked is the value of \xff/dbLocked (kv.DBLockedKey, the lock's
+	// UID) when the generation starts, nil when the database is not
+	// locked. While locked, commits of transactions that are not
+	// lock_aware fail with database_locked; later changes come from the
+	// key's committed mutations.
+	Locked []byte
 
 	// BatchWindow is the longest a batch stays open after its first
 	// transaction arrived; 0 means 2ms.

@@ -15,6 +15,19 @@
 // version that is not negative, and not more than kv.MVCCWindow below the
 // latest commit version this proxy has seen (transaction_too_old, 1007).
 //
+// # Lock
+//
+// While the database is locked (kv.DBLockedKey holds the lock's UID),
+// transactions that are not lock_aware get database_locked (1038): at
+// intake, and again in batch order after resolution, so a lock committed by
+// a transaction of a batch refuses the plain transactions after it in the
+// same batch. The proxy starts from Config.Locked (the key's value when the
+// generation starts) and follows the key's committed sets and clears.
+// Writing the key needs lock_aware (else client_invalid_operation, which is
+// not retried, unlike database_locked); atomic operations on it are
+// refused. Like the shard map, a lock committed through another commit
+// proxy is not seen until the next generation.
+//
 // # Batches
 //
 // A batch closes BatchWindow after its first transaction arrived, or at

@@ -39,6 +39,7 @@ type Proxy struct {
 	logs       []tlogCommitStream
 
 	shards *shardMap
+	lock   lockState
 	// batchNum numbers this proxy's batches from 1; it is also the
 	// sequencer request number.
 	batchNum uint64
@@ -75,6 +76,7 @@ func New(env *flow.Env, cfg Config) (*Proxy, error) {
 		report: flow.NewRequestStream(endpoint(cfg.Sequencer.GetAddress(), cfg.Sequencer.GetReportCommitted()),
 			flow.ProtoCodec[*wire.ReportCommittedRequest](), flow.ProtoCodec[*wire.ReportCommittedReply]()),
 		shards: newShardMap(cfg.Shards),
+		lock:   lockState{value: bytes.Clone(cfg.Locked)},
 		done:   flow.NewPromise[struct{}](),
 		m: metrics{
 			transactions: m.Counter("commitproxy.transactions"),
@@ -199,6 +201,12 @@ func (p *Proxy) batcher(c *flow.Ctx) error {
 func (p *Proxy) accept(c *flow.Ctx, b *batch, r *commitRequest) {
 	p.m.transactions.Inc()
 	size, err := checkTransaction(r.Msg)
+	if err == nil {
+		err = p.lock.refuses(r.Msg)
+	}
+	if err == nil {
+		err = checkLockWrites(r.Msg)
+	}
 	if err == nil && p.latest-kv.Version(r.Msg.GetReadVersion()) > kv.MVCCWindow {
 		err = fmt.Errorf("commitproxy: read version %d, latest commit version %d: %w", r.Msg.GetReadVersion(), p.latest, kv.ErrTransactionTooOld)
 	}
