@@ -20,8 +20,7 @@ import (
 	"github.com/strata-db/strata/db/engine"
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
-	"github.com/strata-db/strata/db/server/controller"
-	"github.com/strata-db/strata/db/server/coordinator"
+	"github.com/strata-db/strata/db/server/node"
 	"github.com/strata-db/strata/db/server/worker"
 )
 
@@ -108,24 +107,19 @@ func runServer(ctx context.Context, f serverFlags) error {
 	if err != nil {
 		return err
 	}
-	coordinates := slices.Contains(cf.Addresses(), string(proc.Address()))
-	hostsDatabase := len(cf.Coordinators) > 0 && flow.Address(cf.Coordinators[0].String()) == proc.Address()
-	var eng engine.Engine
-	if hostsDatabase && f.engine == "ssd" {
-		if eng, err = engine.OpenPebble(filepath.Join(f.dataDir, "pebble"), engine.PebbleOptions{CacheBytes: cacheBytes(f.memory), Logger: pebbleLogger{}}); err != nil {
-			return err
-		}
-		defer eng.Close()
-	} else if f.engine != "ssd" && f.engine != "memory" {
+	if f.engine != "ssd" && f.engine != "memory" {
 		return fmt.Errorf("--storage-engine must be ssd or memory, not %q", f.engine)
 	}
+	coordinates := slices.Contains(cf.Addresses(), string(proc.Address()))
+	engines := &engineSet{dataDir: f.dataDir, kind: f.engine, cacheBytes: cacheBytes(f.memory)}
+	defer engines.closeAll()
 	started := make(chan error, 1)
 	var statusDB *client.Database
 	err = proc.Do(func(e *flow.Env) {
 		e.Trace(flow.SevInfo, "ServerStarting", flow.D("Class", f.class), flow.D("ClusterFile", cf.String()),
-			flow.D("Coordinator", coordinates), flow.D("HostsDatabase", hostsDatabase))
+			flow.D("Coordinator", coordinates))
 		var err error
-		if statusDB, err = startMember(e, f, cf, cfPath, coordinates, hostsDatabase, eng, started); err != nil {
+		if statusDB, err = startNode(e, f, cf, cfPath, engines, started); err != nil {
 			started <- err
 		}
 	})
@@ -245,51 +239,70 @@ func (pebbleLogger) Fatalf(format string, args ...any) {
 	os.Exit(1)
 }
 
-// startMember starts the process's cluster roles on e: its coordinator (if
-// its address is in the cluster file), its membership (campaigning for
-// controller, reporting to it), and the single database if it hosts it.
-// It returns the client the status endpoints read through. started
-// receives the database's start error (nil without a database).
-func startMember(e *flow.Env, f serverFlags, cf clusterfile.ClusterFile, cfPath string, coordinates, hostsDatabase bool,
-	eng engine.Engine, started chan<- error) (*client.Database, error) {
-	if coordinates {
-		if _, err := coordinator.Start(e, coordinator.Config{BaseToken: kv.TokenCoordinatorBase}); err != nil {
-			return nil, fmt.Errorf("starting the coordinator: %w", err)
-		}
+// startNode starts the process's cluster parts on e (db/server/node): its
+// coordinator (if its address is in the cluster file), its role host and
+// its membership (campaigning for controller, reporting to it). It returns
+// the client the status endpoints read through; started receives the
+// node's start error.
+func startNode(e *flow.Env, f serverFlags, cf clusterfile.ClusterFile, cfPath string, engines *engineSet, started chan<- error) (*client.Database, error) {
+	entries := make([]flow.Address, 0, len(cf.Coordinators))
+	for _, a := range cf.Addresses() {
+		entries = append(entries, flow.Address(a))
 	}
-	db, err := client.NewDatabase(e, []flow.Address{flow.Address(cf.Coordinators[0].String())}, client.Config{
+	db, err := client.NewDatabase(e, entries, client.Config{
 		OpenDatabaseToken: kv.TokenOpenDatabase,
 		Cluster:           &client.ClusterInfo{File: cf, Path: cfPath},
 	})
 	if err != nil {
 		return nil, err
 	}
-	reporter := worker.NewReporter(e, worker.Identity{
-		ProcessID: f.publicAddress, Class: f.class, Locality: localityMap(f), Release: version,
-		MemoryLimit: memoryLimit(f.memory), StorageEngine: f.engine, Usage: procUsage,
-	})
-	if _, err := controller.Start(e, controller.Config{
-		Conn:            coordinator.Conn{File: cf, BaseToken: kv.TokenCoordinatorBase},
-		Class:           f.class,
-		Report:          reporter.Report,
-		Configuration:   confReader{db: db},
-		ClusterFilePath: cfPath,
-	}); err != nil {
-		return nil, err
-	}
-	if !hostsDatabase {
-		started <- nil
-		return db, nil
-	}
-	e.Spawn("StartSingle", func(c *flow.Ctx) error {
-		s, err := worker.StartSingle(c, worker.Config{ID: f.publicAddress, Engine: eng})
-		if err == nil {
-			reporter.SetDatabase(s)
-		}
+	e.Spawn("StartNode", func(c *flow.Ctx) error {
+		_, err := node.Start(c, node.Config{
+			ClusterFile: cf, ClusterFilePath: cfPath,
+			Identity: worker.Identity{
+				ProcessID: f.publicAddress, Class: f.class, Locality: localityMap(f), Release: version,
+				MemoryLimit: memoryLimit(f.memory), StorageEngine: f.engine, Usage: procUsage,
+			},
+			OpenEngine:    engines.open,
+			Configuration: node.ConfigurationReader{DB: db},
+		})
 		started <- err
 		return err
 	})
 	return db, nil
+}
+
+// engineSet opens the storage servers' engines in the data directory and
+// closes them when the process exits.
+type engineSet struct {
+	dataDir    string
+	kind       string
+	cacheBytes int64
+	opened     []engine.Engine
+}
+
+func (s *engineSet) open(c *flow.Ctx, dir string) (engine.Engine, error) {
+	var eng engine.Engine
+	var err error
+	if s.kind == "memory" {
+		eng, err = engine.OpenMemory(c, c.Env.Files(), dir)
+	} else {
+		err = c.Blocking(func() error {
+			eng, err = engine.OpenPebble(filepath.Join(s.dataDir, dir), engine.PebbleOptions{CacheBytes: s.cacheBytes, Logger: pebbleLogger{}})
+			return err
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.opened = append(s.opened, eng)
+	return eng, nil
+}
+
+func (s *engineSet) closeAll() {
+	for _, e := range s.opened {
+		_ = e.Close()
+	}
 }
 
 // localityMap is the locality in status's names.
@@ -309,30 +322,6 @@ func memoryLimit(memory string) int64 {
 		return 0
 	}
 	return n
-}
-
-// Configuration keys the deployer writes (Strata's spelling of
-// FoundationDB's \xff/conf/ keys: the values are the names as text).
-var (
-	confRedundancyMode = []byte("\xff/conf/redundancy_mode")
-	confStorageEngine  = []byte("\xff/conf/storage_engine")
-)
-
-// confReader reads the database configuration through the client.
-type confReader struct{ db *client.Database }
-
-func (r confReader) ReadConfiguration(c *flow.Ctx) (redundancy, storageEngine string, err error) {
-	tr := r.db.CreateTransaction()
-	tr.Options().SetReadSystemKeys()
-	mode, err := tr.Get(c, confRedundancyMode)
-	if err != nil {
-		return "", "", fmt.Errorf("reading %s: %w", kv.Printable(confRedundancyMode), err)
-	}
-	eng, err := tr.Get(c, confStorageEngine)
-	if err != nil {
-		return "", "", fmt.Errorf("reading %s: %w", kv.Printable(confStorageEngine), err)
-	}
-	return string(mode), string(eng), nil
 }
 
 // clockTicks is the kernel's USER_HZ, 100 on every Linux Go supports.

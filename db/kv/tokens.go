@@ -16,6 +16,15 @@ const (
 	// TokenProcessControl is where every server process answers
 	// RebootRequest (db/server/procctl): `strata cli`'s kill.
 	TokenProcessControl uint64 = 203
+	// TokenRecruit is where every worker takes the cluster controller's
+	// RecruitRequests.
+	TokenRecruit uint64 = 204
+	// TokenServerDBInfo is where every worker takes the cluster
+	// controller's ServerDBInfo.
+	TokenServerDBInfo uint64 = 205
+	// TokenShardControl is where every worker takes data distribution's
+	// ShardControlRequests for its storage servers.
+	TokenShardControl uint64 = 206
 	// TokenCoordinatorBase is the first of a coordinator's well-known
 	// tokens (db/server/coordinator uses it and the few after it).
 	TokenCoordinatorBase uint64 = 210

@@ -434,7 +434,10 @@ type ServerDBInfo struct {
 	// storage are the storage servers' current interfaces.
 	Storage []*StorageInterface `protobuf:"bytes,7,rep,name=storage,proto3" json:"storage,omitempty"`
 	// controller is the controller's address.
-	Controller    string `protobuf:"bytes,8,opt,name=controller,proto3" json:"controller,omitempty"`
+	Controller string `protobuf:"bytes,8,opt,name=controller,proto3" json:"controller,omitempty"`
+	// shards is the shard map of the coordinated state: a storage server
+	// that restarts drops the shards no longer assigned to it.
+	Shards        []*ShardAssignment `protobuf:"bytes,9,rep,name=shards,proto3" json:"shards,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -523,6 +526,13 @@ func (x *ServerDBInfo) GetController() string {
 		return x.Controller
 	}
 	return ""
+}
+
+func (x *ServerDBInfo) GetShards() []*ShardAssignment {
+	if x != nil {
+		return x.Shards
+	}
+	return nil
 }
 
 // RecruitRequest asks a worker to start a role of a generation.
@@ -882,9 +892,11 @@ func (x *InitCommitProxy) GetRecoveryVersion() int64 {
 }
 
 type InitGrvProxy struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sequencer     *SequencerInterface    `protobuf:"bytes,1,opt,name=sequencer,proto3" json:"sequencer,omitempty"`
-	Logs          []*TLogInterface       `protobuf:"bytes,2,rep,name=logs,proto3" json:"logs,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Sequencer *SequencerInterface    `protobuf:"bytes,1,opt,name=sequencer,proto3" json:"sequencer,omitempty"`
+	Logs      []*TLogInterface       `protobuf:"bytes,2,rep,name=logs,proto3" json:"logs,omitempty"`
+	// ratekeeper meters the proxy's read versions (none: unthrottled).
+	Ratekeeper    *RatekeeperInterface `protobuf:"bytes,3,opt,name=ratekeeper,proto3" json:"ratekeeper,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -929,6 +941,13 @@ func (x *InitGrvProxy) GetSequencer() *SequencerInterface {
 func (x *InitGrvProxy) GetLogs() []*TLogInterface {
 	if x != nil {
 		return x.Logs
+	}
+	return nil
+}
+
+func (x *InitGrvProxy) GetRatekeeper() *RatekeeperInterface {
+	if x != nil {
+		return x.Ratekeeper
 	}
 	return nil
 }
@@ -1263,76 +1282,6 @@ func (*RecruitReply_Log) isRecruitReply_Iface() {}
 
 func (*RecruitReply_Storage) isRecruitReply_Iface() {}
 
-// HostedLog is a log a worker hosts, with the generation it belongs to.
-type HostedLog struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Epoch uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	Iface *TLogInterface         `protobuf:"bytes,3,opt,name=iface,proto3" json:"iface,omitempty"`
-	// locked logs belong to an old generation (reopened after a restart).
-	Locked        bool `protobuf:"varint,4,opt,name=locked,proto3" json:"locked,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *HostedLog) Reset() {
-	*x = HostedLog{}
-	mi := &file_db_wire_cluster_proto_msgTypes[15]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *HostedLog) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*HostedLog) ProtoMessage() {}
-
-func (x *HostedLog) ProtoReflect() protoreflect.Message {
-	mi := &file_db_wire_cluster_proto_msgTypes[15]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use HostedLog.ProtoReflect.Descriptor instead.
-func (*HostedLog) Descriptor() ([]byte, []int) {
-	return file_db_wire_cluster_proto_rawDescGZIP(), []int{15}
-}
-
-func (x *HostedLog) GetId() string {
-	if x != nil {
-		return x.Id
-	}
-	return ""
-}
-
-func (x *HostedLog) GetEpoch() uint64 {
-	if x != nil {
-		return x.Epoch
-	}
-	return 0
-}
-
-func (x *HostedLog) GetIface() *TLogInterface {
-	if x != nil {
-		return x.Iface
-	}
-	return nil
-}
-
-func (x *HostedLog) GetLocked() bool {
-	if x != nil {
-		return x.Locked
-	}
-	return false
-}
-
 type ServerDBInfoReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1341,7 +1290,7 @@ type ServerDBInfoReply struct {
 
 func (x *ServerDBInfoReply) Reset() {
 	*x = ServerDBInfoReply{}
-	mi := &file_db_wire_cluster_proto_msgTypes[16]
+	mi := &file_db_wire_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1302,7 @@ func (x *ServerDBInfoReply) String() string {
 func (*ServerDBInfoReply) ProtoMessage() {}
 
 func (x *ServerDBInfoReply) ProtoReflect() protoreflect.Message {
-	mi := &file_db_wire_cluster_proto_msgTypes[16]
+	mi := &file_db_wire_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,14 +1315,370 @@ func (x *ServerDBInfoReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerDBInfoReply.ProtoReflect.Descriptor instead.
 func (*ServerDBInfoReply) Descriptor() ([]byte, []int) {
+	return file_db_wire_cluster_proto_rawDescGZIP(), []int{15}
+}
+
+// ShardControlRequest asks a worker to change or report the shards of one
+// of its storage servers (data distribution's requests).
+type ShardControlRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	StorageId string                 `protobuf:"bytes,1,opt,name=storage_id,json=storageId,proto3" json:"storage_id,omitempty"`
+	// Types that are valid to be assigned to Op:
+	//
+	//	*ShardControlRequest_Add
+	//	*ShardControlRequest_Remove
+	//	*ShardControlRequest_States
+	Op            isShardControlRequest_Op `protobuf_oneof:"op"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardControlRequest) Reset() {
+	*x = ShardControlRequest{}
+	mi := &file_db_wire_cluster_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardControlRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardControlRequest) ProtoMessage() {}
+
+func (x *ShardControlRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_cluster_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardControlRequest.ProtoReflect.Descriptor instead.
+func (*ShardControlRequest) Descriptor() ([]byte, []int) {
 	return file_db_wire_cluster_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ShardControlRequest) GetStorageId() string {
+	if x != nil {
+		return x.StorageId
+	}
+	return ""
+}
+
+func (x *ShardControlRequest) GetOp() isShardControlRequest_Op {
+	if x != nil {
+		return x.Op
+	}
+	return nil
+}
+
+func (x *ShardControlRequest) GetAdd() *AddShard {
+	if x != nil {
+		if x, ok := x.Op.(*ShardControlRequest_Add); ok {
+			return x.Add
+		}
+	}
+	return nil
+}
+
+func (x *ShardControlRequest) GetRemove() *RemoveShard {
+	if x != nil {
+		if x, ok := x.Op.(*ShardControlRequest_Remove); ok {
+			return x.Remove
+		}
+	}
+	return nil
+}
+
+func (x *ShardControlRequest) GetStates() *ShardStates {
+	if x != nil {
+		if x, ok := x.Op.(*ShardControlRequest_States); ok {
+			return x.States
+		}
+	}
+	return nil
+}
+
+type isShardControlRequest_Op interface {
+	isShardControlRequest_Op()
+}
+
+type ShardControlRequest_Add struct {
+	Add *AddShard `protobuf:"bytes,2,opt,name=add,proto3,oneof"`
+}
+
+type ShardControlRequest_Remove struct {
+	Remove *RemoveShard `protobuf:"bytes,3,opt,name=remove,proto3,oneof"`
+}
+
+type ShardControlRequest_States struct {
+	States *ShardStates `protobuf:"bytes,4,opt,name=states,proto3,oneof"`
+}
+
+func (*ShardControlRequest_Add) isShardControlRequest_Op() {}
+
+func (*ShardControlRequest_Remove) isShardControlRequest_Op() {}
+
+func (*ShardControlRequest_States) isShardControlRequest_Op() {}
+
+// AddShard makes a storage server fetch a shard from its current team and
+// serve it; tagged_from is a version from which every commit proxy tags the
+// shard's mutations to the server.
+type AddShard struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Range         *KeyRange              `protobuf:"bytes,1,opt,name=range,proto3" json:"range,omitempty"`
+	Sources       []*StorageInterface    `protobuf:"bytes,2,rep,name=sources,proto3" json:"sources,omitempty"`
+	TaggedFrom    int64                  `protobuf:"varint,3,opt,name=tagged_from,json=taggedFrom,proto3" json:"tagged_from,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddShard) Reset() {
+	*x = AddShard{}
+	mi := &file_db_wire_cluster_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddShard) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddShard) ProtoMessage() {}
+
+func (x *AddShard) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_cluster_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddShard.ProtoReflect.Descriptor instead.
+func (*AddShard) Descriptor() ([]byte, []int) {
+	return file_db_wire_cluster_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *AddShard) GetRange() *KeyRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+func (x *AddShard) GetSources() []*StorageInterface {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
+}
+
+func (x *AddShard) GetTaggedFrom() int64 {
+	if x != nil {
+		return x.TaggedFrom
+	}
+	return 0
+}
+
+type RemoveShard struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Range         *KeyRange              `protobuf:"bytes,1,opt,name=range,proto3" json:"range,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveShard) Reset() {
+	*x = RemoveShard{}
+	mi := &file_db_wire_cluster_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveShard) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveShard) ProtoMessage() {}
+
+func (x *RemoveShard) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_cluster_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveShard.ProtoReflect.Descriptor instead.
+func (*RemoveShard) Descriptor() ([]byte, []int) {
+	return file_db_wire_cluster_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RemoveShard) GetRange() *KeyRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+type ShardStates struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardStates) Reset() {
+	*x = ShardStates{}
+	mi := &file_db_wire_cluster_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardStates) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardStates) ProtoMessage() {}
+
+func (x *ShardStates) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_cluster_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardStates.ProtoReflect.Descriptor instead.
+func (*ShardStates) Descriptor() ([]byte, []int) {
+	return file_db_wire_cluster_proto_rawDescGZIP(), []int{19}
+}
+
+type ShardControlReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shards        []*ShardState          `protobuf:"bytes,1,rep,name=shards,proto3" json:"shards,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardControlReply) Reset() {
+	*x = ShardControlReply{}
+	mi := &file_db_wire_cluster_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardControlReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardControlReply) ProtoMessage() {}
+
+func (x *ShardControlReply) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_cluster_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardControlReply.ProtoReflect.Descriptor instead.
+func (*ShardControlReply) Descriptor() ([]byte, []int) {
+	return file_db_wire_cluster_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ShardControlReply) GetShards() []*ShardState {
+	if x != nil {
+		return x.Shards
+	}
+	return nil
+}
+
+// ShardState is a shard a storage server owns: readable once fetched.
+type ShardState struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Range         *KeyRange              `protobuf:"bytes,1,opt,name=range,proto3" json:"range,omitempty"`
+	Readable      bool                   `protobuf:"varint,2,opt,name=readable,proto3" json:"readable,omitempty"`
+	Bytes         int64                  `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardState) Reset() {
+	*x = ShardState{}
+	mi := &file_db_wire_cluster_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardState) ProtoMessage() {}
+
+func (x *ShardState) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_cluster_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardState.ProtoReflect.Descriptor instead.
+func (*ShardState) Descriptor() ([]byte, []int) {
+	return file_db_wire_cluster_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ShardState) GetRange() *KeyRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+func (x *ShardState) GetReadable() bool {
+	if x != nil {
+		return x.Readable
+	}
+	return false
+}
+
+func (x *ShardState) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
 }
 
 var File_db_wire_cluster_proto protoreflect.FileDescriptor
 
 const file_db_wire_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\x15db/wire/cluster.proto\x12\vstrata.wire\x1a\x11db/wire/txn.proto\"\xdd\x02\n" +
+	"\x15db/wire/cluster.proto\x12\vstrata.wire\x1a\x11db/wire/txn.proto\x1a\x18db/wire/controller.proto\"\xdd\x02\n" +
 	"\vDBCoreState\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12'\n" +
 	"\x04logs\x18\x02 \x03(\v2\x13.strata.wire.LogRefR\x04logs\x12)\n" +
@@ -1407,7 +1712,7 @@ const file_db_wire_cluster_proto_rawDesc = "" +
 	"\vgrv_proxies\x18\x04 \x01(\x05R\n" +
 	"grvProxies\x12\x1c\n" +
 	"\tresolvers\x18\x05 \x01(\x05R\tresolvers\x12\x12\n" +
-	"\x04logs\x18\x06 \x01(\x05R\x04logs\"\xc2\x02\n" +
+	"\x04logs\x18\x06 \x01(\x05R\x04logs\"\xf8\x02\n" +
 	"\fServerDBInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x121\n" +
@@ -1418,7 +1723,8 @@ const file_db_wire_cluster_proto_rawDesc = "" +
 	"\astorage\x18\a \x03(\v2\x1d.strata.wire.StorageInterfaceR\astorage\x12\x1e\n" +
 	"\n" +
 	"controller\x18\b \x01(\tR\n" +
-	"controller\"\x90\x03\n" +
+	"controller\x124\n" +
+	"\x06shards\x18\t \x03(\v2\x1c.strata.wire.ShardAssignmentR\x06shards\"\x90\x03\n" +
 	"\x0eRecruitRequest\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12:\n" +
@@ -1441,10 +1747,13 @@ const file_db_wire_cluster_proto_rawDesc = "" +
 	"\x04logs\x18\x04 \x03(\v2\x1a.strata.wire.TLogInterfaceR\x04logs\x122\n" +
 	"\x06shards\x18\x05 \x03(\v2\x1a.strata.wire.ShardLocationR\x06shards\x12\x16\n" +
 	"\x06locked\x18\x06 \x01(\fR\x06locked\x12)\n" +
-	"\x10recovery_version\x18\a \x01(\x03R\x0frecoveryVersion\"}\n" +
+	"\x10recovery_version\x18\a \x01(\x03R\x0frecoveryVersion\"\xbf\x01\n" +
 	"\fInitGrvProxy\x12=\n" +
 	"\tsequencer\x18\x01 \x01(\v2\x1f.strata.wire.SequencerInterfaceR\tsequencer\x12.\n" +
-	"\x04logs\x18\x02 \x03(\v2\x1a.strata.wire.TLogInterfaceR\x04logs\"\xa2\x01\n" +
+	"\x04logs\x18\x02 \x03(\v2\x1a.strata.wire.TLogInterfaceR\x04logs\x12@\n" +
+	"\n" +
+	"ratekeeper\x18\x03 \x01(\v2 .strata.wire.RatekeeperInterfaceR\n" +
+	"ratekeeper\"\xa2\x01\n" +
 	"\aInitLog\x12)\n" +
 	"\x10recovery_version\x18\x01 \x01(\x03R\x0frecoveryVersion\x12=\n" +
 	"\frecover_from\x18\x02 \x03(\v2\x1a.strata.wire.TLogInterfaceR\vrecoverFrom\x12-\n" +
@@ -1464,13 +1773,30 @@ const file_db_wire_cluster_proto_rawDesc = "" +
 	"\tgrv_proxy\x18\x04 \x01(\v2\x1e.strata.wire.GrvProxyInterfaceH\x00R\bgrvProxy\x12.\n" +
 	"\x03log\x18\x05 \x01(\v2\x1a.strata.wire.TLogInterfaceH\x00R\x03log\x129\n" +
 	"\astorage\x18\x06 \x01(\v2\x1d.strata.wire.StorageInterfaceH\x00R\astorageB\a\n" +
-	"\x05iface\"{\n" +
-	"\tHostedLog\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
-	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x120\n" +
-	"\x05iface\x18\x03 \x01(\v2\x1a.strata.wire.TLogInterfaceR\x05iface\x12\x16\n" +
-	"\x06locked\x18\x04 \x01(\bR\x06locked\"\x13\n" +
-	"\x11ServerDBInfoReplyB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
+	"\x05iface\"\x13\n" +
+	"\x11ServerDBInfoReply\"\xcd\x01\n" +
+	"\x13ShardControlRequest\x12\x1d\n" +
+	"\n" +
+	"storage_id\x18\x01 \x01(\tR\tstorageId\x12)\n" +
+	"\x03add\x18\x02 \x01(\v2\x15.strata.wire.AddShardH\x00R\x03add\x122\n" +
+	"\x06remove\x18\x03 \x01(\v2\x18.strata.wire.RemoveShardH\x00R\x06remove\x122\n" +
+	"\x06states\x18\x04 \x01(\v2\x18.strata.wire.ShardStatesH\x00R\x06statesB\x04\n" +
+	"\x02op\"\x91\x01\n" +
+	"\bAddShard\x12+\n" +
+	"\x05range\x18\x01 \x01(\v2\x15.strata.wire.KeyRangeR\x05range\x127\n" +
+	"\asources\x18\x02 \x03(\v2\x1d.strata.wire.StorageInterfaceR\asources\x12\x1f\n" +
+	"\vtagged_from\x18\x03 \x01(\x03R\n" +
+	"taggedFrom\":\n" +
+	"\vRemoveShard\x12+\n" +
+	"\x05range\x18\x01 \x01(\v2\x15.strata.wire.KeyRangeR\x05range\"\r\n" +
+	"\vShardStates\"D\n" +
+	"\x11ShardControlReply\x12/\n" +
+	"\x06shards\x18\x01 \x03(\v2\x17.strata.wire.ShardStateR\x06shards\"k\n" +
+	"\n" +
+	"ShardState\x12+\n" +
+	"\x05range\x18\x01 \x01(\v2\x15.strata.wire.KeyRangeR\x05range\x12\x1a\n" +
+	"\breadable\x18\x02 \x01(\bR\breadable\x12\x14\n" +
+	"\x05bytes\x18\x03 \x01(\x03R\x05bytesB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
 
 var (
 	file_db_wire_cluster_proto_rawDescOnce sync.Once
@@ -1484,7 +1810,7 @@ func file_db_wire_cluster_proto_rawDescGZIP() []byte {
 	return file_db_wire_cluster_proto_rawDescData
 }
 
-var file_db_wire_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_db_wire_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_db_wire_cluster_proto_goTypes = []any{
 	(*DBCoreState)(nil),           // 0: strata.wire.DBCoreState
 	(*LogRef)(nil),                // 1: strata.wire.LogRef
@@ -1501,58 +1827,73 @@ var file_db_wire_cluster_proto_goTypes = []any{
 	(*LogTagPopped)(nil),          // 12: strata.wire.LogTagPopped
 	(*InitStorage)(nil),           // 13: strata.wire.InitStorage
 	(*RecruitReply)(nil),          // 14: strata.wire.RecruitReply
-	(*HostedLog)(nil),             // 15: strata.wire.HostedLog
-	(*ServerDBInfoReply)(nil),     // 16: strata.wire.ServerDBInfoReply
-	nil,                           // 17: strata.wire.StorageRef.LocalityEntry
-	(*ClientDBInfo)(nil),          // 18: strata.wire.ClientDBInfo
-	(*TLogInterface)(nil),         // 19: strata.wire.TLogInterface
-	(*StorageInterface)(nil),      // 20: strata.wire.StorageInterface
-	(*KeyRange)(nil),              // 21: strata.wire.KeyRange
-	(*SequencerInterface)(nil),    // 22: strata.wire.SequencerInterface
-	(*ResolverInterface)(nil),     // 23: strata.wire.ResolverInterface
-	(*ShardLocation)(nil),         // 24: strata.wire.ShardLocation
-	(*CommitProxyInterface)(nil),  // 25: strata.wire.CommitProxyInterface
-	(*GrvProxyInterface)(nil),     // 26: strata.wire.GrvProxyInterface
+	(*ServerDBInfoReply)(nil),     // 15: strata.wire.ServerDBInfoReply
+	(*ShardControlRequest)(nil),   // 16: strata.wire.ShardControlRequest
+	(*AddShard)(nil),              // 17: strata.wire.AddShard
+	(*RemoveShard)(nil),           // 18: strata.wire.RemoveShard
+	(*ShardStates)(nil),           // 19: strata.wire.ShardStates
+	(*ShardControlReply)(nil),     // 20: strata.wire.ShardControlReply
+	(*ShardState)(nil),            // 21: strata.wire.ShardState
+	nil,                           // 22: strata.wire.StorageRef.LocalityEntry
+	(*ClientDBInfo)(nil),          // 23: strata.wire.ClientDBInfo
+	(*TLogInterface)(nil),         // 24: strata.wire.TLogInterface
+	(*StorageInterface)(nil),      // 25: strata.wire.StorageInterface
+	(*KeyRange)(nil),              // 26: strata.wire.KeyRange
+	(*SequencerInterface)(nil),    // 27: strata.wire.SequencerInterface
+	(*ResolverInterface)(nil),     // 28: strata.wire.ResolverInterface
+	(*ShardLocation)(nil),         // 29: strata.wire.ShardLocation
+	(*RatekeeperInterface)(nil),   // 30: strata.wire.RatekeeperInterface
+	(*CommitProxyInterface)(nil),  // 31: strata.wire.CommitProxyInterface
+	(*GrvProxyInterface)(nil),     // 32: strata.wire.GrvProxyInterface
 }
 var file_db_wire_cluster_proto_depIdxs = []int32{
 	1,  // 0: strata.wire.DBCoreState.logs:type_name -> strata.wire.LogRef
 	2,  // 1: strata.wire.DBCoreState.storage:type_name -> strata.wire.StorageRef
 	3,  // 2: strata.wire.DBCoreState.shards:type_name -> strata.wire.ShardAssignment
 	4,  // 3: strata.wire.DBCoreState.configuration:type_name -> strata.wire.DatabaseConfiguration
-	17, // 4: strata.wire.StorageRef.locality:type_name -> strata.wire.StorageRef.LocalityEntry
-	18, // 5: strata.wire.ServerDBInfo.client:type_name -> strata.wire.ClientDBInfo
-	19, // 6: strata.wire.ServerDBInfo.logs:type_name -> strata.wire.TLogInterface
-	20, // 7: strata.wire.ServerDBInfo.storage:type_name -> strata.wire.StorageInterface
-	7,  // 8: strata.wire.RecruitRequest.sequencer:type_name -> strata.wire.InitSequencer
-	8,  // 9: strata.wire.RecruitRequest.resolver:type_name -> strata.wire.InitResolver
-	9,  // 10: strata.wire.RecruitRequest.commit_proxy:type_name -> strata.wire.InitCommitProxy
-	10, // 11: strata.wire.RecruitRequest.grv_proxy:type_name -> strata.wire.InitGrvProxy
-	11, // 12: strata.wire.RecruitRequest.log:type_name -> strata.wire.InitLog
-	13, // 13: strata.wire.RecruitRequest.storage:type_name -> strata.wire.InitStorage
-	21, // 14: strata.wire.InitResolver.range:type_name -> strata.wire.KeyRange
-	22, // 15: strata.wire.InitCommitProxy.sequencer:type_name -> strata.wire.SequencerInterface
-	23, // 16: strata.wire.InitCommitProxy.resolvers:type_name -> strata.wire.ResolverInterface
-	21, // 17: strata.wire.InitCommitProxy.resolver_ranges:type_name -> strata.wire.KeyRange
-	19, // 18: strata.wire.InitCommitProxy.logs:type_name -> strata.wire.TLogInterface
-	24, // 19: strata.wire.InitCommitProxy.shards:type_name -> strata.wire.ShardLocation
-	22, // 20: strata.wire.InitGrvProxy.sequencer:type_name -> strata.wire.SequencerInterface
-	19, // 21: strata.wire.InitGrvProxy.logs:type_name -> strata.wire.TLogInterface
-	19, // 22: strata.wire.InitLog.recover_from:type_name -> strata.wire.TLogInterface
-	12, // 23: strata.wire.InitLog.tags:type_name -> strata.wire.LogTagPopped
-	21, // 24: strata.wire.InitStorage.shards:type_name -> strata.wire.KeyRange
-	19, // 25: strata.wire.InitStorage.logs:type_name -> strata.wire.TLogInterface
-	22, // 26: strata.wire.RecruitReply.sequencer:type_name -> strata.wire.SequencerInterface
-	23, // 27: strata.wire.RecruitReply.resolver:type_name -> strata.wire.ResolverInterface
-	25, // 28: strata.wire.RecruitReply.commit_proxy:type_name -> strata.wire.CommitProxyInterface
-	26, // 29: strata.wire.RecruitReply.grv_proxy:type_name -> strata.wire.GrvProxyInterface
-	19, // 30: strata.wire.RecruitReply.log:type_name -> strata.wire.TLogInterface
-	20, // 31: strata.wire.RecruitReply.storage:type_name -> strata.wire.StorageInterface
-	19, // 32: strata.wire.HostedLog.iface:type_name -> strata.wire.TLogInterface
-	33, // [33:33] is the sub-list for method output_type
-	33, // [33:33] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	22, // 4: strata.wire.StorageRef.locality:type_name -> strata.wire.StorageRef.LocalityEntry
+	23, // 5: strata.wire.ServerDBInfo.client:type_name -> strata.wire.ClientDBInfo
+	24, // 6: strata.wire.ServerDBInfo.logs:type_name -> strata.wire.TLogInterface
+	25, // 7: strata.wire.ServerDBInfo.storage:type_name -> strata.wire.StorageInterface
+	3,  // 8: strata.wire.ServerDBInfo.shards:type_name -> strata.wire.ShardAssignment
+	7,  // 9: strata.wire.RecruitRequest.sequencer:type_name -> strata.wire.InitSequencer
+	8,  // 10: strata.wire.RecruitRequest.resolver:type_name -> strata.wire.InitResolver
+	9,  // 11: strata.wire.RecruitRequest.commit_proxy:type_name -> strata.wire.InitCommitProxy
+	10, // 12: strata.wire.RecruitRequest.grv_proxy:type_name -> strata.wire.InitGrvProxy
+	11, // 13: strata.wire.RecruitRequest.log:type_name -> strata.wire.InitLog
+	13, // 14: strata.wire.RecruitRequest.storage:type_name -> strata.wire.InitStorage
+	26, // 15: strata.wire.InitResolver.range:type_name -> strata.wire.KeyRange
+	27, // 16: strata.wire.InitCommitProxy.sequencer:type_name -> strata.wire.SequencerInterface
+	28, // 17: strata.wire.InitCommitProxy.resolvers:type_name -> strata.wire.ResolverInterface
+	26, // 18: strata.wire.InitCommitProxy.resolver_ranges:type_name -> strata.wire.KeyRange
+	24, // 19: strata.wire.InitCommitProxy.logs:type_name -> strata.wire.TLogInterface
+	29, // 20: strata.wire.InitCommitProxy.shards:type_name -> strata.wire.ShardLocation
+	27, // 21: strata.wire.InitGrvProxy.sequencer:type_name -> strata.wire.SequencerInterface
+	24, // 22: strata.wire.InitGrvProxy.logs:type_name -> strata.wire.TLogInterface
+	30, // 23: strata.wire.InitGrvProxy.ratekeeper:type_name -> strata.wire.RatekeeperInterface
+	24, // 24: strata.wire.InitLog.recover_from:type_name -> strata.wire.TLogInterface
+	12, // 25: strata.wire.InitLog.tags:type_name -> strata.wire.LogTagPopped
+	26, // 26: strata.wire.InitStorage.shards:type_name -> strata.wire.KeyRange
+	24, // 27: strata.wire.InitStorage.logs:type_name -> strata.wire.TLogInterface
+	27, // 28: strata.wire.RecruitReply.sequencer:type_name -> strata.wire.SequencerInterface
+	28, // 29: strata.wire.RecruitReply.resolver:type_name -> strata.wire.ResolverInterface
+	31, // 30: strata.wire.RecruitReply.commit_proxy:type_name -> strata.wire.CommitProxyInterface
+	32, // 31: strata.wire.RecruitReply.grv_proxy:type_name -> strata.wire.GrvProxyInterface
+	24, // 32: strata.wire.RecruitReply.log:type_name -> strata.wire.TLogInterface
+	25, // 33: strata.wire.RecruitReply.storage:type_name -> strata.wire.StorageInterface
+	17, // 34: strata.wire.ShardControlRequest.add:type_name -> strata.wire.AddShard
+	18, // 35: strata.wire.ShardControlRequest.remove:type_name -> strata.wire.RemoveShard
+	19, // 36: strata.wire.ShardControlRequest.states:type_name -> strata.wire.ShardStates
+	26, // 37: strata.wire.AddShard.range:type_name -> strata.wire.KeyRange
+	25, // 38: strata.wire.AddShard.sources:type_name -> strata.wire.StorageInterface
+	26, // 39: strata.wire.RemoveShard.range:type_name -> strata.wire.KeyRange
+	21, // 40: strata.wire.ShardControlReply.shards:type_name -> strata.wire.ShardState
+	26, // 41: strata.wire.ShardState.range:type_name -> strata.wire.KeyRange
+	42, // [42:42] is the sub-list for method output_type
+	42, // [42:42] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_db_wire_cluster_proto_init() }
@@ -1561,6 +1902,7 @@ func file_db_wire_cluster_proto_init() {
 		return
 	}
 	file_db_wire_txn_proto_init()
+	file_db_wire_controller_proto_init()
 	file_db_wire_cluster_proto_msgTypes[6].OneofWrappers = []any{
 		(*RecruitRequest_Sequencer)(nil),
 		(*RecruitRequest_Resolver)(nil),
@@ -1577,13 +1919,18 @@ func file_db_wire_cluster_proto_init() {
 		(*RecruitReply_Log)(nil),
 		(*RecruitReply_Storage)(nil),
 	}
+	file_db_wire_cluster_proto_msgTypes[16].OneofWrappers = []any{
+		(*ShardControlRequest_Add)(nil),
+		(*ShardControlRequest_Remove)(nil),
+		(*ShardControlRequest_States)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_db_wire_cluster_proto_rawDesc), len(file_db_wire_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -930,11 +930,81 @@ func (x *RebootReply) GetProcessId() string {
 	return ""
 }
 
+// HostedLog is a log a worker hosts, with the generation it belongs to.
+type HostedLog struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Epoch uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Iface *TLogInterface         `protobuf:"bytes,3,opt,name=iface,proto3" json:"iface,omitempty"`
+	// locked logs belong to an old generation (reopened after a restart).
+	Locked        bool `protobuf:"varint,4,opt,name=locked,proto3" json:"locked,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HostedLog) Reset() {
+	*x = HostedLog{}
+	mi := &file_db_wire_controller_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HostedLog) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HostedLog) ProtoMessage() {}
+
+func (x *HostedLog) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_controller_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HostedLog.ProtoReflect.Descriptor instead.
+func (*HostedLog) Descriptor() ([]byte, []int) {
+	return file_db_wire_controller_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *HostedLog) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *HostedLog) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *HostedLog) GetIface() *TLogInterface {
+	if x != nil {
+		return x.Iface
+	}
+	return nil
+}
+
+func (x *HostedLog) GetLocked() bool {
+	if x != nil {
+		return x.Locked
+	}
+	return false
+}
+
 var File_db_wire_controller_proto protoreflect.FileDescriptor
 
 const file_db_wire_controller_proto_rawDesc = "" +
 	"\n" +
-	"\x18db/wire/controller.proto\x12\vstrata.wire\x1a\x15db/wire/cluster.proto\x1a\x11db/wire/txn.proto\"\xe0\x04\n" +
+	"\x18db/wire/controller.proto\x12\vstrata.wire\x1a\x11db/wire/txn.proto\"\xe0\x04\n" +
 	"\fWorkerReport\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x1d\n" +
 	"\n" +
@@ -1015,7 +1085,12 @@ const file_db_wire_controller_proto_rawDesc = "" +
 	"check_only\x18\x02 \x01(\bR\tcheckOnly\",\n" +
 	"\vRebootReply\x12\x1d\n" +
 	"\n" +
-	"process_id\x18\x01 \x01(\tR\tprocessIdB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
+	"process_id\x18\x01 \x01(\tR\tprocessId\"{\n" +
+	"\tHostedLog\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x120\n" +
+	"\x05iface\x18\x03 \x01(\v2\x1a.strata.wire.TLogInterfaceR\x05iface\x12\x16\n" +
+	"\x06locked\x18\x04 \x01(\bR\x06lockedB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
 
 var (
 	file_db_wire_controller_proto_rawDescOnce sync.Once
@@ -1029,7 +1104,7 @@ func file_db_wire_controller_proto_rawDescGZIP() []byte {
 	return file_db_wire_controller_proto_rawDescData
 }
 
-var file_db_wire_controller_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_db_wire_controller_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_db_wire_controller_proto_goTypes = []any{
 	(*WorkerReport)(nil),        // 0: strata.wire.WorkerReport
 	(*WorkerMetrics)(nil),       // 1: strata.wire.WorkerMetrics
@@ -1044,22 +1119,24 @@ var file_db_wire_controller_proto_goTypes = []any{
 	(*GetRateInfoReply)(nil),    // 10: strata.wire.GetRateInfoReply
 	(*RebootRequest)(nil),       // 11: strata.wire.RebootRequest
 	(*RebootReply)(nil),         // 12: strata.wire.RebootReply
-	nil,                         // 13: strata.wire.WorkerReport.LocalityEntry
-	(*HostedLog)(nil),           // 14: strata.wire.HostedLog
+	(*HostedLog)(nil),           // 13: strata.wire.HostedLog
+	nil,                         // 14: strata.wire.WorkerReport.LocalityEntry
 	(*StorageInterface)(nil),    // 15: strata.wire.StorageInterface
+	(*TLogInterface)(nil),       // 16: strata.wire.TLogInterface
 }
 var file_db_wire_controller_proto_depIdxs = []int32{
-	13, // 0: strata.wire.WorkerReport.locality:type_name -> strata.wire.WorkerReport.LocalityEntry
+	14, // 0: strata.wire.WorkerReport.locality:type_name -> strata.wire.WorkerReport.LocalityEntry
 	1,  // 1: strata.wire.WorkerReport.metrics:type_name -> strata.wire.WorkerMetrics
-	14, // 2: strata.wire.WorkerReport.logs:type_name -> strata.wire.HostedLog
+	13, // 2: strata.wire.WorkerReport.logs:type_name -> strata.wire.HostedLog
 	15, // 3: strata.wire.WorkerReport.storage:type_name -> strata.wire.StorageInterface
 	2,  // 4: strata.wire.WorkerMetrics.storage:type_name -> strata.wire.StorageMetrics
 	3,  // 5: strata.wire.WorkerMetrics.log:type_name -> strata.wire.LogMetrics
-	6,  // [6:6] is the sub-list for method output_type
-	6,  // [6:6] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	16, // 6: strata.wire.HostedLog.iface:type_name -> strata.wire.TLogInterface
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_db_wire_controller_proto_init() }
@@ -1067,7 +1144,6 @@ func file_db_wire_controller_proto_init() {
 	if File_db_wire_controller_proto != nil {
 		return
 	}
-	file_db_wire_cluster_proto_init()
 	file_db_wire_txn_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1075,7 +1151,7 @@ func file_db_wire_controller_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_db_wire_controller_proto_rawDesc), len(file_db_wire_controller_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -40,6 +40,10 @@ type Config struct {
 	Configuration ConfigurationReader
 	// ConfigurationInterval defaults to 5 s.
 	ConfigurationInterval time.Duration
+	// Recover makes the elected controller recover and run the database:
+	// recruit its roles on the registered workers (which must run a
+	// worker.Host) and recover it whenever a transaction role fails.
+	Recover bool
 	// ClusterFilePath is shown in status (client.cluster_file.path).
 	ClusterFilePath string
 }

@@ -7,6 +7,9 @@ import (
 
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/server/ratekeeper"
+	"github.com/strata-db/strata/db/server/recruit"
+	"github.com/strata-db/strata/db/status"
 	"github.com/strata-db/strata/db/wire"
 )
 
@@ -38,6 +41,22 @@ type Controller struct {
 	// database, "" until read.
 	redundancy, engine string
 
+	// The database's recovery: the running generation (nil before the
+	// first recovery), its ServerDBInfo and the recovery phase.
+	knobs       recoveryKnobs
+	dd          ddKnobs
+	gen         *generation
+	info        *wire.ServerDBInfo
+	recovery    status.RecoveryState
+	recoveredAt time.Time
+	genActors   []*flow.Actor
+	// ratekeeper meters the generation's read versions.
+	ratekeeper *ratekeeper.Ratekeeper
+	// lastPlacement keeps roles where they were when still fit.
+	lastPlacement *recruit.Placement
+	// exclusions are the excluded addresses and localities.
+	exclusions map[string]bool
+
 	reports *flow.Listener[*wire.WorkerReport, *wire.WorkerReportReply]
 	status  *flow.Listener[*wire.StatusRequest, *wire.StatusReply]
 	actors  []*flow.Actor
@@ -46,14 +65,26 @@ type Controller struct {
 func newController(env *flow.Env, cfg Config, changeID uint64) (*Controller, error) {
 	cc := &Controller{
 		env: env, cfg: cfg, changeID: changeID, started: env.Now(),
-		workers: map[flow.Address]*worker{},
-		reports: flow.Listen(env, kv.TokenWorkerReport, flow.ProtoCodec[*wire.WorkerReport](), flow.ProtoCodec[*wire.WorkerReportReply]()),
-		status:  flow.Listen(env, kv.TokenStatus, flow.ProtoCodec[*wire.StatusRequest](), flow.ProtoCodec[*wire.StatusReply]()),
+		workers:    map[flow.Address]*worker{},
+		knobs:      defaultRecoveryKnobs(),
+		dd:         defaultDDKnobs(),
+		exclusions: map[string]bool{},
+		reports:    flow.Listen(env, kv.TokenWorkerReport, flow.ProtoCodec[*wire.WorkerReport](), flow.ProtoCodec[*wire.WorkerReportReply]()),
+		status:     flow.Listen(env, kv.TokenStatus, flow.ProtoCodec[*wire.StatusRequest](), flow.ProtoCodec[*wire.StatusReply]()),
 	}
 	cc.actors = append(cc.actors,
 		env.Spawn("Controller.Reports", cc.serveReports),
 		env.Spawn("Controller.Status", cc.serveStatus),
 	)
+	if cfg.Recover {
+		rk, err := ratekeeper.New(env, ratekeeper.Config{ID: "ratekeeper-" + string(env.Address()),
+			Source: ratekeeper.SourceFunc(cc.rateSample)})
+		if err != nil {
+			return nil, err
+		}
+		cc.ratekeeper = rk
+		cc.actors = append(cc.actors, env.Spawn("Controller.Recovery", cc.runRecoveries))
+	}
 	if cfg.Configuration != nil {
 		cc.actors = append(cc.actors, env.Spawn("Controller.Configuration", cc.readConfiguration))
 	}
@@ -69,6 +100,12 @@ func (cc *Controller) Stop() {
 	}
 	for _, w := range cc.workers {
 		w.watcher.Cancel()
+	}
+	for _, a := range cc.genActors {
+		a.Cancel()
+	}
+	if cc.ratekeeper != nil {
+		cc.ratekeeper.Stop()
 	}
 }
 
@@ -109,6 +146,10 @@ func (cc *Controller) register(rep *wire.WorkerReport) error {
 		w.prev = nil // a new incarnation's counters start over
 	}
 	w.report, w.at = rep, now
+	cc.checkGeneration(addr, rep)
+	if cc.info != nil && rep.GetServerDbInfoId() != cc.info.GetId() {
+		cc.sendInfo(addr)
+	}
 	if w.failed {
 		w.failed = false
 		cc.env.Trace(flow.SevInfo, "WorkerRecovered", flow.D("Worker", addr))
@@ -170,6 +211,7 @@ func (cc *Controller) readConfiguration(c *flow.Ctx) error {
 			c.Trace(flow.SevInfo, "ControllerConfigurationUnread", flow.D("Error", fmt.Sprint(err)))
 		default:
 			cc.redundancy, cc.engine = got.redundancy, got.engine
+			cc.checkConfiguration()
 		}
 		if err := c.Sleep(cc.cfg.ConfigurationInterval); err != nil {
 			return err

@@ -62,8 +62,14 @@ func (cc *Controller) Status() *status.Status {
 		cl.Generation = int64(host.report.GetGeneration() & (1<<52 - 1))
 	}
 	cl.Data = dataSection(host, storageUp)
+	if cc.cfg.Recover {
+		cc.fillRecovered(cl, len(file.Coordinators))
+	}
 	cl.Workload = cc.workload()
 	cl.QoS = qos(host)
+	if cc.ratekeeper != nil {
+		cl.QoS = cc.ratekeeper.QoS()
+	}
 	if !cl.DatabaseAvailable {
 		cl.Messages = append(cl.Messages, status.Message{Name: "database_unavailable", Description: "The database is not available: its host is unregistered or unreachable."})
 	}

@@ -284,6 +284,9 @@ func start(env *flow.Env, id string, tag uint32, eng engine.Engine, logs []logSt
 		return nil, fmt.Errorf("storage %s: recovering: %w", id, err)
 	}
 	m := env.Metrics()
+	// Tokens derive from the ID: a restarted server listens where clients
+	// and proxies already send.
+	base := TokenBase(id)
 	s := &Server{
 		env: env, id: id, tag: tag, eng: eng, knobs: knobs,
 		store:  newVStore(eng),
@@ -293,11 +296,11 @@ func start(env *flow.Env, id string, tag uint32, eng engine.Engine, logs []logSt
 		versionBump:    flow.NewPromise[struct{}](),
 		watches:        newWatchSet(),
 		logs:           logs,
-		getValue:       flow.Listen(env, 0, flow.ProtoCodec[*wire.GetValueRequest](), flow.ProtoCodec[*wire.GetValueReply]()),
-		getKey:         flow.Listen(env, 0, flow.ProtoCodec[*wire.GetKeyRequest](), flow.ProtoCodec[*wire.GetKeyReply]()),
-		getKeyValues:   flow.Listen(env, 0, flow.ProtoCodec[*wire.GetKeyValuesRequest](), flow.ProtoCodec[*wire.GetKeyValuesReply]()),
-		watchValue:     flow.Listen(env, 0, flow.ProtoCodec[*wire.WatchValueRequest](), flow.ProtoCodec[*wire.WatchValueReply]()),
-		shardMetrics:   flow.Listen(env, 0, flow.ProtoCodec[*wire.ShardMetricsRequest](), flow.ProtoCodec[*wire.ShardMetricsReply]()),
+		getValue:       flow.Listen(env, base+offGetValue, flow.ProtoCodec[*wire.GetValueRequest](), flow.ProtoCodec[*wire.GetValueReply]()),
+		getKey:         flow.Listen(env, base+offGetKey, flow.ProtoCodec[*wire.GetKeyRequest](), flow.ProtoCodec[*wire.GetKeyReply]()),
+		getKeyValues:   flow.Listen(env, base+offGetKeyValues, flow.ProtoCodec[*wire.GetKeyValuesRequest](), flow.ProtoCodec[*wire.GetKeyValuesReply]()),
+		watchValue:     flow.Listen(env, base+offWatchValue, flow.ProtoCodec[*wire.WatchValueRequest](), flow.ProtoCodec[*wire.WatchValueReply]()),
+		shardMetrics:   flow.Listen(env, base+offShardMetrics, flow.ProtoCodec[*wire.ShardMetricsRequest](), flow.ProtoCodec[*wire.ShardMetricsReply]()),
 		done:           flow.NewPromise[struct{}](),
 		inputCounter:   m.Counter("storage.bytes_input"),
 		durableCounter: m.Counter("storage.bytes_durable"),

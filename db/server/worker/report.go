@@ -36,12 +36,16 @@ type Reporter struct {
 	id      Identity
 	started time.Time
 	db      *Single
+	host    *Host
 }
 
 // NewReporter returns the reporter of env's process, started now.
 func NewReporter(env *flow.Env, id Identity) *Reporter {
 	return &Reporter{env: env, id: id, started: env.Now()}
 }
+
+// SetHost records the process's role host.
+func (r *Reporter) SetHost(h *Host) { r.host = h }
 
 // SetDatabase records that the process hosts s.
 func (r *Reporter) SetDatabase(s *Single) { r.db = s }
@@ -64,6 +68,15 @@ func (r *Reporter) Report() *wire.WorkerReport {
 	}
 	if r.id.Usage != nil {
 		rep.Metrics.CpuSeconds, rep.Metrics.RssBytes = r.id.Usage()
+	}
+	if h := r.host; h != nil {
+		rep.Roles = h.Roles()
+		rep.Generation = h.Epoch()
+		rep.ServerDbInfoId = h.InfoID()
+		rep.Logs = h.HostedLogs()
+		rep.Storage = h.HostedStorage()
+		rep.StorageEngine = r.id.StorageEngine
+		h.fillMetrics(r.env, rep.Metrics)
 	}
 	if r.db != nil {
 		rep.Roles = append(rep.Roles, singleRoles...)

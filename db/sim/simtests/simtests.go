@@ -20,6 +20,7 @@ func All() []sim.Test {
 		durabilityTest(),
 		apiCorrectnessTest(),
 		directorytest.ConcurrentCreates(),
+		clusterRecoveryTest(),
 	}
 	slices.SortFunc(tests, func(a, b sim.Test) int {
 		if a.Name < b.Name {

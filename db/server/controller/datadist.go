@@ -1,0 +1,489 @@
+package controller
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/server/commitproxy"
+	"github.com/strata-db/strata/db/server/coordinator"
+	"github.com/strata-db/strata/db/server/grvproxy"
+	"github.com/strata-db/strata/db/server/recruit"
+	"github.com/strata-db/strata/db/server/storage"
+	"github.com/strata-db/strata/db/wire"
+	"google.golang.org/protobuf/proto"
+)
+
+// Data distribution (fdb.md §6.4), run by the controller for its current
+// generation: it keeps every shard on a team of the mode's size whose
+// members are live, not excluded and in distinct zones, moving shards off
+// lost or excluded servers onto the least loaded valid ones.
+//
+// A move of shard r from team S to team D:
+//
+//  1. the coordinated state records D as r's destination, and every
+//     commit proxy commits \xff/keyServers/r = S ∪ D, so from the largest
+//     of those commit versions on every mutation in r reaches D too;
+//  2. each server of D \ S fetches r from S at a version at or above it
+//     and applies the mutations it buffered meanwhile (storage.AddShard);
+//  3. once they serve r, the coordinated state and \xff/keyServers/ name D
+//     alone, and the servers of S \ D drop r after the MVCC window, so
+//     reads in flight at older versions still find it.
+//
+// A recovery in the middle starts from the coordinated state: the proxies
+// of the next generation tag S ∪ D, and the move is planned again.
+
+// ddKnobs tune data distribution.
+type ddKnobs struct {
+	interval      time.Duration // between checks
+	fetchTimeout  time.Duration // for a destination to serve a shard
+	pollInterval  time.Duration // of destinations' shard states
+	requestTimout time.Duration
+}
+
+func defaultDDKnobs() ddKnobs {
+	return ddKnobs{
+		interval: 500 * time.Millisecond, fetchTimeout: 2 * time.Minute, pollInterval: 100 * time.Millisecond,
+		requestTimout: 5 * time.Second,
+	}
+}
+
+// shardMove is one planned move.
+type shardMove struct {
+	begin []byte
+	src   []string
+	dest  []string
+	// abandon are destinations of an interrupted move no longer wanted:
+	// they drop what they fetched.
+	abandon []string
+}
+
+// distribute runs data distribution until the generation fails.
+func (cc *Controller) distribute(c *flow.Ctx, gen *generation) error {
+	for !gen.failed.IsSet() {
+		if err := c.Sleep(cc.dd.interval); err != nil {
+			return err
+		}
+		mv, err := cc.planMove(gen.core)
+		if err != nil {
+			c.Trace(flow.SevWarn, "DDNoValidTeam", flow.D("Error", err))
+			continue
+		}
+		if mv == nil {
+			continue
+		}
+		c.Trace(flow.SevInfo, "DDMoveStarting", flow.D("Begin", kv.Printable(mv.begin)),
+			flow.D("From", fmt.Sprint(mv.src)), flow.D("To", fmt.Sprint(mv.dest)))
+		if err := cc.runMove(c, gen, mv); err != nil {
+			if errors.Is(err, flow.ErrOperationCancelled) {
+				return err
+			}
+			c.Trace(flow.SevWarn, "DDMoveFailed", flow.D("Begin", kv.Printable(mv.begin)), flow.D("Error", err))
+			if errors.Is(err, errGenerationSuperseded) {
+				return err
+			}
+			continue
+		}
+		c.Trace(flow.SevInfo, "DDMoveDone", flow.D("Begin", kv.Printable(mv.begin)), flow.D("To", fmt.Sprint(mv.dest)))
+	}
+	return nil
+}
+
+// planMove returns the first shard whose team needs repair and the team
+// to move it to, or nil when every team is healthy.
+func (cc *Controller) planMove(core *wire.DBCoreState) (*shardMove, error) {
+	mode, err := modeOf(core.GetConfiguration())
+	if err != nil {
+		return nil, err
+	}
+	live := cc.liveStorage()
+	servers, byID := cc.storageCandidates(core, live)
+	load := map[string]int64{}
+	for _, s := range core.GetShards() {
+		for _, id := range s.GetServers() {
+			load[id]++
+		}
+	}
+	for _, s := range core.GetShards() {
+		if len(s.GetDest()) > 0 {
+			// A move a recovery interrupted: finish it if its destination
+			// is still a healthy team, otherwise plan it anew from the
+			// source team.
+			var dest recruit.Team
+			for _, id := range s.GetDest() {
+				if srv, ok := byID[id]; ok && !srv.Excluded {
+					dest = append(dest, srv)
+				}
+			}
+			if len(dest) == mode.StorageReplicas && recruit.ValidTeam(dest, mode) == nil {
+				return &shardMove{begin: s.GetBegin(), src: s.GetServers(), dest: s.GetDest()}, nil
+			}
+		}
+		var keep recruit.Team
+		for _, id := range s.GetServers() {
+			if srv, ok := byID[id]; ok && !srv.Excluded {
+				keep = append(keep, srv)
+			}
+		}
+		if len(s.GetDest()) == 0 && len(keep) == len(s.GetServers()) && len(keep) == mode.StorageReplicas && recruit.ValidTeam(keep, mode) == nil {
+			continue
+		}
+		dest, err := completeTeam(keep, servers, mode, load)
+		if err != nil {
+			return nil, fmt.Errorf("shard %s: %w", kv.Printable(s.GetBegin()), err)
+		}
+		return &shardMove{begin: s.GetBegin(), src: s.GetServers(), dest: dest.IDs(), abandon: without(s.GetDest(), dest.IDs())}, nil
+	}
+	return nil, nil
+}
+
+// storageCandidates are the live storage servers in recruit's terms, with
+// excluded ones marked.
+func (cc *Controller) storageCandidates(core *wire.DBCoreState, live map[string]bool) ([]recruit.StorageServer, map[string]recruit.StorageServer) {
+	var out []recruit.StorageServer
+	byID := map[string]recruit.StorageServer{}
+	for _, s := range core.GetStorage() {
+		if !live[s.GetId()] {
+			continue
+		}
+		l := s.GetLocality()
+		srv := recruit.StorageServer{ID: s.GetId(),
+			Locality: recruit.Locality{DC: l["dcid"], DataHall: l["data_hall"], Zone: l["zoneid"], Machine: l["machineid"]},
+			Excluded: cc.exclusions[s.GetProcess()] || cc.exclusions["locality_zoneid:"+l["zoneid"]]}
+		out = append(out, srv)
+		byID[srv.ID] = srv
+	}
+	return out, byID
+}
+
+// completeTeam trims keep to a valid team of the mode's size and fills it
+// with the least loaded servers that keep it valid.
+func completeTeam(keep recruit.Team, servers []recruit.StorageServer, mode recruit.Mode, load map[string]int64) (recruit.Team, error) {
+	// Drop members that share a zone with an earlier one, then extras.
+	var team recruit.Team
+	for _, s := range keep {
+		if recruit.ValidTeam(append(slices.Clone(team), s), modeWithReplicas(mode, len(team)+1)) == nil {
+			team = append(team, s)
+		}
+	}
+	if len(team) > mode.StorageReplicas {
+		team = team[:mode.StorageReplicas]
+	}
+	for len(team) < mode.StorageReplicas {
+		pick, err := bestAddition(team, servers, mode, load)
+		if err != nil {
+			return nil, err
+		}
+		team = append(team, pick)
+	}
+	slices.SortFunc(team, func(a, b recruit.StorageServer) int { return cmpString(a.ID, b.ID) })
+	return team, nil
+}
+
+// modeWithReplicas is mode with its storage policy checked for a partial
+// team of n members.
+func modeWithReplicas(mode recruit.Mode, n int) recruit.Mode {
+	m := mode
+	m.StorageReplicas = n
+	if len(m.StoragePolicy) > 0 {
+		p := slices.Clone(m.StoragePolicy)
+		p[0].Count = min(p[0].Count, n)
+		m.StoragePolicy = p
+	}
+	return m
+}
+
+// bestAddition is the least loaded server (then smallest ID) that keeps
+// team valid for its new size.
+func bestAddition(team recruit.Team, servers []recruit.StorageServer, mode recruit.Mode, load map[string]int64) (recruit.StorageServer, error) {
+	var best *recruit.StorageServer
+	for i := range servers {
+		s := servers[i]
+		if s.Excluded || slices.ContainsFunc(team, func(t recruit.StorageServer) bool { return t.ID == s.ID }) {
+			continue
+		}
+		if recruit.ValidTeam(append(slices.Clone(team), s), modeWithReplicas(mode, len(team)+1)) != nil {
+			continue
+		}
+		if best == nil || load[s.ID] < load[best.ID] || load[s.ID] == load[best.ID] && s.ID < best.ID {
+			best = &servers[i]
+		}
+	}
+	if best == nil {
+		return recruit.StorageServer{}, fmt.Errorf("no live storage server can join a %s team of %d", mode.Name, len(team))
+	}
+	return *best, nil
+}
+
+func cmpString(a, b string) int { return bytes.Compare([]byte(a), []byte(b)) }
+
+// runMove carries out one move (see the package comment above).
+func (cc *Controller) runMove(c *flow.Ctx, gen *generation, mv *shardMove) error {
+	i := shardIndex(gen.core, mv.begin)
+	if i < 0 {
+		return fmt.Errorf("shard %s is no longer in the map", kv.Printable(mv.begin))
+	}
+	r := shardRange(gen.core, i)
+	added := without(mv.dest, mv.src)
+	if len(added) > 0 {
+		next := proto.CloneOf(gen.core)
+		next.Shards[i].Dest = mv.dest
+		if err := cc.writeCore(c, gen, next); err != nil {
+			return err
+		}
+		taggedFrom, err := cc.commitShardLocation(c, gen, next, i)
+		if err != nil {
+			return err
+		}
+		sources := cc.storageIfaces(gen.core, liveOnly(mv.src, cc.liveStorage()))
+		if len(sources) == 0 {
+			return fmt.Errorf("no live source holds shard %s", kv.Printable(mv.begin))
+		}
+		for _, id := range added {
+			if rep, err := cc.shardStates(c, gen.core, id); err == nil && owns(rep, r) {
+				continue // an earlier attempt of this move already added it
+			}
+			if err := cc.addShard(c, gen.core, id, r, sources, taggedFrom); err != nil {
+				return err
+			}
+		}
+		if err := cc.waitReadable(c, gen.core, added, r); err != nil {
+			return err
+		}
+	}
+	// The servers leaving the team stop serving r before the proxies stop
+	// sending them its mutations, so none serves a stale read; a dead one
+	// drops it when it restarts (the ServerDBInfo names the new team).
+	live := cc.liveStorage()
+	for _, id := range append(without(mv.src, mv.dest), without(mv.abandon, mv.src)...) {
+		if !live[id] {
+			continue
+		}
+		if err := cc.removeShard(c, gen.core, id, r); err != nil {
+			return err
+		}
+	}
+	next := proto.CloneOf(gen.core)
+	next.Shards[i].Servers, next.Shards[i].Dest = mv.dest, nil
+	if err := cc.writeCore(c, gen, next); err != nil {
+		return err
+	}
+	if _, err := cc.commitShardLocation(c, gen, next, i); err != nil {
+		return err
+	}
+	return nil
+}
+
+func shardIndex(core *wire.DBCoreState, begin []byte) int {
+	for i, s := range core.GetShards() {
+		if bytes.Equal(s.GetBegin(), begin) {
+			return i
+		}
+	}
+	return -1
+}
+
+func shardRange(core *wire.DBCoreState, i int) kv.KeyRange {
+	shards := core.GetShards()
+	end := kv.AllKeys.End
+	if i+1 < len(shards) {
+		end = shards[i+1].GetBegin()
+	}
+	return kv.KeyRange{Begin: shards[i].GetBegin(), End: end}
+}
+
+func without(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func liveOnly(ids []string, live map[string]bool) []string {
+	var out []string
+	for _, id := range ids {
+		if live[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// writeCore writes a new coordinated state for the running generation; it
+// fails with errGenerationSuperseded if another controller recovered.
+func (cc *Controller) writeCore(c *flow.Ctx, gen *generation, next *wire.DBCoreState) error {
+	cs, err := coordinator.NewCoordinatedState(cc.cfg.Conn)
+	if err != nil {
+		return err
+	}
+	raw, err := cs.Read(c)
+	if err != nil {
+		return fmt.Errorf("reading the coordinated state: %w", err)
+	}
+	var cur wire.DBCoreState
+	if err := proto.Unmarshal(raw, &cur); err != nil {
+		return fmt.Errorf("decoding the coordinated state: %w", err)
+	}
+	if cur.GetEpoch() != gen.epoch {
+		if !gen.failed.IsSet() {
+			gen.failed.Send("the coordinated state moved to another generation")
+		}
+		return errGenerationSuperseded
+	}
+	raw, err = deterministic.Marshal(next)
+	if err != nil {
+		return err
+	}
+	if err := cs.SetExclusive(c, raw); err != nil {
+		if errors.Is(err, coordinator.ErrCoordinatedStateConflict) {
+			return errGenerationSuperseded
+		}
+		return fmt.Errorf("writing the coordinated state: %w", err)
+	}
+	gen.core = next
+	cc.publish(c)
+	return nil
+}
+
+// commitShardLocation commits shard i's entry of \xff/keyServers/ through
+// every commit proxy (each keeps its own copy of the map) and returns the
+// largest commit version: from it on, every proxy tags by the new entry.
+func (cc *Controller) commitShardLocation(c *flow.Ctx, gen *generation, core *wire.DBCoreState, i int) (kv.Version, error) {
+	s := core.GetShards()[i]
+	loc := &wire.ShardLocation{Servers: cc.storageIfaces(core, append(slices.Clone(s.GetServers()), s.GetDest()...))}
+	val, err := deterministic.Marshal(loc)
+	if err != nil {
+		return 0, err
+	}
+	key := append(slices.Clone(commitproxy.KeyServersPrefix), s.GetBegin()...)
+	rv, err := cc.readVersion(c, gen)
+	if err != nil {
+		return 0, err
+	}
+	req := &wire.CommitTransactionRequest{
+		ReadVersion: int64(rv), LockAware: true,
+		WriteConflictRanges: []*wire.KeyRange{{Begin: key, End: append(slices.Clone(key), 0)}},
+		Mutations:           []*wire.Mutation{{Type: uint32(kv.SetValue), Key: key, Param: val}},
+	}
+	var top kv.Version
+	for _, p := range gen.commit {
+		s := flow.NewRequestStream(endpoint(p.GetAddress(), p.GetCommit()),
+			flow.ProtoCodec[*wire.CommitTransactionRequest](), flow.ProtoCodec[*wire.CommitTransactionReply]())
+		rep, err := awaitTimeout(c, s.GetReply(c.Env, req), cc.dd.requestTimout)
+		if err != nil {
+			return 0, fmt.Errorf("committing the shard map through %s: %w", p.GetId(), err)
+		}
+		top = max(top, kv.Version(rep.GetVersion()))
+	}
+	return top, nil
+}
+
+// readVersion gets a read version from the generation's GRV proxy.
+func (cc *Controller) readVersion(c *flow.Ctx, gen *generation) (kv.Version, error) {
+	if len(gen.grv) == 0 {
+		return 0, errors.New("the generation has no GRV proxy")
+	}
+	p := gen.grv[0]
+	s := flow.NewRequestStream(endpoint(p.GetAddress(), p.GetGetReadVersion()),
+		flow.ProtoCodec[*wire.GetReadVersionRequest](), flow.ProtoCodec[*wire.GetReadVersionReply]())
+	rep, err := awaitTimeout(c, s.GetReply(c.Env, &wire.GetReadVersionRequest{Priority: grvproxy.PrioritySystemImmediate, TransactionCount: 1}), cc.dd.requestTimout)
+	if err != nil {
+		return 0, fmt.Errorf("getting a read version: %w", err)
+	}
+	return kv.Version(rep.GetVersion()), nil
+}
+
+// storageIfaces returns the current interfaces of storage servers.
+func (cc *Controller) storageIfaces(core *wire.DBCoreState, ids []string) []*wire.StorageInterface {
+	known := cc.storageInterfaces()
+	tags := map[string]uint32{}
+	for _, s := range core.GetStorage() {
+		tags[s.GetId()] = s.GetTag()
+	}
+	out := make([]*wire.StorageInterface, 0, len(ids))
+	for _, id := range ids {
+		if iface := known[id]; iface != nil {
+			out = append(out, iface)
+		} else {
+			out = append(out, storage.InterfaceAt(processOf(core, id), id, tags[id]))
+		}
+	}
+	return out
+}
+
+// shardControl sends a ShardControlRequest to the worker of storage id.
+func (cc *Controller) shardControl(c *flow.Ctx, core *wire.DBCoreState, req *wire.ShardControlRequest) (*wire.ShardControlReply, error) {
+	addr := processOf(core, req.GetStorageId())
+	s := flow.NewRequestStream(flow.Endpoint{Addr: flow.Address(addr), Token: kv.TokenShardControl},
+		flow.ProtoCodec[*wire.ShardControlRequest](), flow.ProtoCodec[*wire.ShardControlReply]())
+	return awaitTimeout(c, s.GetReply(c.Env, req), cc.dd.requestTimout)
+}
+
+func (cc *Controller) addShard(c *flow.Ctx, core *wire.DBCoreState, id string, r kv.KeyRange, sources []*wire.StorageInterface, taggedFrom kv.Version) error {
+	_, err := cc.shardControl(c, core, &wire.ShardControlRequest{StorageId: id, Op: &wire.ShardControlRequest_Add{Add: &wire.AddShard{
+		Range: &wire.KeyRange{Begin: r.Begin, End: r.End}, Sources: sources, TaggedFrom: int64(taggedFrom)}}})
+	if err != nil {
+		return fmt.Errorf("adding shard %s to %s: %w", kv.Printable(r.Begin), id, err)
+	}
+	return nil
+}
+
+// waitReadable polls the destinations until each serves r.
+func (cc *Controller) waitReadable(c *flow.Ctx, core *wire.DBCoreState, ids []string, r kv.KeyRange) error {
+	deadline := c.Now().Add(cc.dd.fetchTimeout)
+	for _, id := range ids {
+		for {
+			rep, err := cc.shardControl(c, core, &wire.ShardControlRequest{StorageId: id, Op: &wire.ShardControlRequest_States{States: &wire.ShardStates{}}})
+			if err == nil && readable(rep, r) {
+				break
+			}
+			if !c.Now().Before(deadline) {
+				return fmt.Errorf("storage server %s did not serve shard %s in %v", id, kv.Printable(r.Begin), cc.dd.fetchTimeout)
+			}
+			if err := c.Sleep(cc.dd.pollInterval); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func readable(rep *wire.ShardControlReply, r kv.KeyRange) bool {
+	for _, s := range rep.GetShards() {
+		if bytes.Equal(s.GetRange().GetBegin(), r.Begin) && bytes.Equal(s.GetRange().GetEnd(), r.End) {
+			return s.GetReadable()
+		}
+	}
+	return false
+}
+
+// removeShard makes a former member stop serving r and drop its data.
+func (cc *Controller) removeShard(c *flow.Ctx, core *wire.DBCoreState, id string, r kv.KeyRange) error {
+	_, err := cc.shardControl(c, core, &wire.ShardControlRequest{StorageId: id, Op: &wire.ShardControlRequest_Remove{Remove: &wire.RemoveShard{
+		Range: &wire.KeyRange{Begin: r.Begin, End: r.End}}}})
+	if err != nil {
+		return fmt.Errorf("removing shard %s from %s: %w", kv.Printable(r.Begin), id, err)
+	}
+	return nil
+}
+
+func (cc *Controller) shardStates(c *flow.Ctx, core *wire.DBCoreState, id string) (*wire.ShardControlReply, error) {
+	return cc.shardControl(c, core, &wire.ShardControlRequest{StorageId: id, Op: &wire.ShardControlRequest_States{States: &wire.ShardStates{}}})
+}
+
+// owns reports whether a server's shards include exactly r.
+func owns(rep *wire.ShardControlReply, r kv.KeyRange) bool {
+	for _, s := range rep.GetShards() {
+		if bytes.Equal(s.GetRange().GetBegin(), r.Begin) && bytes.Equal(s.GetRange().GetEnd(), r.End) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,144 @@
+package controller
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/server/recruit"
+	"github.com/strata-db/strata/db/wire"
+)
+
+// modeOf returns the configured redundancy mode (single before one is
+// configured).
+func modeOf(conf *wire.DatabaseConfiguration) (recruit.Mode, error) {
+	name := conf.GetRedundancyMode()
+	if name == "" {
+		name = recruit.ModeSingle
+	}
+	return recruit.ParseMode(name)
+}
+
+// candidates are the live registered workers in recruit's terms.
+func (cc *Controller) candidates() []recruit.Worker {
+	var out []recruit.Worker
+	for _, addr := range slices.Sorted(mapsKeys(cc.workers)) {
+		w := cc.workers[addr]
+		if w.failed || w.report == nil {
+			continue
+		}
+		out = append(out, recruit.Worker{
+			ID: string(addr), Address: string(addr), Class: w.report.GetClassType(),
+			Locality: localityOf(w.report), Excluded: cc.excluded(w.report),
+		})
+	}
+	return out
+}
+
+func localityOf(rep *wire.WorkerReport) recruit.Locality {
+	l := rep.GetLocality()
+	return recruit.Locality{DC: l["dcid"], DataHall: l["data_hall"], Zone: l["zoneid"], Machine: l["machineid"]}
+}
+
+// excluded reports whether a worker is excluded from recruitment.
+func (cc *Controller) excluded(rep *wire.WorkerReport) bool {
+	return cc.exclusions[rep.GetAddress()] || cc.exclusions["locality_zoneid:"+rep.GetLocality()["zoneid"]]
+}
+
+// place decides where the next generation's roles go.
+func (cc *Controller) place(core *wire.DBCoreState) (placement, error) {
+	mode, err := modeOf(core.GetConfiguration())
+	if err != nil {
+		return placement{}, err
+	}
+	conf := core.GetConfiguration()
+	counts := recruit.Counts{
+		CommitProxies: int(conf.GetCommitProxies()), GRVProxies: int(conf.GetGrvProxies()),
+		Resolvers: int(conf.GetResolvers()), Logs: int(conf.GetLogs()),
+	}.WithDefaults(mode)
+	workers := cc.candidates()
+	p, err := recruit.Recruit(workers, mode, counts, cc.lastPlacement)
+	if err != nil {
+		return placement{}, err
+	}
+	cc.lastPlacement = &p
+	pl := placement{
+		sequencer: flow.Address(p.Sequencer),
+		commit:    addrs(p.CommitProxies), grv: addrs(p.GRVProxies),
+		resolvers: addrs(p.Resolvers), logs: addrs(p.Logs),
+		resolverRanges: splitKeys(len(p.Resolvers)),
+	}
+	if len(core.GetStorage()) == 0 {
+		if err := cc.placeFirstStorage(&pl, workers, mode); err != nil {
+			return placement{}, err
+		}
+	}
+	return pl, nil
+}
+
+// placeFirstStorage picks a new database's storage processes: every
+// storage-fit worker gets a server; the first team (of the mode's
+// replication, in distinct zones) gets the whole keyspace.
+func (cc *Controller) placeFirstStorage(pl *placement, workers []recruit.Worker, mode recruit.Mode) error {
+	var servers []recruit.StorageServer
+	for _, w := range workers {
+		if !w.Excluded && recruit.Fitness(w.Class, recruit.Storage) < recruit.NeverAssign {
+			servers = append(servers, recruit.StorageServer{ID: w.ID, Locality: w.Locality})
+		}
+	}
+	// Best storage fitness first, so the first team lands on storage
+	// processes when there are enough.
+	slices.SortStableFunc(servers, func(a, b recruit.StorageServer) int {
+		return int(recruit.Fitness(cc.classOf(a.ID), recruit.Storage)) - int(recruit.Fitness(cc.classOf(b.ID), recruit.Storage))
+	})
+	teams, err := recruit.BuildTeams(servers, mode, 1)
+	if err != nil {
+		return fmt.Errorf("placing the first storage team: %w", err)
+	}
+	if len(teams) == 0 {
+		return fmt.Errorf("no storage team of %d replicas can be formed from %d storage processes", mode.StorageReplicas, len(servers))
+	}
+	in := map[string]bool{}
+	for _, id := range teams[0].IDs() {
+		pl.storageTeam = append(pl.storageTeam, flow.Address(id))
+		in[id] = true
+	}
+	for _, s := range servers {
+		if !in[s.ID] {
+			pl.storageOthers = append(pl.storageOthers, flow.Address(s.ID))
+		}
+	}
+	return nil
+}
+
+func (cc *Controller) classOf(addr string) string {
+	if w := cc.workers[flow.Address(addr)]; w != nil {
+		return w.report.GetClassType()
+	}
+	return ""
+}
+
+func addrs(ids []string) []flow.Address {
+	out := make([]flow.Address, len(ids))
+	for i, id := range ids {
+		out[i] = flow.Address(id)
+	}
+	return out
+}
+
+// splitKeys divides the keyspace into n ranges at first-byte boundaries.
+func splitKeys(n int) []kv.KeyRange {
+	if n <= 1 {
+		return []kv.KeyRange{kv.AllKeys}
+	}
+	out := make([]kv.KeyRange, n)
+	begin := kv.AllKeys.Begin
+	for i := range n - 1 {
+		end := []byte{byte((i + 1) * 256 / n)}
+		out[i] = kv.KeyRange{Begin: begin, End: end}
+		begin = end
+	}
+	out[n-1] = kv.KeyRange{Begin: begin, End: kv.AllKeys.End}
+	return out
+}

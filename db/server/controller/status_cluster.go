@@ -1,0 +1,148 @@
+package controller
+
+import (
+	"fmt"
+
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/server/recruit"
+	"github.com/strata-db/strata/db/status"
+	"github.com/strata-db/strata/db/wire"
+)
+
+// fillRecovered sets the database sections of a controller that recovers
+// the database itself: configuration, recovery state, generation,
+// replication health and fault tolerance come from the generation it
+// recruited and the coordinated state, not from one database host.
+func (cc *Controller) fillRecovered(cl *status.Cluster, coordinators int) {
+	gen := cc.gen
+	cl.RecoveryState = cc.recovery
+	if gen == nil {
+		cl.DatabaseAvailable = false
+		cl.Configuration = status.Configuration{CoordinatorsCount: coordinators}
+		cl.Data = status.Data{State: status.DataState{Name: status.DataInitializing, Description: "The database has not recovered yet."}}
+		return
+	}
+	now := cc.env.Now()
+	if cc.recovery.Name == status.RecoveryFullyRecovered {
+		cl.RecoveryState.SecondsSinceLastRecovered = now.Sub(cc.recoveredAt).Seconds()
+	}
+	cl.RecoveryState.ActiveGenerations = 1
+	cl.RecoveryState.RequiredLogs = len(gen.logs)
+	cl.Generation = int64(gen.epoch)
+	core := gen.core
+	conf := core.GetConfiguration()
+	mode, err := modeOf(conf)
+	if err != nil {
+		mode, _ = recruit.ParseMode(recruit.ModeSingle)
+	}
+	cl.Configuration = status.Configuration{
+		RedundancyMode: mode.Name, StorageEngine: conf.GetStorageEngine(), CoordinatorsCount: coordinators,
+		StorageReplicas: mode.StorageReplicas, LogReplicas: mode.LogReplicas,
+		CommitProxies: len(gen.commit), GRVProxies: len(gen.grv), Resolvers: len(gen.resolvers), Logs: len(gen.logs),
+		UsableRegions: 1,
+	}
+	if cl.Configuration.StorageEngine == "" {
+		cl.Configuration.StorageEngine = "ssd"
+	}
+	cl.Data = cc.dataHealth(core, mode)
+	available := cc.recovery.Name == status.RecoveryFullyRecovered && !gen.failed.IsSet() &&
+		cl.Data.State.Name != status.DataMissing
+	cl.DatabaseAvailable = available
+	cl.FaultTolerance = cc.faultTolerance(core, mode)
+}
+
+// liveStorage returns the IDs of the storage servers whose processes are
+// registered and not failed. A server is judged by its process, not by its
+// worker's last report, so one that is slow to report is not moved away.
+func (cc *Controller) liveStorage() map[string]bool {
+	live := map[string]bool{}
+	if cc.gen == nil {
+		return live
+	}
+	for _, s := range cc.gen.core.GetStorage() {
+		if w := cc.workers[flow.Address(s.GetProcess())]; w != nil && !w.failed {
+			live[s.GetId()] = true
+		}
+	}
+	return live
+}
+
+// dataHealth is the data section: the shard map's replication against the
+// live storage servers, and the storage servers' sizes.
+func (cc *Controller) dataHealth(core *wire.DBCoreState, mode recruit.Mode) status.Data {
+	live := cc.liveStorage()
+	d := status.Data{PartitionsCount: len(core.GetShards())}
+	minLive, moving := mode.StorageReplicas, 0
+	for _, s := range core.GetShards() {
+		n := 0
+		for _, id := range s.GetServers() {
+			if live[id] {
+				n++
+			}
+		}
+		if len(s.GetServers()) < mode.StorageReplicas {
+			n = min(n, len(s.GetServers()))
+		}
+		minLive = min(minLive, n)
+		if len(s.GetDest()) > 0 {
+			moving++
+		}
+	}
+	for _, w := range cc.workers {
+		st := w.report.GetMetrics().GetStorage()
+		d.TotalKVSizeBytes += st.GetKvBytes()
+		d.TotalDiskUsedBytes += st.GetDiskBytes()
+	}
+	if d.PartitionsCount > 0 {
+		d.AveragePartitionSizeBytes = d.TotalKVSizeBytes / int64(d.PartitionsCount)
+	}
+	switch {
+	case minLive == 0:
+		d.State = status.DataState{Name: status.DataMissing, Description: "Some data has no live replica."}
+	case minLive < mode.StorageReplicas || moving > 0:
+		d.State = status.DataState{Name: status.DataHealing, MinReplicasRemaining: minLive,
+			Description: fmt.Sprintf("Restoring replication: %d of %d shards are moving.", moving, len(core.GetShards()))}
+	default:
+		d.State = status.DataState{Healthy: true, Name: status.DataHealthy, MinReplicasRemaining: minLive}
+	}
+	return d
+}
+
+// faultTolerance asks recruit how many zone failures the cluster survives.
+func (cc *Controller) faultTolerance(core *wire.DBCoreState, mode recruit.Mode) status.FaultTolerance {
+	live := cc.liveStorage()
+	servers := map[string]recruit.StorageServer{}
+	for _, s := range core.GetStorage() {
+		l := s.GetLocality()
+		servers[s.GetId()] = recruit.StorageServer{ID: s.GetId(),
+			Locality: recruit.Locality{DC: l["dcid"], DataHall: l["data_hall"], Zone: l["zoneid"], Machine: l["machineid"]}}
+	}
+	var dep recruit.Deployment
+	for _, sh := range core.GetShards() {
+		var team recruit.Team
+		for _, id := range sh.GetServers() {
+			if live[id] {
+				team = append(team, servers[id])
+			}
+		}
+		dep.Teams = append(dep.Teams, team)
+	}
+	for _, l := range core.GetLogs() {
+		if w := cc.workers[flow.Address(l.GetProcess())]; w != nil {
+			dep.Logs = append(dep.Logs, localityOf(w.report))
+		}
+	}
+	for _, a := range cc.cfg.Conn.File.Addresses() {
+		zone := a
+		if w := cc.workers[flow.Address(a)]; w != nil {
+			zone = localityOf(w.report).ZoneID()
+		}
+		dep.Coordinators = append(dep.Coordinators, zone)
+	}
+	dep.Workers = cc.candidates()
+	t := recruit.FaultTolerance(mode, dep)
+	return status.FaultTolerance{
+		MaxZoneFailuresWithoutLosingAvailability: t.MaxZoneFailuresWithoutLosingAvailability,
+		MaxZoneFailuresWithoutLosingData:         t.MaxZoneFailuresWithoutLosingData,
+	}
+}

@@ -1,0 +1,159 @@
+// Package simcluster builds a simulated multi-process database cluster for
+// simulation tests: server processes on machines spread over zones, each
+// running the real server wiring (db/server/node: coordinator, worker
+// host, controller membership), and client processes that open the
+// database through the coordinators, as a cluster file leads them.
+package simcluster
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/strata-db/strata/db/client"
+	"github.com/strata-db/strata/db/clusterfile"
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/server/node"
+	"github.com/strata-db/strata/db/server/worker"
+	"github.com/strata-db/strata/db/sim"
+)
+
+// Options shape a cluster.
+type Options struct {
+	// Servers is the number of server processes (one per machine); Zones
+	// the number of zones they spread over round-robin (default Servers).
+	Servers, Zones int
+	// Coordinators is how many of the servers coordinate (default 1 for
+	// one server, else 3, at most Servers), in distinct zones first.
+	Coordinators int
+	// Clients is the number of client processes.
+	Clients int
+}
+
+// Cluster is a simulated cluster and its client processes.
+type Cluster struct {
+	Sim     *sim.Simulation
+	Servers []*sim.Process
+	Clients []*sim.Process
+	File    clusterfile.ClusterFile
+	// bootErr records a server that failed to start (a test failure).
+	bootErr error
+}
+
+const port = 4500
+
+// New adds the servers and clients to s.
+func New(s *sim.Simulation, o Options) *Cluster {
+	if o.Zones <= 0 {
+		o.Zones = o.Servers
+	}
+	if o.Coordinators <= 0 {
+		o.Coordinators = min(3, o.Servers)
+	}
+	cl := &Cluster{Sim: s, File: clusterfile.ClusterFile{Description: "sim", ID: "cluster"}}
+	for i := range o.Servers {
+		zone := fmt.Sprintf("z%d", i%o.Zones+1)
+		m := s.AddMachine(flow.Locality{Zone: zone, DC: "dc1"})
+		p := s.AddProcess(m, port, cl.boot)
+		cl.Servers = append(cl.Servers, p)
+		if i < o.Coordinators {
+			c, err := clusterfile.ParseCoordinator(string(p.Addr))
+			if err != nil {
+				panic(fmt.Sprintf("simcluster: a simulated address does not parse: %v", err))
+			}
+			cl.File.Coordinators = append(cl.File.Coordinators, c)
+		}
+	}
+	for i := range o.Clients {
+		m := s.AddMachine(flow.Locality{Zone: fmt.Sprintf("zc%d", i+1), DC: "dc1"})
+		cl.Clients = append(cl.Clients, s.AddProcess(m, port, func(*flow.Env) {}))
+	}
+	return cl
+}
+
+// boot starts a server process (again after every reboot).
+func (cl *Cluster) boot(e *flow.Env) {
+	e.Spawn("Node", func(c *flow.Ctx) error {
+		loc := e.Locality()
+		_, err := node.Start(c, node.Config{
+			ClusterFile: cl.File,
+			Identity: worker.Identity{
+				ProcessID: string(e.Address()), Class: "unset", StorageEngine: "memory",
+				Locality: map[string]string{"zoneid": loc.Zone, "machineid": loc.Machine, "dcid": loc.DC},
+			},
+		})
+		if err != nil && cl.bootErr == nil {
+			cl.bootErr = fmt.Errorf("server %s failed to start: %w", e.Address(), err)
+		}
+		return err
+	})
+}
+
+// Entries are the addresses clients open the database through.
+func (cl *Cluster) Entries() []flow.Address {
+	var out []flow.Address
+	for _, a := range cl.File.Addresses() {
+		out = append(out, flow.Address(a))
+	}
+	return out
+}
+
+// Open opens the database on a client process's Env.
+func (cl *Cluster) Open(e *flow.Env) (*client.Database, error) {
+	return client.NewDatabase(e, cl.Entries(), client.Config{OpenDatabaseToken: kv.TokenOpenDatabase})
+}
+
+// Spawn runs body as an actor on client i (modulo the client count) with
+// its own open database.
+func (cl *Cluster) Spawn(i int, name string, body func(c *flow.Ctx, db *client.Database) error) *flow.Actor {
+	e := cl.Clients[i%len(cl.Clients)].Env()
+	return e.Spawn(name, func(c *flow.Ctx) error {
+		db, err := cl.Open(c.Env)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return body(c, db)
+	})
+}
+
+// ServerAddrs returns the servers' addresses.
+func (cl *Cluster) ServerAddrs() []flow.Address {
+	out := make([]flow.Address, len(cl.Servers))
+	for i, p := range cl.Servers {
+		out[i] = p.Addr
+	}
+	return out
+}
+
+// Clog injects RandomClogging among every process until stop.
+func (cl *Cluster) Clog(stop time.Time) *flow.Actor {
+	targets := cl.ServerAddrs()
+	for _, p := range cl.Clients {
+		targets = append(targets, p.Addr)
+	}
+	return cl.Sim.Controller().Spawn("RandomClogging", func(c *flow.Ctx) error {
+		return cl.Sim.RandomClogging(c, stop, sim.ClogOptions{Targets: targets, MeanInterval: 2 * time.Second, MaxClog: time.Second})
+	})
+}
+
+// WaitAll runs the simulation until every actor is done or limit of
+// simulated time passes, and returns the first error among them.
+func (cl *Cluster) WaitAll(limit time.Duration, actors ...*flow.Actor) error {
+	cl.Sim.Run(limit, func() bool {
+		return cl.bootErr != nil || !slices.ContainsFunc(actors, func(a *flow.Actor) bool { return !a.Done().IsReady() })
+	})
+	if cl.bootErr != nil {
+		return cl.bootErr
+	}
+	for _, a := range actors {
+		if !a.Done().IsReady() {
+			return fmt.Errorf("an actor was still running after %v of simulated time", limit)
+		}
+		if err := a.Done().Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
