@@ -124,6 +124,11 @@ func (t *JSONTracer) Trace(ev TraceEvent) {
 	}
 	m := make(map[string]any, len(ev.Details)+4)
 	for _, d := range ev.Details {
+		if err, ok := d.Value.(error); ok {
+			// Errors have no exported fields: JSON would show {}.
+			m[d.Key] = err.Error()
+			continue
+		}
 		m[d.Key] = d.Value
 	}
 	m["Time"] = ev.Time.UTC().Format("2006-01-02T15:04:05.000000Z")

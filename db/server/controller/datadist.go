@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -68,9 +69,16 @@ func (cc *Controller) distribute(c *flow.Ctx, gen *generation) error {
 		if err := c.Sleep(cc.dd.interval); err != nil {
 			return err
 		}
-		mv, err := cc.planMove(gen.core)
+		if err := cc.recruitMissingStorage(c, gen); err != nil {
+			if errors.Is(err, flow.ErrOperationCancelled) {
+				return err
+			}
+			c.Trace(flow.SevWarn, "RecruitStorageFailed", flow.D("Error", err.Error()))
+		}
+		held := cc.heldShards(c, gen.core)
+		mv, err := cc.planMove(gen.core, held)
 		if err != nil {
-			c.Trace(flow.SevWarn, "DDNoValidTeam", flow.D("Error", err))
+			c.Trace(flow.SevWarn, "DDNoValidTeam", flow.D("Error", err.Error()))
 			continue
 		}
 		if mv == nil {
@@ -82,7 +90,7 @@ func (cc *Controller) distribute(c *flow.Ctx, gen *generation) error {
 			if errors.Is(err, flow.ErrOperationCancelled) {
 				return err
 			}
-			c.Trace(flow.SevWarn, "DDMoveFailed", flow.D("Begin", kv.Printable(mv.begin)), flow.D("Error", err))
+			c.Trace(flow.SevWarn, "DDMoveFailed", flow.D("Begin", kv.Printable(mv.begin)), flow.D("Error", err.Error()))
 			if errors.Is(err, errGenerationSuperseded) {
 				return err
 			}
@@ -95,7 +103,7 @@ func (cc *Controller) distribute(c *flow.Ctx, gen *generation) error {
 
 // planMove returns the first shard whose team needs repair and the team
 // to move it to, or nil when every team is healthy.
-func (cc *Controller) planMove(core *wire.DBCoreState) (*shardMove, error) {
+func (cc *Controller) planMove(core *wire.DBCoreState, held map[string]*wire.ShardControlReply) (*shardMove, error) {
 	mode, err := modeOf(core.GetConfiguration())
 	if err != nil {
 		return nil, err
@@ -123,9 +131,13 @@ func (cc *Controller) planMove(core *wire.DBCoreState) (*shardMove, error) {
 				return &shardMove{begin: s.GetBegin(), src: s.GetServers(), dest: s.GetDest()}, nil
 			}
 		}
+		// A member counts if it is live, not excluded, and still holds the
+		// shard: a server that restarted in the middle of fetching it
+		// dropped it and must be given it again.
+		r := shardRange(core, shardIndex(core, s.GetBegin()))
 		var keep recruit.Team
 		for _, id := range s.GetServers() {
-			if srv, ok := byID[id]; ok && !srv.Excluded {
+			if srv, ok := byID[id]; ok && !srv.Excluded && holds(held[id], r) {
 				keep = append(keep, srv)
 			}
 		}
@@ -139,6 +151,75 @@ func (cc *Controller) planMove(core *wire.DBCoreState) (*shardMove, error) {
 		return &shardMove{begin: s.GetBegin(), src: s.GetServers(), dest: dest.IDs(), abandon: without(s.GetDest(), dest.IDs())}, nil
 	}
 	return nil, nil
+}
+
+// recruitMissingStorage gives a storage server to one storage-fit worker
+// that has none (it registered after the database was created, or is new),
+// recording it in the coordinated state before any shard goes to it.
+func (cc *Controller) recruitMissingStorage(c *flow.Ctx, gen *generation) error {
+	has := map[string]bool{}
+	for _, s := range gen.core.GetStorage() {
+		has[s.GetProcess()] = true
+	}
+	for _, w := range cc.candidates() {
+		if has[w.ID] || w.Excluded || recruit.Fitness(w.Class, recruit.Storage) >= recruit.NeverAssign {
+			continue
+		}
+		tag := gen.core.GetNextTag()
+		r := &recruiter{cc: cc, epoch: gen.epoch, gen: gen}
+		rep, err := r.one(c, flow.Address(w.ID), "storage", &wire.RecruitRequest{Role: &wire.RecruitRequest_Storage{Storage: &wire.InitStorage{
+			Tag: tag, Logs: gen.logs}}})
+		if err != nil {
+			return err
+		}
+		next := proto.CloneOf(gen.core)
+		next.Storage = append(next.Storage, &wire.StorageRef{Id: rep.GetStorage().GetId(), Tag: tag, Process: w.ID,
+			Locality: cc.workers[flow.Address(w.ID)].report.GetLocality()})
+		next.NextTag = tag + 1
+		return cc.writeCore(c, gen, next)
+	}
+	return nil
+}
+
+// heldShards asks every live storage server which shards it holds; a
+// server that does not answer is left out (and so holds nothing).
+func (cc *Controller) heldShards(c *flow.Ctx, core *wire.DBCoreState) map[string]*wire.ShardControlReply {
+	live := cc.liveStorage()
+	ids := slices.Sorted(maps.Keys(live))
+	futures := make([]flow.Future[*wire.ShardControlReply], len(ids))
+	for i, id := range ids {
+		addr := processOf(core, id)
+		s := flow.NewRequestStream(flow.Endpoint{Addr: flow.Address(addr), Token: kv.TokenShardControl},
+			flow.ProtoCodec[*wire.ShardControlRequest](), flow.ProtoCodec[*wire.ShardControlReply]())
+		futures[i] = s.GetReply(c.Env, &wire.ShardControlRequest{StorageId: id, Op: &wire.ShardControlRequest_States{States: &wire.ShardStates{}}})
+	}
+	_ = awaitUntil(c, futures, cc.dd.requestTimout)
+	out := map[string]*wire.ShardControlReply{}
+	for i, f := range futures {
+		if f.IsReady() && f.Err() == nil {
+			rep, _ := f.Get()
+			out[ids[i]] = rep
+		}
+	}
+	return out
+}
+
+// holds reports whether a server's shards cover r (readable or fetching).
+func holds(rep *wire.ShardControlReply, r kv.KeyRange) bool {
+	if rep == nil {
+		return false
+	}
+	covered := r.Begin
+	for _, s := range rep.GetShards() {
+		b, e := s.GetRange().GetBegin(), s.GetRange().GetEnd()
+		if bytes.Compare(b, covered) <= 0 && bytes.Compare(e, covered) > 0 {
+			covered = e
+			if bytes.Compare(covered, r.End) >= 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // storageCandidates are the live storage servers in recruit's terms, with
@@ -228,7 +309,16 @@ func (cc *Controller) runMove(c *flow.Ctx, gen *generation, mv *shardMove) error
 		return fmt.Errorf("shard %s is no longer in the map", kv.Printable(mv.begin))
 	}
 	r := shardRange(gen.core, i)
-	added := without(mv.dest, mv.src)
+	// The destination's servers that do not hold r yet: new members, and
+	// members that lost it (a restart while fetching).
+	var added []string
+	for _, id := range mv.dest {
+		if !slices.Contains(mv.src, id) {
+			added = append(added, id)
+		} else if rep, err := cc.shardStates(c, gen.core, id); err == nil && !holds(rep, r) {
+			added = append(added, id)
+		}
+	}
 	if len(added) > 0 {
 		next := proto.CloneOf(gen.core)
 		next.Shards[i].Dest = mv.dest
@@ -239,7 +329,7 @@ func (cc *Controller) runMove(c *flow.Ctx, gen *generation, mv *shardMove) error
 		if err != nil {
 			return err
 		}
-		sources := cc.storageIfaces(gen.core, liveOnly(mv.src, cc.liveStorage()))
+		sources := cc.storageIfaces(gen.core, without(liveOnly(mv.src, cc.liveStorage()), added))
 		if len(sources) == 0 {
 			return fmt.Errorf("no live source holds shard %s", kv.Printable(mv.begin))
 		}

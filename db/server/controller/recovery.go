@@ -82,7 +82,7 @@ func (cc *Controller) runRecoveries(c *flow.Ctx) error {
 			if errors.Is(err, flow.ErrOperationCancelled) {
 				return err
 			}
-			c.Trace(flow.SevWarn, "RecoveryFailed", flow.D("Error", err), flow.D("State", cc.recovery.Name))
+			c.Trace(flow.SevWarn, "RecoveryFailed", flow.D("Error", err.Error()), flow.D("State", cc.recovery.Name))
 			if isForwarded(err) {
 				return err
 			}

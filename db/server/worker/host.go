@@ -200,7 +200,7 @@ func (h *Host) startReopened(info *wire.ServerDBInfo) {
 		}
 		srv, err := storage.Reopen(h.env, s.eng, info.GetLogs(), h.cfg.StorageKnobs)
 		if err != nil {
-			h.env.Trace(flow.SevError, "WorkerStorageReopenFailed", flow.D("ID", s.id), flow.D("Error", err))
+			h.env.Trace(flow.SevError, "WorkerStorageReopenFailed", flow.D("ID", s.id), flow.D("Error", err.Error()))
 			continue
 		}
 		s.srv = srv
@@ -218,7 +218,7 @@ func (h *Host) dropUnassigned(s *hostedStorage, shards []*wire.ShardAssignment) 
 	for _, owned := range s.srv.Shards() {
 		for _, r := range unassigned(owned.Range, s.id, shards) {
 			if err := s.srv.RemoveShard(r); err != nil {
-				h.env.Trace(flow.SevError, "WorkerDropShardFailed", flow.D("ID", s.id), flow.D("Shard", r.String()), flow.D("Error", err))
+				h.env.Trace(flow.SevError, "WorkerDropShardFailed", flow.D("ID", s.id), flow.D("Shard", r.String()), flow.D("Error", err.Error()))
 				continue
 			}
 			h.env.Trace(flow.SevInfo, "WorkerDroppedUnassignedShard", flow.D("ID", s.id), flow.D("Shard", r.String()))
@@ -293,9 +293,22 @@ func (h *Host) removeOrphans(c *flow.Ctx) error {
 }
 
 // Roles returns the status names of the roles the process hosts, sorted.
+// A storage server counts once it holds a shard, and a log while it
+// belongs to the current generation: an empty storage server or an old
+// generation's log is no role a user must keep the process for.
 func (h *Host) Roles() []string {
 	var out []string
-	for _, n := range h.names {
+	for id, n := range h.names {
+		switch n {
+		case "storage":
+			if s := h.storage[id]; s == nil || s.srv == nil || len(s.srv.Shards()) == 0 {
+				continue
+			}
+		case "log":
+			if l := h.logs[id]; l == nil || l.locked || l.epoch < h.info.GetEpoch() {
+				continue
+			}
+		}
 		out = append(out, n)
 	}
 	slices.Sort(out)
@@ -362,7 +375,7 @@ func (h *Host) apply(info *wire.ServerDBInfo) {
 				continue
 			}
 			if err := s.srv.SetLogs(info.GetLogs(), kv.Version(info.GetRecoveryVersion())); err != nil {
-				h.env.Trace(flow.SevError, "WorkerStorageSetLogsFailed", flow.D("ID", s.id), flow.D("Error", err))
+				h.env.Trace(flow.SevError, "WorkerStorageSetLogsFailed", flow.D("ID", s.id), flow.D("Error", err.Error()))
 			}
 		}
 	}
@@ -391,10 +404,10 @@ func (h *Host) stopOldGenerations(epoch uint64) {
 		delete(h.names, id)
 		h.env.Spawn("Worker.DestroyLog", func(c *flow.Ctx) error {
 			if err := l.log.Destroy(c); err != nil {
-				c.Trace(flow.SevWarn, "WorkerDestroyLogFailed", flow.D("ID", id), flow.D("Error", err))
+				c.Trace(flow.SevWarn, "WorkerDestroyLogFailed", flow.D("ID", id), flow.D("Error", err.Error()))
 			}
 			if err := removeFile(c, h.env.Files(), logMarker(id)); err != nil {
-				c.Trace(flow.SevWarn, "WorkerDestroyLogFailed", flow.D("ID", id), flow.D("Error", err))
+				c.Trace(flow.SevWarn, "WorkerDestroyLogFailed", flow.D("ID", id), flow.D("Error", err.Error()))
 			}
 			return nil
 		})
@@ -440,7 +453,7 @@ func (h *Host) serveRecruits(c *flow.Ctx) error {
 		c.Spawn("Worker.StartRole", func(c *flow.Ctx) error {
 			rep, err := h.start(c, req)
 			if err != nil {
-				c.Trace(flow.SevWarn, "WorkerRecruitFailed", flow.D("ID", req.GetId()), flow.D("Error", err))
+				c.Trace(flow.SevWarn, "WorkerRecruitFailed", flow.D("ID", req.GetId()), flow.D("Error", err.Error()))
 				r.Fail(err)
 				return nil
 			}

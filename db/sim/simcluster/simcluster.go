@@ -17,6 +17,7 @@ import (
 	"github.com/strata-db/strata/db/server/node"
 	"github.com/strata-db/strata/db/server/worker"
 	"github.com/strata-db/strata/db/sim"
+	"github.com/strata-db/strata/db/status"
 )
 
 // Options shape a cluster.
@@ -101,7 +102,7 @@ func (cl *Cluster) Entries() []flow.Address {
 
 // Open opens the database on a client process's Env.
 func (cl *Cluster) Open(e *flow.Env) (*client.Database, error) {
-	return client.NewDatabase(e, cl.Entries(), client.Config{OpenDatabaseToken: kv.TokenOpenDatabase})
+	return client.NewDatabase(e, cl.Entries(), client.Config{OpenDatabaseToken: kv.TokenOpenDatabase, Cluster: &client.ClusterInfo{File: cl.File}})
 }
 
 // Spawn runs body as an actor on client i (modulo the client count) with
@@ -156,4 +157,51 @@ func (cl *Cluster) WaitAll(limit time.Duration, actors ...*flow.Actor) error {
 		}
 	}
 	return nil
+}
+
+// Configure sets the database's redundancy mode and storage engine
+// through a client, as `strata cli configure` does.
+func Configure(c *flow.Ctx, db *client.Database, mode string) error {
+	return db.Transact(c, func(tr *client.Transaction) error {
+		tr.Options().SetAccessSystemKeys()
+		tr.Options().SetLockAware()
+		tr.Set([]byte("\xff/conf/redundancy_mode"), []byte(mode))
+		tr.Set([]byte("\xff/conf/storage_engine"), []byte("memory"))
+		return nil
+	})
+}
+
+// ReadStatus reads the status document through a client.
+func ReadStatus(c *flow.Ctx, db *client.Database) (*status.Status, error) {
+	tr := db.CreateTransaction()
+	doc, err := tr.Get(c, client.StatusJSONKey)
+	if err != nil {
+		return nil, err
+	}
+	return status.Parse(doc)
+}
+
+// WaitHealthy polls status until the cluster runs mode with its data
+// healthy (fully replicated, nothing moving) and the database available,
+// or until limit passes.
+func WaitHealthy(c *flow.Ctx, db *client.Database, mode string, limit time.Duration) error {
+	deadline := c.Now().Add(limit)
+	last := "no status yet"
+	for c.Now().Before(deadline) {
+		st, err := ReadStatus(c, db)
+		if err == nil {
+			cl := st.Cluster
+			last = fmt.Sprintf("mode %s, data %s, available %v, recovery %s", cl.Configuration.RedundancyMode,
+				cl.Data.State.Name, cl.DatabaseAvailable, cl.RecoveryState.Name)
+			if cl.Configuration.RedundancyMode == mode && cl.Data.State.Healthy && cl.DatabaseAvailable {
+				return nil
+			}
+		} else {
+			last = err.Error()
+		}
+		if err := c.Sleep(500 * time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("the cluster was not healthy in %s after %v: %s", mode, limit, last)
 }

@@ -65,3 +65,85 @@ func clusterRecoveryTest() sim.Test {
 		},
 	}
 }
+
+// clusterReplicationTest configures double or triple on a cluster of
+// servers spread over zones, waits for data distribution to replicate, and
+// runs Cycle and Bank while Attrition kills and reboots processes,
+// machines and whole zones — one zone at most at a time, within the
+// modes' fault tolerance. Afterwards every replica of every shard must be
+// identical.
+func clusterReplicationTest() sim.Test {
+	return sim.Test{
+		Name:        "cluster-replication",
+		Description: "double or triple on 4-7 servers in 3-4 zones: Cycle and Bank under Attrition of one zone at a time and RandomClogging, then a consistency check of every replica",
+		Run: func(s *sim.Simulation) error {
+			rng := s.Rand()
+			mode := []string{"double", "triple"}[rng.IntN(2)]
+			zones := 3 + rng.IntN(2)
+			servers := zones + rng.IntN(4)
+			d := clusterDB{simcluster.New(s, simcluster.Options{Servers: servers, Zones: zones, Clients: 1 + rng.IntN(3)})}
+			cycle := workloads.NewCycle("cycle/", 10+rng.IntN(40))
+			bank := workloads.NewBank("bank/", 5+rng.IntN(20), 1000)
+			setup := d.Spawn(0, "Configure", func(c *flow.Ctx, db *client.Database) error {
+				if err := simcluster.Configure(c, db, mode); err != nil {
+					return err
+				}
+				if err := cycle.Setup(c, workloads.FromClient(db)); err != nil {
+					return err
+				}
+				if err := bank.Setup(c, workloads.FromClient(db)); err != nil {
+					return err
+				}
+				return simcluster.WaitHealthy(c, db, mode, 2*time.Minute)
+			})
+			if err := d.WaitAll(3*time.Minute, setup); err != nil {
+				return fmt.Errorf("setup (%s): %w", mode, err)
+			}
+			stop := s.Now().Add(20 * time.Second)
+			oneZone := func(down []*sim.Machine) bool {
+				z := map[string]bool{}
+				for _, m := range down {
+					z[m.Locality.Zone] = true
+				}
+				return len(z) <= 1
+			}
+			actors := []*flow.Actor{d.Clog(stop), s.Controller().Spawn("Attrition", func(c *flow.Ctx) error {
+				return s.Attrition(c, stop, sim.AttritionOptions{
+					Machines: s.Machines()[:servers], MeanInterval: 4 * time.Second, MaxDowntime: 3 * time.Second, Allowed: oneZone,
+				})
+			})}
+			for i := range 2 + rng.IntN(4) {
+				audit := i%2 == 1
+				actors = append(actors, d.spawn(i, "Cycle", func(c *flow.Ctx, db workloads.DB) error {
+					return cycle.Run(c, db, stop, 20*time.Millisecond)
+				}))
+				actors = append(actors, d.spawn(i, "Bank", func(c *flow.Ctx, db workloads.DB) error {
+					return bank.Run(c, db, stop, 20*time.Millisecond, audit)
+				}))
+			}
+			if err := d.WaitAll(5*time.Minute, actors...); err != nil {
+				return err
+			}
+			check := d.Spawn(0, "Check", func(c *flow.Ctx, db *client.Database) error {
+				if err := cycle.Check(c, workloads.FromClient(db)); err != nil {
+					return err
+				}
+				if err := bank.Check(c, workloads.FromClient(db)); err != nil {
+					return err
+				}
+				if err := simcluster.WaitHealthy(c, db, mode, 2*time.Minute); err != nil {
+					return err
+				}
+				return db.CheckConsistency(c)
+			})
+			if err := d.WaitAll(3*time.Minute, check); err != nil {
+				return fmt.Errorf("%s: %w", mode, err)
+			}
+			s.Note("%s: cycle committed=%d bank transfers=%d", mode, cycle.Committed, bank.Transfers)
+			if cycle.Committed == 0 || bank.Transfers == 0 {
+				return fmt.Errorf("no transaction committed (cycle %d, bank %d)", cycle.Committed, bank.Transfers)
+			}
+			return nil
+		},
+	}
+}

@@ -21,6 +21,7 @@ func All() []sim.Test {
 		apiCorrectnessTest(),
 		directorytest.ConcurrentCreates(),
 		clusterRecoveryTest(),
+		clusterReplicationTest(),
 	}
 	slices.SortFunc(tests, func(a, b sim.Test) int {
 		if a.Name < b.Name {
