@@ -23,6 +23,12 @@ const (
 	ByteMin              MutationType = 16
 	ByteMax              MutationType = 17
 	CompareAndClear      MutationType = 20
+	// PrivateRemoveShard is Strata's private mutation (FoundationDB's
+	// serverKeys): a commit proxy tags it to a storage server that stops
+	// owning [Key, Param) at the mutation's version, so the server learns
+	// in version order, through its own log stream, that it must stop
+	// serving the range. Clients never send it.
+	PrivateRemoveShard MutationType = 200
 )
 
 var mutationNames = map[MutationType]string{

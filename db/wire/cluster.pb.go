@@ -1615,10 +1615,13 @@ func (x *ShardControlReply) GetShards() []*ShardState {
 
 // ShardState is a shard a storage server owns: readable once fetched.
 type ShardState struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Range         *KeyRange              `protobuf:"bytes,1,opt,name=range,proto3" json:"range,omitempty"`
-	Readable      bool                   `protobuf:"varint,2,opt,name=readable,proto3" json:"readable,omitempty"`
-	Bytes         int64                  `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Range    *KeyRange              `protobuf:"bytes,1,opt,name=range,proto3" json:"range,omitempty"`
+	Readable bool                   `protobuf:"varint,2,opt,name=readable,proto3" json:"readable,omitempty"`
+	Bytes    int64                  `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// durable: readable, and the server's durable version has reached the
+	// version it became readable at, so a restart keeps it.
+	Durable       bool `protobuf:"varint,4,opt,name=durable,proto3" json:"durable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1672,6 +1675,13 @@ func (x *ShardState) GetBytes() int64 {
 		return x.Bytes
 	}
 	return 0
+}
+
+func (x *ShardState) GetDurable() bool {
+	if x != nil {
+		return x.Durable
+	}
+	return false
 }
 
 var File_db_wire_cluster_proto protoreflect.FileDescriptor
@@ -1791,12 +1801,13 @@ const file_db_wire_cluster_proto_rawDesc = "" +
 	"\x05range\x18\x01 \x01(\v2\x15.strata.wire.KeyRangeR\x05range\"\r\n" +
 	"\vShardStates\"D\n" +
 	"\x11ShardControlReply\x12/\n" +
-	"\x06shards\x18\x01 \x03(\v2\x17.strata.wire.ShardStateR\x06shards\"k\n" +
+	"\x06shards\x18\x01 \x03(\v2\x17.strata.wire.ShardStateR\x06shards\"\x85\x01\n" +
 	"\n" +
 	"ShardState\x12+\n" +
 	"\x05range\x18\x01 \x01(\v2\x15.strata.wire.KeyRangeR\x05range\x12\x1a\n" +
 	"\breadable\x18\x02 \x01(\bR\breadable\x12\x14\n" +
-	"\x05bytes\x18\x03 \x01(\x03R\x05bytesB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
+	"\x05bytes\x18\x03 \x01(\x03R\x05bytes\x12\x18\n" +
+	"\adurable\x18\x04 \x01(\bR\adurableB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
 
 var (
 	file_db_wire_cluster_proto_rawDescOnce sync.Once

@@ -240,11 +240,15 @@ func (p *Proxy) logRequest(b *batch) *wire.TLogCommitRequest {
 			muts = append(muts, out)
 		}
 		for _, mu := range muts {
-			if touched, err := p.shards.apply(mu); touched && err != nil {
+			touched, err := p.shards.apply(mu)
+			if touched && err != nil {
 				p.env.Trace(flow.SevWarnAlw, "CommitProxyBadKeyServers", flow.D("Key", kv.Printable(mu.GetKey())), flow.D("Error", err.Error()))
 			}
 			p.lock.apply(mu)
 			tags.add(p.shards, mu)
+			if touched && err == nil {
+				tags.removeShards(p.shards.removed)
+			}
 		}
 	}
 	return &wire.TLogCommitRequest{

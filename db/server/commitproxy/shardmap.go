@@ -22,6 +22,15 @@ var KeyServersPrefix = []byte("\xff/keyServers/")
 // next begins and the last at kv.AllKeys.End.
 type shardMap struct {
 	shards []mapShard
+	// removed are the servers the last applied \xff/keyServers/ set took
+	// a range from: each gets a PrivateRemoveShard at that version.
+	removed []removedShard
+}
+
+// removedShard is a range a storage server (by tag) stopped owning.
+type removedShard struct {
+	tag        uint32
+	begin, end []byte
 }
 
 type mapShard struct {
@@ -88,6 +97,14 @@ func (t *tagger) addToShard(s mapShard, mu *wire.Mutation) {
 }
 
 // messages returns the tagged mutations in tag order.
+// removeShards tags PrivateRemoveShard mutations for the ranges servers
+// stopped owning.
+func (t *tagger) removeShards(rs []removedShard) {
+	for _, r := range rs {
+		t.byTag[r.tag] = append(t.byTag[r.tag], &wire.Mutation{Type: uint32(kv.PrivateRemoveShard), Key: r.begin, Param: r.end})
+	}
+}
+
 func (t *tagger) messages() []*wire.TaggedMutations {
 	tags := make([]uint32, 0, len(t.byTag))
 	for tag := range t.byTag {
@@ -144,10 +161,18 @@ func (m *shardMap) apply(mu *wire.Mutation) (touched bool, err error) {
 			return true, errShardValue
 		}
 		i := m.index(begin)
+		old := m.shards[i].servers
 		if bytes.Equal(m.shards[i].begin, begin) {
 			m.shards[i].servers = loc.GetServers()
 		} else {
-			m.shards = slices.Insert(m.shards, i+1, mapShard{begin: bytes.Clone(begin), servers: loc.GetServers()})
+			i++
+			m.shards = slices.Insert(m.shards, i, mapShard{begin: bytes.Clone(begin), servers: loc.GetServers()})
+		}
+		m.removed = m.removed[:0]
+		for _, srv := range old {
+			if !slices.ContainsFunc(loc.GetServers(), func(n *wire.StorageInterface) bool { return n.GetTag() == srv.GetTag() }) {
+				m.removed = append(m.removed, removedShard{tag: srv.GetTag(), begin: bytes.Clone(begin), end: bytes.Clone(m.end(i))})
+			}
 		}
 		return true, nil
 	case kv.ClearRange:

@@ -144,6 +144,10 @@ func (cc *Controller) planMove(core *wire.DBCoreState, held map[string]*wire.Sha
 		if len(s.GetDest()) == 0 && len(keep) == len(s.GetServers()) && len(keep) == mode.StorageReplicas && recruit.ValidTeam(keep, mode) == nil {
 			continue
 		}
+		if len(keep) == 0 {
+			// No live replica to copy from: wait for one to come back.
+			continue
+		}
 		dest, err := completeTeam(keep, servers, mode, load)
 		if err != nil {
 			return nil, fmt.Errorf("shard %s: %w", kv.Printable(s.GetBegin()), err)
@@ -357,15 +361,17 @@ func (cc *Controller) runMove(c *flow.Ctx, gen *generation, mv *shardMove) error
 			return err
 		}
 	}
+	// The proxies switch first: their commit tags each leaver with a
+	// PrivateRemoveShard, so even a leaver cut off from the controller
+	// stops serving r once it pulls that version. A recovery before the
+	// coordinated state names D alone tags S ∪ D again and the move is
+	// finished anew.
 	next := proto.CloneOf(gen.core)
 	next.Shards[i].Servers, next.Shards[i].Dest = mv.dest, nil
-	if err := cc.writeCore(c, gen, next); err != nil {
-		return err
-	}
 	if _, err := cc.commitShardLocation(c, gen, next, i); err != nil {
 		return err
 	}
-	return nil
+	return cc.writeCore(c, gen, next)
 }
 
 func shardIndex(core *wire.DBCoreState, begin []byte) int {
@@ -545,10 +551,12 @@ func (cc *Controller) waitReadable(c *flow.Ctx, core *wire.DBCoreState, ids []st
 	return nil
 }
 
+// readable reports whether a server serves exactly r and would keep it
+// across a restart: the move may only take r from its sources then.
 func readable(rep *wire.ShardControlReply, r kv.KeyRange) bool {
 	for _, s := range rep.GetShards() {
 		if bytes.Equal(s.GetRange().GetBegin(), r.Begin) && bytes.Equal(s.GetRange().GetEnd(), r.End) {
-			return s.GetReadable()
+			return s.GetReadable() && s.GetDurable()
 		}
 	}
 	return false

@@ -118,6 +118,10 @@ func (s *Server) applyPeek(rep *wire.TLogPeekReply) error {
 			if m.Type == kv.ClearRange && bytes.Compare(m.Key, m.Param) >= 0 {
 				continue // an empty clear: nothing to do
 			}
+			if m.Type == kv.PrivateRemoveShard {
+				s.removeAssigned(v, kv.KeyRange{Begin: m.Key, End: m.Param})
+				continue
+			}
 			touched = s.applyMutation(v, m, touched)
 			s.mutations.Inc()
 			s.inputCounter.Add(uint64(m.Size()))

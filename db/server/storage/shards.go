@@ -282,3 +282,33 @@ func (s *Server) MetadataDurable() flow.Future[struct{}] {
 	s.metaDirty = true
 	return s.metaSynced.Future()
 }
+
+// removeAssigned handles a PrivateRemoveShard at version v: the server
+// stops serving the parts of r it owned before v. A shard added from a
+// version after v (data distribution moved it back) is kept.
+func (s *Server) removeAssigned(v kv.Version, r kv.KeyRange) {
+	r, err := clipShard(r)
+	if err != nil {
+		return
+	}
+	i, j := s.shards.overlapping(r)
+	var drop []kv.KeyRange
+	for _, sh := range s.shards.list[i:j] {
+		if sh.taggedFrom > v {
+			continue
+		}
+		part := kv.KeyRange{Begin: sh.r.Begin, End: sh.r.End}
+		if bytes.Compare(part.Begin, r.Begin) < 0 {
+			part.Begin = r.Begin
+		}
+		if bytes.Compare(part.End, r.End) > 0 {
+			part.End = r.End
+		}
+		drop = append(drop, part)
+	}
+	for _, part := range drop {
+		if err := s.RemoveShard(part); err != nil {
+			s.env.Trace(flow.SevWarn, "StoragePrivateRemoveFailed", flow.D("ID", s.id), flow.D("Shard", part.String()), flow.D("Error", err.Error()))
+		}
+	}
+}

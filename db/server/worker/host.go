@@ -680,10 +680,12 @@ func (h *Host) shardControl(req *wire.ShardControlRequest) (*wire.ShardControlRe
 		return nil, ErrBadRecruit
 	}
 	rep := &wire.ShardControlReply{}
+	durable := s.srv.Stats().DurableVersion
 	for _, sh := range s.srv.Shards() {
+		readable := sh.State == storage.ShardReadable
 		rep.Shards = append(rep.Shards, &wire.ShardState{
 			Range:    &wire.KeyRange{Begin: sh.Range.Begin, End: sh.Range.End},
-			Readable: sh.State == storage.ShardReadable, Bytes: sh.Bytes,
+			Readable: readable, Bytes: sh.Bytes, Durable: readable && durable >= sh.ReadableVersion,
 		})
 	}
 	return rep, nil
