@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/server/coordinator"
 	"github.com/strata-db/strata/db/wire"
 )
@@ -20,7 +21,17 @@ const DefaultReportInterval = time.Second
 // ConfigurationReader reads the database configuration the deployer wrote
 // (FoundationDB's \xff/conf/ keys). Values are "" when not written.
 type ConfigurationReader interface {
-	ReadConfiguration(c *flow.Ctx) (redundancyMode, storageEngine string, err error)
+	ReadConfiguration(c *flow.Ctx) (Settings, error)
+}
+
+// Settings are the database's management keys as the controller acts on
+// them: the configuration, the exclusions (\xff/conf/excluded/ and
+// \xff/conf/failed/) and the zone under maintenance.
+type Settings struct {
+	RedundancyMode, StorageEngine string
+	Exclusions                    []kv.Exclusion
+	// Maintenance is the zone data distribution leaves alone, if any.
+	Maintenance *kv.HealthyZone
 }
 
 // Config configures a Member.

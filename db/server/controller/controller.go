@@ -54,8 +54,12 @@ type Controller struct {
 	ratekeeper *ratekeeper.Ratekeeper
 	// lastPlacement keeps roles where they were when still fit.
 	lastPlacement *recruit.Placement
-	// exclusions are the excluded addresses and localities.
-	exclusions map[string]bool
+	// exclusionList is what the database's exclusion keys name;
+	// exclusions the registered processes it matches, by address.
+	exclusionList []kv.Exclusion
+	exclusions    map[string]bool
+	// maintenance is the zone under maintenance, if any.
+	maintenance *kv.HealthyZone
 
 	reports *flow.Listener[*wire.WorkerReport, *wire.WorkerReportReply]
 	status  *flow.Listener[*wire.StatusRequest, *wire.StatusReply]
@@ -191,15 +195,14 @@ func (cc *Controller) serveStatus(c *flow.Ctx) error {
 
 func (cc *Controller) readConfiguration(c *flow.Ctx) error {
 	for {
-		type conf struct{ redundancy, engine string }
-		p := flow.NewPromise[conf]()
+		p := flow.NewPromise[Settings]()
 		reader := c.Spawn("Controller.ReadConfiguration", func(c *flow.Ctx) error {
-			r, e, err := cc.cfg.Configuration.ReadConfiguration(c)
+			st, err := cc.cfg.Configuration.ReadConfiguration(c)
 			if err != nil {
 				p.Fail(err)
 				return nil
 			}
-			p.Send(conf{r, e})
+			p.Send(st)
 			return nil
 		})
 		got, err := flow.Timeout(c, p.Future(), cc.cfg.ConfigurationInterval)
@@ -210,11 +213,27 @@ func (cc *Controller) readConfiguration(c *flow.Ctx) error {
 		case err != nil:
 			c.Trace(flow.SevInfo, "ControllerConfigurationUnread", flow.D("Error", fmt.Sprint(err)))
 		default:
-			cc.redundancy, cc.engine = got.redundancy, got.engine
+			cc.redundancy, cc.engine = got.RedundancyMode, got.StorageEngine
+			cc.exclusionList, cc.maintenance = got.Exclusions, got.Maintenance
+			cc.exclusions = cc.excludedAddresses()
 			cc.checkConfiguration()
 		}
 		if err := c.Sleep(cc.cfg.ConfigurationInterval); err != nil {
 			return err
 		}
 	}
+}
+
+// excludedAddresses resolves the exclusions against the registered
+// processes.
+func (cc *Controller) excludedAddresses() map[string]bool {
+	out := map[string]bool{}
+	for addr, w := range cc.workers {
+		for _, e := range cc.exclusionList {
+			if e.Matches(string(addr), w.report.GetLocality()) {
+				out[string(addr)] = true
+			}
+		}
+	}
+	return out
 }

@@ -110,6 +110,7 @@ func (cc *Controller) planMove(core *wire.DBCoreState, held map[string]*wire.Sha
 	}
 	live := cc.liveStorage()
 	servers, byID := cc.storageCandidates(core, live)
+	maint := cc.maintenanceServers(core)
 	load := map[string]int64{}
 	for _, s := range core.GetShards() {
 		for _, id := range s.GetServers() {
@@ -138,6 +139,9 @@ func (cc *Controller) planMove(core *wire.DBCoreState, held map[string]*wire.Sha
 		var keep recruit.Team
 		for _, id := range s.GetServers() {
 			if srv, ok := byID[id]; ok && !srv.Excluded && holds(held[id], r) {
+				keep = append(keep, srv)
+			} else if srv, ok := maint[id]; ok {
+				// Its zone is under maintenance: it is expected back.
 				keep = append(keep, srv)
 			}
 		}
@@ -226,6 +230,36 @@ func holds(rep *wire.ShardControlReply, r kv.KeyRange) bool {
 	return false
 }
 
+// maintenanceServers are the storage servers in the zone under
+// maintenance (`maintenance on <zone> <seconds>`), while it lasts: data
+// distribution does not replace them when they go down.
+func (cc *Controller) maintenanceServers(core *wire.DBCoreState) map[string]recruit.StorageServer {
+	out := map[string]recruit.StorageServer{}
+	m := cc.maintenance
+	if m == nil || m.Until <= cc.latestVersion() {
+		return out
+	}
+	for _, s := range core.GetStorage() {
+		l := s.GetLocality()
+		if l["zoneid"] == m.Zone {
+			out[s.GetId()] = recruit.StorageServer{ID: s.GetId(),
+				Locality: recruit.Locality{DC: l["dcid"], DataHall: l["data_hall"], Zone: l["zoneid"], Machine: l["machineid"]}}
+		}
+	}
+	return out
+}
+
+// latestVersion is the newest version a worker reported: the clock that
+// maintenance windows are written in.
+func (cc *Controller) latestVersion() kv.Version {
+	var v int64
+	for _, w := range cc.workers {
+		m := w.report.GetMetrics()
+		v = max(v, m.GetLog().GetVersion(), m.GetStorage().GetVersion())
+	}
+	return kv.Version(v)
+}
+
 // storageCandidates are the live storage servers in recruit's terms, with
 // excluded ones marked.
 func (cc *Controller) storageCandidates(core *wire.DBCoreState, live map[string]bool) ([]recruit.StorageServer, map[string]recruit.StorageServer) {
@@ -238,7 +272,7 @@ func (cc *Controller) storageCandidates(core *wire.DBCoreState, live map[string]
 		l := s.GetLocality()
 		srv := recruit.StorageServer{ID: s.GetId(),
 			Locality: recruit.Locality{DC: l["dcid"], DataHall: l["data_hall"], Zone: l["zoneid"], Machine: l["machineid"]},
-			Excluded: cc.exclusions[s.GetProcess()] || cc.exclusions["locality_zoneid:"+l["zoneid"]]}
+			Excluded: cc.exclusions[s.GetProcess()]}
 		out = append(out, srv)
 		byID[srv.ID] = srv
 	}

@@ -43,7 +43,7 @@ func localityOf(rep *wire.WorkerReport) recruit.Locality {
 
 // excluded reports whether a worker is excluded from recruitment.
 func (cc *Controller) excluded(rep *wire.WorkerReport) bool {
-	return cc.exclusions[rep.GetAddress()] || cc.exclusions["locality_zoneid:"+rep.GetLocality()["zoneid"]]
+	return cc.exclusions[rep.GetAddress()]
 }
 
 // place decides where the next generation's roles go.

@@ -337,5 +337,14 @@ func (cc *Controller) checkConfiguration() {
 	}
 	if gen.core.GetConfiguration().GetRedundancyMode() != cc.redundancy {
 		gen.failed.Send("configuration changed to " + cc.redundancy)
+		return
+	}
+	// An excluded process hosting a transaction role: the next generation
+	// is recruited without it.
+	for _, addr := range slices.Sorted(maps.Keys(gen.processes)) {
+		if cc.exclusions[string(addr)] {
+			gen.failed.Send("process " + string(addr) + " was excluded")
+			return
+		}
 	}
 }

@@ -6,30 +6,48 @@ import (
 	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/server/controller"
 )
 
-// Configuration keys (FoundationDB's \xff/conf/ keys; the values are the
-// names as text).
-var (
-	confRedundancyMode = []byte("\xff/conf/redundancy_mode")
-	confStorageEngine  = []byte("\xff/conf/storage_engine")
-)
-
-// ConfigurationReader reads the database configuration through a client.
+// ConfigurationReader reads the database's management keys through a
+// client: \xff/conf/ (configuration and exclusions) and \xff/healthyZone.
 type ConfigurationReader struct{ DB *client.Database }
 
-// ReadConfiguration reads the redundancy mode and storage engine keys.
-func (r ConfigurationReader) ReadConfiguration(c *flow.Ctx) (redundancy, storageEngine string, err error) {
+// maxConfRows bounds the configuration range read: a configuration has a
+// handful of keys; the rest are exclusions.
+const maxConfRows = 10_000
+
+// ReadConfiguration reads the configuration, exclusions and maintenance
+// zone in one transaction.
+func (r ConfigurationReader) ReadConfiguration(c *flow.Ctx) (controller.Settings, error) {
+	var st controller.Settings
 	tr := r.DB.CreateTransaction()
 	tr.Options().SetReadSystemKeys()
 	tr.Options().SetLockAware()
-	mode, err := tr.Get(c, confRedundancyMode)
+	conf := kv.PrefixRange(kv.ConfPrefix)
+	rows, err := tr.GetRange(c, conf.Begin, conf.End, client.RangeOptions{Limit: maxConfRows})
 	if err != nil {
-		return "", "", fmt.Errorf("reading %s: %w", kv.Printable(confRedundancyMode), err)
+		return st, fmt.Errorf("reading %s: %w", kv.Printable(kv.ConfPrefix), err)
 	}
-	eng, err := tr.Get(c, confStorageEngine)
+	cfg, err := kv.DecodeConfiguration(rows)
 	if err != nil {
-		return "", "", fmt.Errorf("reading %s: %w", kv.Printable(confStorageEngine), err)
+		return st, err
 	}
-	return string(mode), string(eng), nil
+	st.RedundancyMode, st.StorageEngine = cfg.RedundancyMode, cfg.StorageEngine
+	for _, row := range rows {
+		if e, _, err := kv.DecodeExclusionKey(row.Key); err == nil {
+			st.Exclusions = append(st.Exclusions, e)
+		}
+	}
+	hz, err := tr.Get(c, kv.HealthyZoneKey)
+	if err != nil {
+		return st, fmt.Errorf("reading %s: %w", kv.Printable(kv.HealthyZoneKey), err)
+	}
+	if hz != nil {
+		z, err := kv.DecodeHealthyZone(hz)
+		if err == nil {
+			st.Maintenance = &z
+		}
+	}
+	return st, nil
 }

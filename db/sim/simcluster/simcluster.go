@@ -205,3 +205,53 @@ func WaitHealthy(c *flow.Ctx, db *client.Database, mode string, limit time.Durat
 	}
 	return fmt.Errorf("the cluster was not healthy in %s after %v: %s", mode, limit, last)
 }
+
+// Exclude writes an exclusion of addr, as `strata cli exclude` does, and
+// waits until status shows no storage or log role on it and the data
+// healthy again.
+func Exclude(c *flow.Ctx, db *client.Database, addr, mode string, limit time.Duration) error {
+	e, err := kv.ParseExclusion(addr)
+	if err != nil {
+		return err
+	}
+	err = db.Transact(c, func(tr *client.Transaction) error {
+		tr.Options().SetAccessSystemKeys()
+		tr.Options().SetLockAware()
+		tr.Set(kv.ExclusionKey(e, false), nil)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	deadline := c.Now().Add(limit)
+	last := "no status yet"
+	for c.Now().Before(deadline) {
+		if err := c.Sleep(500 * time.Millisecond); err != nil {
+			return err
+		}
+		st, err := ReadStatus(c, db)
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		holding := false
+		for _, p := range st.Cluster.Processes {
+			if p.Address != addr {
+				continue
+			}
+			for _, r := range p.Roles {
+				if r.Role == status.RoleStorage || r.Role == status.RoleLog {
+					holding = true
+					last = "it still has the " + r.Role + " role"
+				}
+			}
+		}
+		if !holding && st.Cluster.Data.State.Healthy && st.Cluster.Configuration.RedundancyMode == mode {
+			return nil
+		}
+		if !holding {
+			last = "data " + st.Cluster.Data.State.Name
+		}
+	}
+	return fmt.Errorf("the exclusion of %s did not finish in %v: %s", addr, limit, last)
+}

@@ -99,6 +99,18 @@ func clusterReplicationTest() sim.Test {
 			if err := d.WaitAll(3*time.Minute, setup); err != nil {
 				return fmt.Errorf("setup (%s): %w", mode, err)
 			}
+			if servers > zones && rng.IntN(2) == 0 {
+				// Exclude a server whose zone has another: its data must
+				// move off it, and it must end with no storage role.
+				victim := d.Servers[zones+rng.IntN(servers-zones)].Addr
+				ex := d.Spawn(0, "Exclude", func(c *flow.Ctx, db *client.Database) error {
+					return simcluster.Exclude(c, db, string(victim), mode, 2*time.Minute)
+				})
+				if err := d.WaitAll(3*time.Minute, ex); err != nil {
+					return fmt.Errorf("excluding %s (%s): %w", victim, mode, err)
+				}
+				s.Note("excluded %s", victim)
+			}
 			stop := s.Now().Add(20 * time.Second)
 			oneZone := func(down []*sim.Machine) bool {
 				z := map[string]bool{}
