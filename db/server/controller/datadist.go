@@ -152,7 +152,7 @@ func (cc *Controller) planMove(core *wire.DBCoreState, held map[string]*wire.Sha
 			// No live replica to copy from: wait for one to come back.
 			continue
 		}
-		dest, err := completeTeam(keep, servers, mode, load)
+		dest, err := completeTeam(keep, servers, mode, load, cc.storageFitness(core))
 		if err != nil {
 			return nil, fmt.Errorf("shard %s: %w", kv.Printable(s.GetBegin()), err)
 		}
@@ -170,7 +170,7 @@ func (cc *Controller) recruitMissingStorage(c *flow.Ctx, gen *generation) error 
 		has[s.GetProcess()] = true
 	}
 	for _, w := range cc.candidates() {
-		if has[w.ID] || w.Excluded || recruit.Fitness(w.Class, recruit.Storage) >= recruit.NeverAssign {
+		if has[w.ID] || w.Excluded || recruit.Fitness(w.Class, recruit.Storage) > recruit.UnsetFit {
 			continue
 		}
 		tag := gen.core.GetNextTag()
@@ -230,6 +230,16 @@ func holds(rep *wire.ShardControlReply, r kv.KeyRange) bool {
 	return false
 }
 
+// storageFitness is each storage server's process class fitness for
+// storage: new team members go to storage-class processes first.
+func (cc *Controller) storageFitness(core *wire.DBCoreState) map[string]recruit.Fit {
+	out := map[string]recruit.Fit{}
+	for _, s := range core.GetStorage() {
+		out[s.GetId()] = recruit.Fitness(cc.classOf(s.GetProcess()), recruit.Storage)
+	}
+	return out
+}
+
 // maintenanceServers are the storage servers in the zone under
 // maintenance (`maintenance on <zone> <seconds>`), while it lasts: data
 // distribution does not replace them when they go down.
@@ -281,7 +291,7 @@ func (cc *Controller) storageCandidates(core *wire.DBCoreState, live map[string]
 
 // completeTeam trims keep to a valid team of the mode's size and fills it
 // with the least loaded servers that keep it valid.
-func completeTeam(keep recruit.Team, servers []recruit.StorageServer, mode recruit.Mode, load map[string]int64) (recruit.Team, error) {
+func completeTeam(keep recruit.Team, servers []recruit.StorageServer, mode recruit.Mode, load map[string]int64, fit map[string]recruit.Fit) (recruit.Team, error) {
 	// Drop members that share a zone with an earlier one, then extras.
 	var team recruit.Team
 	for _, s := range keep {
@@ -293,7 +303,7 @@ func completeTeam(keep recruit.Team, servers []recruit.StorageServer, mode recru
 		team = team[:mode.StorageReplicas]
 	}
 	for len(team) < mode.StorageReplicas {
-		pick, err := bestAddition(team, servers, mode, load)
+		pick, err := bestAddition(team, servers, mode, load, fit)
 		if err != nil {
 			return nil, err
 		}
@@ -318,7 +328,7 @@ func modeWithReplicas(mode recruit.Mode, n int) recruit.Mode {
 
 // bestAddition is the least loaded server (then smallest ID) that keeps
 // team valid for its new size.
-func bestAddition(team recruit.Team, servers []recruit.StorageServer, mode recruit.Mode, load map[string]int64) (recruit.StorageServer, error) {
+func bestAddition(team recruit.Team, servers []recruit.StorageServer, mode recruit.Mode, load map[string]int64, fit map[string]recruit.Fit) (recruit.StorageServer, error) {
 	var best *recruit.StorageServer
 	for i := range servers {
 		s := servers[i]
@@ -328,7 +338,7 @@ func bestAddition(team recruit.Team, servers []recruit.StorageServer, mode recru
 		if recruit.ValidTeam(append(slices.Clone(team), s), modeWithReplicas(mode, len(team)+1)) != nil {
 			continue
 		}
-		if best == nil || load[s.ID] < load[best.ID] || load[s.ID] == load[best.ID] && s.ID < best.ID {
+		if best == nil || betterDestination(s, *best, load, fit) {
 			best = &servers[i]
 		}
 	}
@@ -336,6 +346,18 @@ func bestAddition(team recruit.Team, servers []recruit.StorageServer, mode recru
 		return recruit.StorageServer{}, fmt.Errorf("no live storage server can join a %s team of %d", mode.Name, len(team))
 	}
 	return *best, nil
+}
+
+// betterDestination orders candidate members: storage-class processes
+// first, then the least loaded, then by ID.
+func betterDestination(a, b recruit.StorageServer, load map[string]int64, fit map[string]recruit.Fit) bool {
+	if fit[a.ID] != fit[b.ID] {
+		return fit[a.ID] < fit[b.ID]
+	}
+	if load[a.ID] != load[b.ID] {
+		return load[a.ID] < load[b.ID]
+	}
+	return a.ID < b.ID
 }
 
 func cmpString(a, b string) int { return bytes.Compare([]byte(a), []byte(b)) }

@@ -81,11 +81,22 @@ func (cc *Controller) place(core *wire.DBCoreState) (placement, error) {
 // storage-fit worker gets a server; the first team (of the mode's
 // replication, in distinct zones) gets the whole keyspace.
 func (cc *Controller) placeFirstStorage(pl *placement, workers []recruit.Worker, mode recruit.Mode) error {
-	var servers []recruit.StorageServer
+	// Storage and unset processes get storage servers; other classes only
+	// when those cannot form a team.
+	var servers, fallback []recruit.StorageServer
 	for _, w := range workers {
-		if !w.Excluded && recruit.Fitness(w.Class, recruit.Storage) < recruit.NeverAssign {
-			servers = append(servers, recruit.StorageServer{ID: w.ID, Locality: w.Locality})
+		fit := recruit.Fitness(w.Class, recruit.Storage)
+		if w.Excluded || fit >= recruit.NeverAssign {
+			continue
 		}
+		srv := recruit.StorageServer{ID: w.ID, Locality: w.Locality}
+		fallback = append(fallback, srv)
+		if fit <= recruit.UnsetFit {
+			servers = append(servers, srv)
+		}
+	}
+	if teams, err := recruit.BuildTeams(servers, mode, 1); err != nil || len(teams) == 0 {
+		servers = fallback
 	}
 	// Best storage fitness first, so the first team lands on storage
 	// processes when there are enough.
