@@ -66,6 +66,11 @@ func (d *Database) batchReadVersions(c *flow.Ctx, prio Priority, q *grvQueue) er
 	return nil
 }
 
+// errGenerationEnded is what a GRV proxy answers once a recovery locked
+// its generation's logs (tlog_stopped): the client asks the next
+// generation's proxies instead.
+var errGenerationEnded = &flow.Error{Code: 1011, Name: "tlog_stopped"}
+
 // requestReadVersion asks a random GRV proxy for a read version, moving to
 // another proxy (after a fresh ClientDBInfo, or a pause) when one fails.
 func (d *Database) requestReadVersion(c *flow.Ctx, prio Priority, count int) (*wire.GetReadVersionReply, error) {
@@ -82,7 +87,7 @@ func (d *Database) requestReadVersion(c *flow.Ctx, prio Priority, count int) (*w
 		if err == nil {
 			return rep, nil
 		}
-		if !isEndpointFailure(err) {
+		if !isEndpointFailure(err) && !errorIs(err, errGenerationEnded) {
 			return nil, fmt.Errorf("read version from %s: %w", ep.Addr, err)
 		}
 		d.env.Metrics().Counter("ClientGRVRetries").Inc()

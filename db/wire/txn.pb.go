@@ -617,15 +617,18 @@ func (x *ResolverInterface) GetResolve() uint64 {
 }
 
 type TLogInterface struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Address       string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
-	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
-	Commit        uint64                 `protobuf:"varint,3,opt,name=commit,proto3" json:"commit,omitempty"`
-	Peek          uint64                 `protobuf:"varint,4,opt,name=peek,proto3" json:"peek,omitempty"`
-	Pop           uint64                 `protobuf:"varint,5,opt,name=pop,proto3" json:"pop,omitempty"`
-	Lock          uint64                 `protobuf:"varint,6,opt,name=lock,proto3" json:"lock,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Address string                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	Id      string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Commit  uint64                 `protobuf:"varint,3,opt,name=commit,proto3" json:"commit,omitempty"`
+	Peek    uint64                 `protobuf:"varint,4,opt,name=peek,proto3" json:"peek,omitempty"`
+	Pop     uint64                 `protobuf:"varint,5,opt,name=pop,proto3" json:"pop,omitempty"`
+	Lock    uint64                 `protobuf:"varint,6,opt,name=lock,proto3" json:"lock,omitempty"`
+	// confirm_running answers while the log is not locked: GRV proxies ask
+	// it to confirm their generation is still the live one.
+	ConfirmRunning uint64 `protobuf:"varint,7,opt,name=confirm_running,json=confirmRunning,proto3" json:"confirm_running,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *TLogInterface) Reset() {
@@ -696,6 +699,13 @@ func (x *TLogInterface) GetPop() uint64 {
 func (x *TLogInterface) GetLock() uint64 {
 	if x != nil {
 		return x.Lock
+	}
+	return 0
+}
+
+func (x *TLogInterface) GetConfirmRunning() uint64 {
+	if x != nil {
+		return x.ConfirmRunning
 	}
 	return 0
 }
@@ -2987,6 +2997,78 @@ func (x *ShardMetricsReply) GetVersion() int64 {
 	return 0
 }
 
+type TLogConfirmRunningRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TLogConfirmRunningRequest) Reset() {
+	*x = TLogConfirmRunningRequest{}
+	mi := &file_db_wire_txn_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TLogConfirmRunningRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TLogConfirmRunningRequest) ProtoMessage() {}
+
+func (x *TLogConfirmRunningRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_txn_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TLogConfirmRunningRequest.ProtoReflect.Descriptor instead.
+func (*TLogConfirmRunningRequest) Descriptor() ([]byte, []int) {
+	return file_db_wire_txn_proto_rawDescGZIP(), []int{51}
+}
+
+type TLogConfirmRunningReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TLogConfirmRunningReply) Reset() {
+	*x = TLogConfirmRunningReply{}
+	mi := &file_db_wire_txn_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TLogConfirmRunningReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TLogConfirmRunningReply) ProtoMessage() {}
+
+func (x *TLogConfirmRunningReply) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_txn_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TLogConfirmRunningReply.ProtoReflect.Descriptor instead.
+func (*TLogConfirmRunningReply) Descriptor() ([]byte, []int) {
+	return file_db_wire_txn_proto_rawDescGZIP(), []int{52}
+}
+
 var File_db_wire_txn_proto protoreflect.FileDescriptor
 
 const file_db_wire_txn_proto_rawDesc = "" +
@@ -3034,14 +3116,15 @@ const file_db_wire_txn_proto_rawDesc = "" +
 	"\x11ResolverInterface\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
-	"\aresolve\x18\x03 \x01(\x04R\aresolve\"\x8b\x01\n" +
+	"\aresolve\x18\x03 \x01(\x04R\aresolve\"\xb4\x01\n" +
 	"\rTLogInterface\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x16\n" +
 	"\x06commit\x18\x03 \x01(\x04R\x06commit\x12\x12\n" +
 	"\x04peek\x18\x04 \x01(\x04R\x04peek\x12\x10\n" +
 	"\x03pop\x18\x05 \x01(\x04R\x03pop\x12\x12\n" +
-	"\x04lock\x18\x06 \x01(\x04R\x04lock\"\xb9\x01\n" +
+	"\x04lock\x18\x06 \x01(\x04R\x04lock\x12'\n" +
+	"\x0fconfirm_running\x18\a \x01(\x04R\x0econfirmRunning\"\xb9\x01\n" +
 	"\fClientDBInfo\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x01 \x01(\x04R\n" +
@@ -3186,7 +3269,9 @@ const file_db_wire_txn_proto_rawDesc = "" +
 	"\x05bytes\x18\x01 \x01(\x03R\x05bytes\x12\x1b\n" +
 	"\tsplit_key\x18\x02 \x01(\fR\bsplitKey\x125\n" +
 	"\x06shards\x18\x03 \x03(\v2\x1d.strata.wire.StorageShardInfoR\x06shards\x12\x18\n" +
-	"\aversion\x18\x04 \x01(\x03R\aversionB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
+	"\aversion\x18\x04 \x01(\x03R\aversion\"\x1b\n" +
+	"\x19TLogConfirmRunningRequest\"\x19\n" +
+	"\x17TLogConfirmRunningReplyB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
 
 var (
 	file_db_wire_txn_proto_rawDescOnce sync.Once
@@ -3200,7 +3285,7 @@ func file_db_wire_txn_proto_rawDescGZIP() []byte {
 	return file_db_wire_txn_proto_rawDescData
 }
 
-var file_db_wire_txn_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_db_wire_txn_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_db_wire_txn_proto_goTypes = []any{
 	(*KeyValue)(nil),                       // 0: strata.wire.KeyValue
 	(*Mutation)(nil),                       // 1: strata.wire.Mutation
@@ -3253,6 +3338,8 @@ var file_db_wire_txn_proto_goTypes = []any{
 	(*StorageShardInfo)(nil),               // 48: strata.wire.StorageShardInfo
 	(*ShardMetricsRequest)(nil),            // 49: strata.wire.ShardMetricsRequest
 	(*ShardMetricsReply)(nil),              // 50: strata.wire.ShardMetricsReply
+	(*TLogConfirmRunningRequest)(nil),      // 51: strata.wire.TLogConfirmRunningRequest
+	(*TLogConfirmRunningReply)(nil),        // 52: strata.wire.TLogConfirmRunningReply
 }
 var file_db_wire_txn_proto_depIdxs = []int32{
 	5,  // 0: strata.wire.ClientDBInfo.grv_proxies:type_name -> strata.wire.GrvProxyInterface
@@ -3293,7 +3380,7 @@ func file_db_wire_txn_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_db_wire_txn_proto_rawDesc), len(file_db_wire_txn_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   51,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -23,6 +23,11 @@ type Config struct {
 	ID string
 	// Sequencer is asked for the live committed version.
 	Sequencer *wire.SequencerInterface
+	// Logs are the generation's logs: every batch also asks each of them
+	// to confirm it is not locked, so a proxy of a generation a recovery
+	// ended cannot hand out a stale read version (FDB's confirmEpochLive).
+	// None: the sequencer alone is asked.
+	Logs []*wire.TLogInterface
 	// BatchWindow is the longest a request waits for an outstanding
 	// sequencer call before a new one is sent; 0 means 1ms.
 	BatchWindow time.Duration
@@ -48,6 +53,7 @@ type Proxy struct {
 	env      *flow.Env
 	cfg      Config
 	sequence flow.RequestStream[*wire.GetLiveCommittedVersionRequest, *wire.GetLiveCommittedVersionReply]
+	confirms []flow.RequestStream[*wire.TLogConfirmRunningRequest, *wire.TLogConfirmRunningReply]
 	listener *flow.Listener[*wire.GetReadVersionRequest, *wire.GetReadVersionReply]
 	actors   []*flow.Actor
 
@@ -106,6 +112,11 @@ func New(env *flow.Env, cfg Config) (*Proxy, error) {
 		batches:   m.Counter("grvproxy.batches"),
 		throttled: m.Counter("grvproxy.throttled"),
 		latency:   m.Histogram("grvproxy.latency"),
+	}
+	for _, l := range cfg.Logs {
+		p.confirms = append(p.confirms, flow.NewRequestStream(
+			flow.Endpoint{Addr: flow.Address(l.GetAddress()), Token: l.GetConfirmRunning()},
+			flow.ProtoCodec[*wire.TLogConfirmRunningRequest](), flow.ProtoCodec[*wire.TLogConfirmRunningReply]()))
 	}
 	if cfg.BatchPriorityRate > 0 {
 		p.batchRate.set(cfg.BatchPriorityRate, env.Now())
@@ -306,22 +317,50 @@ func (p *Proxy) takeBatch(now time.Time) []*pending {
 	return batch
 }
 
-// startBatch asks the sequencer once and answers the batch when it replies.
+// startBatch asks the sequencer once, and the logs to confirm the
+// generation, and answers the batch when all replied.
 func (p *Proxy) startBatch(e *flow.Env, batch []*pending) {
 	p.batches.Inc()
 	p.outstanding++
-	p.sequence.GetReply(e, &wire.GetLiveCommittedVersionRequest{}).OnReady(func(rep *wire.GetLiveCommittedVersionReply, err error) {
-		p.outstanding--
-		now := e.Now()
-		for _, q := range batch {
-			if err != nil {
-				q.req.Fail(fmt.Errorf("grvproxy: asking the sequencer: %w", err))
-			} else {
-				q.req.Reply(&wire.GetReadVersionReply{Version: rep.GetVersion(), Locked: rep.GetLocked()})
-			}
-			p.latency.Observe(now.Sub(q.arrived))
+	var (
+		rep      *wire.GetLiveCommittedVersionReply
+		err      error
+		awaiting = 1 + len(p.confirms)
+	)
+	done := func() {
+		if awaiting--; awaiting == 0 {
+			p.answer(e, batch, rep, err)
 		}
-		p.returned.Send(struct{}{})
-		p.returned = flow.NewPromise[struct{}]()
+	}
+	for _, s := range p.confirms {
+		s.GetReply(e, &wire.TLogConfirmRunningRequest{}).OnReady(func(_ *wire.TLogConfirmRunningReply, cerr error) {
+			if cerr != nil && err == nil {
+				err = fmt.Errorf("confirming the generation with its logs: %w", cerr)
+			}
+			done()
+		})
+	}
+	p.sequence.GetReply(e, &wire.GetLiveCommittedVersionRequest{}).OnReady(func(r *wire.GetLiveCommittedVersionReply, serr error) {
+		rep = r
+		if serr != nil {
+			err = serr
+		}
+		done()
 	})
+}
+
+// answer replies to a batch with the live committed version or the error.
+func (p *Proxy) answer(e *flow.Env, batch []*pending, rep *wire.GetLiveCommittedVersionReply, err error) {
+	p.outstanding--
+	now := e.Now()
+	for _, q := range batch {
+		if err != nil {
+			q.req.Fail(fmt.Errorf("grvproxy: reading the live committed version: %w", err))
+		} else {
+			q.req.Reply(&wire.GetReadVersionReply{Version: rep.GetVersion(), Locked: rep.GetLocked()})
+		}
+		p.latency.Observe(now.Sub(q.arrived))
+	}
+	p.returned.Send(struct{}{})
+	p.returned = flow.NewPromise[struct{}]()
 }

@@ -125,7 +125,9 @@ type TLog struct {
 	peeks   *flow.Listener[*wire.TLogPeekRequest, *wire.TLogPeekReply]
 	pops    *flow.Listener[*wire.TLogPopRequest, *wire.TLogPopReply]
 	locks   *flow.Listener[*wire.TLogLockRequest, *wire.TLogLockReply]
-	servers []*flow.Actor
+	// confirms answers GRV proxies while the log is not locked.
+	confirms *flow.Listener[*wire.TLogConfirmRunningRequest, *wire.TLogConfirmRunningReply]
+	servers  []*flow.Actor
 
 	m         metrics
 	reclaimed int64 // queue bytes reclaimed already counted
@@ -263,6 +265,7 @@ func (t *TLog) listen() {
 	t.peeks = flow.Listen(e, 0, flow.ProtoCodec[*wire.TLogPeekRequest](), flow.ProtoCodec[*wire.TLogPeekReply]())
 	t.pops = flow.Listen(e, 0, flow.ProtoCodec[*wire.TLogPopRequest](), flow.ProtoCodec[*wire.TLogPopReply]())
 	t.locks = flow.Listen(e, 0, flow.ProtoCodec[*wire.TLogLockRequest](), flow.ProtoCodec[*wire.TLogLockReply]())
+	t.confirms = flow.Listen(e, 0, flow.ProtoCodec[*wire.TLogConfirmRunningRequest](), flow.ProtoCodec[*wire.TLogConfirmRunningReply]())
 	t.iface = &wire.TLogInterface{
 		Address: string(e.Address()),
 		Id:      t.cfg.ID,
@@ -270,12 +273,15 @@ func (t *TLog) listen() {
 		Peek:    t.peeks.Stream().Endpoint().Token,
 		Pop:     t.pops.Stream().Endpoint().Token,
 		Lock:    t.locks.Stream().Endpoint().Token,
+
+		ConfirmRunning: t.confirms.Stream().Endpoint().Token,
 	}
 	t.servers = []*flow.Actor{
 		serve(t, "TLogCommit", t.commits, t.commit),
 		serve(t, "TLogPeek", t.peeks, t.peek),
 		serve(t, "TLogPop", t.pops, t.pop),
 		serve(t, "TLogLock", t.locks, t.lock),
+		serve(t, "TLogConfirmRunning", t.confirms, t.confirmRunning),
 	}
 }
 
@@ -333,7 +339,18 @@ func (t *TLog) Stop() {
 	t.peeks.Close()
 	t.pops.Close()
 	t.locks.Close()
+	t.confirms.Close()
 	t.notify()
+}
+
+// confirmRunning answers while the log is unlocked: a GRV proxy's read
+// version is the live committed version only if no recovery has locked its
+// generation's logs.
+func (t *TLog) confirmRunning(c *flow.Ctx, _ *wire.TLogConfirmRunningRequest) (*wire.TLogConfirmRunningReply, error) {
+	if t.locked {
+		return nil, ErrTLogStopped
+	}
+	return &wire.TLogConfirmRunningReply{}, nil
 }
 
 // Locked reports whether the log is locked.

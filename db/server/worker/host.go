@@ -509,7 +509,7 @@ func (h *Host) start(c *flow.Ctx, req *wire.RecruitRequest) (*wire.RecruitReply,
 		}))
 		return &wire.RecruitReply{Iface: &wire.RecruitReply_CommitProxy{CommitProxy: p.Interface()}}, nil
 	case *wire.RecruitRequest_GrvProxy:
-		p, err := grvproxy.New(h.env, grvproxy.Config{ID: id, Sequencer: role.GrvProxy.GetSequencer(), Ratekeeper: role.GrvProxy.GetRatekeeper()})
+		p, err := grvproxy.New(h.env, grvproxy.Config{ID: id, Sequencer: role.GrvProxy.GetSequencer(), Logs: role.GrvProxy.GetLogs(), Ratekeeper: role.GrvProxy.GetRatekeeper()})
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package simtests
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"strings"
 	"testing"
 
 	"github.com/strata-db/strata/db/sim"
@@ -10,14 +11,26 @@ import (
 
 // fixedSeeds run on every CI build; freshSeeds more are drawn anew each
 // time, so CI keeps exploring. A failure prints the command to reproduce it.
+// The cluster tests simulate many processes for minutes each and run
+// fewer seeds per build (clusterSeeds, clusterFresh); `strata sim --test
+// cluster-... --seeds 500` is the deep run.
 const (
-	fixedSeeds = 40
-	freshSeeds = 10
+	fixedSeeds   = 40
+	freshSeeds   = 10
+	clusterSeeds = 16
+	clusterFresh = 4
 )
 
-func seedsForCI(t *testing.T) []uint64 {
+func seedsFor(t *testing.T, name string) []uint64 {
+	if strings.HasPrefix(name, "cluster-") {
+		return seeds(t, clusterSeeds, clusterFresh)
+	}
+	return seeds(t, fixedSeeds, freshSeeds)
+}
+
+func seeds(t *testing.T, fixedSeeds, freshSeeds int) []uint64 {
 	seeds := make([]uint64, 0, fixedSeeds+freshSeeds)
-	for s := uint64(1); s <= fixedSeeds; s++ {
+	for s := uint64(1); s <= uint64(fixedSeeds); s++ {
 		seeds = append(seeds, s)
 	}
 	var b [8]byte
@@ -33,7 +46,9 @@ func seedsForCI(t *testing.T) []uint64 {
 func TestSimulationSeeds(t *testing.T) {
 	for _, test := range All() {
 		t.Run(test.Name, func(t *testing.T) {
-			for i, seed := range seedsForCI(t) {
+			// Each run is one goroutine's work: the tests share the cores.
+			t.Parallel()
+			for i, seed := range seedsFor(t, test.Name) {
 				opts := sim.Options{Buggify: i%4 != 3}
 				if r := sim.RunTest(test, seed, opts); r.Err != nil {
 					t.Errorf("%v\nreproduce with: %s", r.Err, r.ReproduceCommand())
