@@ -136,6 +136,7 @@ func (s *Server) installPage(sh *shard, f *fetchState, data []*wire.KeyValue, en
 	for _, h := range f.held {
 		if in, ok := clipMutation(h.m, page); ok && h.version > fv {
 			s.applyOrTrace(v, in)
+			s.heldApplied.Inc()
 		}
 		// The next page is read at a version >= fv: what is at or below fv
 		// it has already.
@@ -146,6 +147,7 @@ func (s *Server) installPage(sh *shard, f *fetchState, data []*wire.KeyValue, en
 	f.held = held
 	f.cursor = bytes.Clone(end)
 	f.pages++
+	s.fetchPages.Inc()
 }
 
 // finishFetch makes sh readable from the version its last page went in at.
