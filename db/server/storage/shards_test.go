@@ -74,6 +74,7 @@ type moveCluster struct {
 	taggedFrom kv.Version // 0: not tagging the destination yet
 	v          kv.Version
 	seed       uint64
+	gen        uint64 // the generation, so a new one writes other data at the same versions
 }
 
 const srcTag, dstTag = 1, 2
@@ -107,7 +108,7 @@ func newMoveCluster(t *testing.T, seed uint64, moved kv.KeyRange, dstKnobs Knobs
 
 // write commits n versions of random mutations, a few ms apart.
 func (mc *moveCluster) write(n int) {
-	rng := testRand(mc.seed<<32 + uint64(mc.v))
+	rng := testRand(mc.seed<<32 + mc.gen<<56 + uint64(mc.v))
 	mc.s.Controller().Spawn("writer", func(c *flow.Ctx) error {
 		for range n {
 			if err := c.Sleep(time.Duration(1+rng.IntN(3)) * time.Millisecond); err != nil {
@@ -394,4 +395,70 @@ func runAddShard(t *testing.T, seed uint64) {
 	}
 	t.Logf("seed %d: before %v, tagged from %d, readable at %d, pages %d, held applied %d", seed, before, mc.taggedFrom,
 		readable, m.Counter("storage.fetch_pages").Value(), m.Counter("storage.fetch_held_applied").Value())
+}
+
+// TestRollbackRefetchesShardsReadableAboveIt moves a range while the
+// versions above the coming recovery version flow, so that the copy
+// becomes readable above it; the recovery rolls both servers back, and the
+// destination must fetch the range again, from the new generation's state,
+// before it serves it: afterwards its copy equals the source and the model.
+func TestRollbackRefetchesShardsReadableAboveIt(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		runRollbackRefetch(t, seed)
+	}
+}
+
+func runRollbackRefetch(t *testing.T, seed uint64) {
+	moved := kv.KeyRange{Begin: []byte("b"), End: []byte("e")}
+	mc := newMoveCluster(t, seed, moved, Knobs{MVCCWindow: 100_000, CommitInterval: 10 * time.Millisecond,
+		FetchPageBytes: 16, ByteSampleFactor: 1e-9})
+	mc.write(100)
+	rv := mc.v
+	mc.log.kcvFrozen, mc.log.knownCommitted = true, rv
+	mc.taggedFrom = rv + 1000
+	if err := mc.dst.AddShard(moved, []*wire.StorageInterface{mc.src.Interface()}, mc.taggedFrom); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		mc.write(20)
+		if mc.dst.Shards()[0].State == ShardReadable {
+			break
+		}
+	}
+	if sh := mc.dst.Shards()[0]; sh.State != ShardReadable || sh.ReadableVersion <= rv {
+		t.Fatalf("seed %d: before the recovery the shard is %+v, recovery version %d", seed, sh, rv)
+	}
+	// The recovery: a new log with the versions up to rv.
+	next := newFakeLog()
+	next.seed(mc.log, rv)
+	var nextIf *wire.TLogInterface
+	mc.s.AddProcess(mc.s.AddMachine(flow.Locality{}), 1, func(env *flow.Env) { nextIf = next.boot(env) })
+	mc.log, mc.v = next, rv
+	mc.gen++
+	mc.model.rollback(rv)
+	for _, srv := range []*Server{mc.src, mc.dst} {
+		if err := srv.SetLogs([]*wire.TLogInterface{nextIf}, rv); err != nil {
+			t.Fatalf("seed %d: SetLogs: %v", seed, err)
+		}
+	}
+	if sh := mc.dst.Shards()[0]; sh.State != ShardFetching {
+		t.Fatalf("seed %d: after the rollback the shard is %+v, want fetching again", seed, sh)
+	}
+	for range 10 {
+		mc.write(20)
+		if mc.dst.Shards()[0].State == ShardReadable {
+			break
+		}
+	}
+	sh := mc.dst.Shards()[0]
+	if sh.State != ShardReadable {
+		t.Fatalf("seed %d: the shard never became readable again: %+v", seed, sh)
+	}
+	mc.write(50)
+	if err := mc.compareCopies(sh.ReadableVersion, 60); err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
+	}
+	if next.failure != nil {
+		t.Fatal(next.failure)
+	}
 }
