@@ -32,8 +32,11 @@ type heldMutation struct {
 // the server must not have reached.
 func (s *Server) startFetch(sh *shard) {
 	s.stopFetch(sh)
+	// Whatever the window or the engine still holds of the range (an
+	// earlier owner's data, a copy cut short) goes: the copy replaces it.
+	// The clear goes in after the server's version, like the pages.
+	s.store.clearRange(s.version+1, sh.r)
 	if len(sh.sources) == 0 {
-		s.store.clearRange(s.version+1, sh.r)
 		sh.state, sh.readableAt = ShardReadable, sh.taggedFrom
 		s.metaDirty = true
 		return
@@ -116,13 +119,13 @@ func (s *Server) fetchShard(c *flow.Ctx, sh *shard, f *fetchState) error {
 }
 
 // installPage writes a page of sh copied at version fv, covering
-// [f.cursor, end), then the held-back mutations of those keys above fv, and
-// moves the cursor to end. The writes go in after the server's version:
-// the shard is not readable yet, so they are no version's state to read.
+// [f.cursor, end) (which startFetch cleared), then the held-back mutations
+// of those keys above fv, and moves the cursor to end. The writes go in
+// after the server's version: the shard is not readable yet, so they are
+// no version's state to read.
 func (s *Server) installPage(sh *shard, f *fetchState, data []*wire.KeyValue, end []byte, fv kv.Version) {
 	page := kv.KeyRange{Begin: f.cursor, End: end}
 	v := s.version + 1
-	s.store.clearRange(v, page)
 	for _, p := range data {
 		if !page.Contains(p.Key) {
 			continue // not asked for: a confused source
@@ -136,6 +139,7 @@ func (s *Server) installPage(sh *shard, f *fetchState, data []*wire.KeyValue, en
 	for _, h := range f.held {
 		if in, ok := clipMutation(h.m, page); ok && h.version > fv {
 			s.applyOrTrace(v, in)
+			s.heldApplied.Inc()
 		}
 		// The next page is read at a version >= fv: what is at or below fv
 		// it has already.
@@ -146,6 +150,7 @@ func (s *Server) installPage(sh *shard, f *fetchState, data []*wire.KeyValue, en
 	f.held = held
 	f.cursor = bytes.Clone(end)
 	f.pages++
+	s.fetchPages.Inc()
 }
 
 // finishFetch makes sh readable from the version its last page went in at.

@@ -197,6 +197,9 @@ type Server struct {
 	// The process's metrics, summed over its storage servers.
 	inputCounter, durableCounter, mutations, reads *flow.Counter
 	readLatency                                    *flow.Histogram
+	// fetchPages counts the pages copied into fetching shards, heldApplied
+	// the held-back mutations applied over them.
+	fetchPages, heldApplied *flow.Counter
 }
 
 // New starts a storage server on cfg.Engine: it recovers the engine's
@@ -307,6 +310,8 @@ func start(env *flow.Env, id string, tag uint32, eng engine.Engine, logs []logSt
 		mutations:      m.Counter("storage.mutations"),
 		reads:          m.Counter("storage.reads"),
 		readLatency:    m.Histogram("storage.read_latency"),
+		fetchPages:     m.Counter("storage.fetch_pages"),
+		heldApplied:    m.Counter("storage.fetch_held_applied"),
 	}
 	if err := s.clearOutsideShards(); err != nil {
 		return nil, fmt.Errorf("storage %s: recovering: %w", id, err)
