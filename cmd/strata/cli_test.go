@@ -27,6 +27,7 @@ func TestCLI(t *testing.T) {
 	bin := testserver.Binary(t)
 	t.Run("UnreachableCluster", func(t *testing.T) { testCLIUnreachable(t, bin) })
 	t.Run("RealServer", func(t *testing.T) { testCLIRealServer(t, bin) })
+	t.Run("Management", func(t *testing.T) { testCLIManagement(t, bin) })
 }
 
 func writeClusterFile(t *testing.T, dir, address string) string {

@@ -22,6 +22,7 @@ import (
 	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/server/controller"
 	"github.com/strata-db/strata/db/server/coordinator"
+	"github.com/strata-db/strata/db/server/procctl"
 	"github.com/strata-db/strata/db/server/worker"
 )
 
@@ -262,6 +263,14 @@ func startMember(e *flow.Env, f serverFlags, cf clusterfile.ClusterFile, cfPath 
 		Cluster:           &client.ClusterInfo{File: cf, Path: cfPath},
 	})
 	if err != nil {
+		return nil, err
+	}
+	// kill (strata cli) restarts the process: it exits with status 0 and
+	// its monitor starts it again at once.
+	if _, err := procctl.Start(e, procctl.Config{ProcessID: f.publicAddress, Reboot: func() {
+		e.Trace(flow.SevWarnAlw, "ProcessRebooting")
+		os.Exit(0)
+	}}); err != nil {
 		return nil, err
 	}
 	reporter := worker.NewReporter(e, worker.Identity{

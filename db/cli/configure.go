@@ -90,7 +90,8 @@ func isEngine(tok string) bool {
 // transaction: `new' only on a database never configured, and otherwise
 // only on one that was. Unless FORCE, a redundancy mode needs as many
 // fault zones (data halls for three_data_hall) as it keeps replicas among
-// the processes status lists, and a change needs an available database.
+// the processes status lists (when it lists any), and a change needs an
+// available database.
 func cmdConfigure(in *Interpreter, ctx context.Context, args []string) error {
 	req, err := in.parseConfigure(args)
 	if err != nil {
@@ -147,8 +148,8 @@ func (in *Interpreter) checkConfigurable(ctx context.Context, req configureReque
 		return errPrinted
 	}
 	mode := req.conf.RedundancyMode
-	if mode == "" {
-		return nil
+	if mode == "" || len(st.Cluster.Processes) == 0 {
+		return nil // no mode to check, or the controller knows no process yet
 	}
 	need, have := kv.RedundancyModes[mode], countZones(st, mode)
 	if have < need {
