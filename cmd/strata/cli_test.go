@@ -73,6 +73,12 @@ func testCLIUnreachable(t *testing.T, bin string) {
 	if took := time.Since(start); took > 20*time.Second {
 		t.Errorf("took %v to give up with --timeout 1s", took)
 	}
+	// A cluster file that is not there is the same: exit 2, saying why.
+	missing := filepath.Join(t.TempDir(), "none.cluster")
+	r = runCLIBinary(t, bin, "-C", missing, "--exec", "status")
+	if r.code != exitClusterUnreachable || !strings.Contains(r.stderr, "none.cluster") {
+		t.Errorf("missing cluster file: exit %d, stderr %q", r.code, r.stderr)
+	}
 }
 
 var committedRE = regexp.MustCompile(`Committed \(([0-9]+)\)`)

@@ -77,6 +77,9 @@ func (in *Interpreter) parseConfigure(args []string) (configureRequest, error) {
 	return r, nil
 }
 
+// confNames are the configuration settings configure reads and writes.
+var confNames = []string{kv.ConfRedundancyMode, kv.ConfStorageEngine, kv.ConfCommitProxies, kv.ConfGRVProxies, kv.ConfResolvers, kv.ConfLogs}
+
 func isEngine(tok string) bool {
 	for _, e := range kv.StorageEngines {
 		if e == tok {
@@ -103,9 +106,17 @@ func cmdConfigure(in *Interpreter, ctx context.Context, args []string) error {
 		}
 	}
 	err = in.manage(ctx, true, func(tr Transaction) error {
-		rows, err := readRange(ctx, tr, kv.PrefixRange(kv.ConfPrefix), 1000)
-		if err != nil {
-			return err
+		// Key by key: a range read of \xff/conf/ would also hold the
+		// exclusions, which may be many.
+		var rows []kv.KeyValue
+		for _, name := range confNames {
+			v, found, err := tr.Get(ctx, kv.ConfKey(name))
+			if err != nil {
+				return err
+			}
+			if found {
+				rows = append(rows, kv.KeyValue{Key: kv.ConfKey(name), Value: v})
+			}
 		}
 		old, err := kv.DecodeConfiguration(rows)
 		if err != nil {

@@ -184,8 +184,8 @@ func (in *Interpreter) checkExcludeSafe(st *status.Status, stErr error, req excl
 }
 
 // reportExclusions prints fdbcli's verdict on each target, and warns about
-// excluded coordinators. inProgress forces the in-progress verdict for
-// targets still holding data (the wait gave up).
+// excluded coordinators. gaveUp (the wait timed out) makes a target still
+// holding data fail the command.
 func (in *Interpreter) reportExclusions(ctx context.Context, targets []kv.Exclusion, gaveUp bool) error {
 	st, err := in.pollStatus(ctx)
 	if err != nil {
