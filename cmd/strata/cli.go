@@ -30,6 +30,7 @@ type cliFlags struct {
 	clusterFile string
 	exec        string
 	timeout     string
+	waitTimeout time.Duration
 	noTuples    bool
 }
 
@@ -38,21 +39,24 @@ func newCLICommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cli",
 		Short: "Read and write the database from the command line, as FoundationDB's fdbcli",
-		Long: `Runs FoundationDB's fdbcli data commands against the cluster: get, set, clear,
-clearrange, getrange, getrangekeys, getversion, begin/commit/rollback/reset,
-writemode, option, sleep, help, exit. Keys and values are escaped and printed
-as fdbcli does (type 'help escaping'); keys that are valid tuples are also shown
-in tuple form, unless --no-tuples.
+		Long: `Runs FoundationDB's fdbcli commands against the cluster: the data commands
+(get, set, clear, clearrange, getrange, getrangekeys, getversion,
+begin/commit/rollback/reset, writemode, option) and the management commands
+(status, configure, coordinators, exclude, include, maintenance, kill, lock,
+unlock), with sleep, help and exit. Keys and values are escaped and printed as
+fdbcli does (type 'help escaping'); keys that are valid tuples are also shown in
+tuple form, unless --no-tuples.
 
 With --exec the commands (separated by ';') run and the CLI exits: 1 when a
-command fails, 2 when the cluster cannot be reached within --timeout, else 0.
-Without --exec commands are read from the terminal (or standard input).
---timeout bounds reaching the cluster and each command's database calls.
-
-Management commands (status, configure, coordinators, exclude, include, kill,
-lock) arrive with cluster formation; until then they fail with a message.`,
+command fails, 2 when the cluster cannot be reached within --timeout, else 0
+(fdbcli exits 0 when it cannot reach the cluster). Without --exec commands are
+read from the terminal (or standard input). --timeout bounds reaching the
+cluster and each command's database calls; --wait-timeout bounds how long
+exclude and coordinators wait for the cluster to act on them.`,
 		Example: `  strata cli -C strata.cluster --exec "writemode on; set hello world; get hello"
-  strata cli --exec 'getrange "" \xff 10'`,
+  strata cli --exec 'getrange "" \xff 10'
+  strata cli --exec 'configure new double ssd'
+  strata cli --wait-timeout 30m --exec 'exclude 10.0.0.7:4500'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var exec *string
@@ -66,6 +70,7 @@ lock) arrive with cluster formation; until then they fail with a message.`,
 	fl.StringVarP(&f.clusterFile, "cluster-file", "C", "", "cluster file (default: $STRATA_CLUSTER_FILE, ./strata.cluster, /etc/strata/strata.cluster)")
 	fl.StringVar(&f.exec, "exec", "", "run these ';'-separated commands, then exit")
 	fl.StringVar(&f.timeout, "timeout", "5s", "bound on reaching the cluster and on each command's database calls (a duration, or seconds; 0: none)")
+	fl.DurationVar(&f.waitTimeout, "wait-timeout", cli.DefaultWaitTimeout, "bound on exclude's wait for data to move and coordinators' wait for the change")
 	fl.BoolVar(&f.noTuples, "no-tuples", false, "print keys exactly as fdbcli, without their tuple form")
 	return cmd
 }
@@ -98,7 +103,10 @@ func runCLI(ctx context.Context, f cliFlags, exec *string, stdin io.Reader, stdo
 	if err := cli.Probe(ctx, cdb, timeout); err != nil {
 		return &exitError{code: exitClusterUnreachable, err: fmt.Errorf("cannot reach the cluster of %s: %w", path, err)}
 	}
-	in := cli.New(cli.Config{DB: cdb, Out: stdout, Err: stderr, Timeout: timeout, NoTuples: f.noTuples, ClusterFile: path})
+	procs := &cli.FlowProcessControl{Timeout: timeout}
+	defer procs.Close()
+	in := cli.New(cli.Config{DB: cdb, Out: stdout, Err: stderr, Timeout: timeout, NoTuples: f.noTuples, ClusterFile: path,
+		Processes: procs, WaitTimeout: f.waitTimeout})
 	defer in.Close()
 	if exec != nil {
 		if in.Run(ctx, *exec).Failed {

@@ -27,6 +27,7 @@ func TestCLI(t *testing.T) {
 	bin := testserver.Binary(t)
 	t.Run("UnreachableCluster", func(t *testing.T) { testCLIUnreachable(t, bin) })
 	t.Run("RealServer", func(t *testing.T) { testCLIRealServer(t, bin) })
+	t.Run("Management", func(t *testing.T) { testCLIManagement(t, bin) })
 }
 
 func writeClusterFile(t *testing.T, dir, address string) string {
@@ -71,6 +72,12 @@ func testCLIUnreachable(t *testing.T, bin string) {
 	}
 	if took := time.Since(start); took > 20*time.Second {
 		t.Errorf("took %v to give up with --timeout 1s", took)
+	}
+	// A cluster file that is not there is the same: exit 2, saying why.
+	missing := filepath.Join(t.TempDir(), "none.cluster")
+	r = runCLIBinary(t, bin, "-C", missing, "--exec", "status")
+	if r.code != exitClusterUnreachable || !strings.Contains(r.stderr, "none.cluster") {
+		t.Errorf("missing cluster file: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 

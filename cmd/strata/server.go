@@ -21,6 +21,7 @@ import (
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/server/node"
+	"github.com/strata-db/strata/db/server/procctl"
 	"github.com/strata-db/strata/db/server/worker"
 )
 
@@ -51,10 +52,9 @@ func newServerCommand() *cobra.Command {
 cluster file is a coordinator. Every process campaigns for cluster controller
 (stateless and transaction classes are preferred) and registers with the elected
 one, which keeps the cluster's process list and builds its status document
-(strata status). Until recruitment arrives, the process whose public address is
-the cluster file's first coordinator hosts every role of a single database
-(sequencer, proxies, resolver, transaction log, storage server); the others host
-no database role. Data lives in --datadir and survives restarts. --status-port
+(strata status). The elected controller recruits the database's roles on the
+processes (by class: storage, log, transaction, stateless, unset) and recovers
+the database whenever one of its transaction roles fails. Data lives in --datadir and survives restarts. --status-port
 serves /healthz, /metrics (Prometheus text) and /status (the status document).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServer(cmd.Context(), f) },
@@ -254,6 +254,14 @@ func startNode(e *flow.Env, f serverFlags, cf clusterfile.ClusterFile, cfPath st
 		Cluster:           &client.ClusterInfo{File: cf, Path: cfPath},
 	})
 	if err != nil {
+		return nil, err
+	}
+	// kill (strata cli) restarts the process: it exits with status 0 and
+	// its monitor starts it again at once.
+	if _, err := procctl.Start(e, procctl.Config{ProcessID: f.publicAddress, Reboot: func() {
+		e.Trace(flow.SevWarnAlw, "ProcessRebooting")
+		os.Exit(0)
+	}}); err != nil {
 		return nil, err
 	}
 	e.Spawn("StartNode", func(c *flow.Ctx) error {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/kv"
 )
 
@@ -21,6 +22,9 @@ type fakeDB struct {
 	fail    map[string]error // next call of an operation fails
 	block   map[string]bool  // calls of an operation wait for their context
 	open    int              // transactions not yet closed
+	// statuses are the status documents reads of the status key return
+	// in turn; the last one stays.
+	statuses []string
 }
 
 func newFakeDB() *fakeDB {
@@ -83,6 +87,9 @@ type fakeTx struct {
 var systemKeys = []byte{0xff}
 
 func (t *fakeTx) readable(key []byte) error {
+	if bytes.HasPrefix(key, client.StatusJSONKey) {
+		return nil // the status key needs no option
+	}
 	_, read := t.opts["read_system_keys"]
 	_, access := t.opts["access_system_keys"]
 	if bytes.Compare(key, systemKeys) > 0 && !read && !access {
@@ -102,6 +109,9 @@ func (t *fakeTx) Get(ctx context.Context, key []byte) ([]byte, bool, error) {
 	}
 	if err := t.readable(append(key, 0)); err != nil {
 		return nil, false, err
+	}
+	if bytes.Equal(key, client.StatusJSONKey) {
+		return t.db.status()
 	}
 	v, ok := t.view[string(key)]
 	return []byte(v), ok, nil
@@ -168,6 +178,11 @@ func (t *fakeTx) Commit(ctx context.Context) (kv.Version, error) {
 	if t.denied {
 		return kv.InvalidVersion, fmt.Errorf("write outside the user keys: %w", kv.ErrKeyOutsideLegalRange)
 	}
+	if _, locked := t.db.data[string(kv.DBLockedKey)]; locked {
+		if _, aware := t.opts["lock_aware"]; !aware {
+			return kv.InvalidVersion, kv.ErrDatabaseLocked
+		}
+	}
 	t.db.data = clone(t.view)
 	t.db.version += 1000
 	t.writes = 0
@@ -191,4 +206,30 @@ func (t *fakeTx) Close() {
 		t.closed = true
 		t.db.open--
 	}
+}
+
+// status returns the next status document.
+func (d *fakeDB) status() ([]byte, bool, error) {
+	if len(d.statuses) == 0 {
+		return nil, false, nil
+	}
+	doc := d.statuses[0]
+	if len(d.statuses) > 1 {
+		d.statuses = d.statuses[1:]
+	}
+	return []byte(doc), true, nil
+}
+
+// fakeProcesses records kill requests; addresses in fail refuse them.
+type fakeProcesses struct {
+	reboots []string
+	fail    map[string]bool
+}
+
+func (p *fakeProcesses) Reboot(_ context.Context, addr string, checkOnly bool) error {
+	if p.fail[addr] {
+		return fmt.Errorf("connection refused")
+	}
+	p.reboots = append(p.reboots, fmt.Sprintf("%s check=%v", addr, checkOnly))
+	return nil
 }

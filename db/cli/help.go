@@ -36,6 +36,26 @@ func init() {
 			long: "Clears every key from BEGINKEY (inclusive) to ENDKEY (exclusive); without ENDKEY, every key that starts with BEGINKEY. An empty range succeeds; a conflict can still fail it. Needs `writemode on'." + escapingK},
 		"commit": {usage: "commit", short: "commit the current transaction", run: cmdCommit,
 			long: "Commits the sets and clears of the transaction started with `begin' and prints the committed version. When the commit fails the error is printed and the transaction is rolled back."},
+		"configure": {usage: "configure [new] [FORCE] <single|double|triple|three_data_hall|ssd|memory|commit_proxies=<N>|grv_proxies=<N>|resolvers=<N>|logs=<N>>*",
+			short: "change the database configuration", run: cmdConfigure,
+			long: "`configure new MODE ENGINE' creates the database, and works only on a database never configured; without `new', configure changes the configuration of a database that exists. MODE is single, double, triple or three_data_hall; ENGINE is ssd or memory; the role counts take a number from 1 to 1000. The settings are written under \\xff/conf/ in one transaction.\n\nUnless FORCE is given, a change needs an available database, and a redundancy mode needs as many zones (data halls for three_data_hall) as it keeps replicas among the processes that are not excluded."},
+		"coordinators": {usage: "coordinators auto|<ADDRESS>+ [description=new_cluster_description]",
+			short: "change cluster coordinators or description", run: cmdCoordinators, unbounded: true,
+			long: "Without arguments, prints the cluster description and coordinators. `auto' chooses coordinators for the redundancy mode (1, 3, 5, or 9 for three_data_hall), one per zone, keeping current ones when they qualify; otherwise the addresses given become the coordinators, and must be processes of the cluster. description= renames the cluster; it must match [A-Za-z0-9_]+.\n\nThe new connection string is written to \\xff/coordinators for the cluster controller to act on; the command then waits (up to the CLI's --wait-timeout) until the cluster file or status names the new coordinators."},
+		"exclude": {usage: "exclude [FORCE] [failed] [no_wait] [<ADDRESS...>] [locality_dcid:<excludedcid>] [locality_zoneid:<excludezoneid>] [locality_machineid:<excludemachineid>] [locality_processid:<excludeprocessid>]",
+			short: "exclude servers from the database either with IP address match or locality match", run: cmdExclude, unbounded: true,
+			long: "Without arguments, lists the excluded servers and localities. An ADDRESS is IP:PORT, or an IP alone for every process of a machine. The exclusions are written under \\xff/conf/excluded/ (\\xff/conf/failed/ with `failed'); then, unless `failed' or `no_wait' (also spelt --no-wait), the command waits (up to the CLI's --wait-timeout) until status shows no storage or log role on an excluded process, and says for each whether it is safe to remove.\n\n`failed' marks the processes as failed: their data is re-replicated from the other replicas rather than moved off them, so it can be lost if they held the last copy. Unless FORCE is given, an exclusion that would leave the cluster no process is refused."},
+		"include": {usage: "include [failed] all|<ADDRESS...> [locality_dcid:<excludedcid>] [locality_zoneid:<excludezoneid>] [locality_machineid:<excludemachineid>] [locality_processid:<excludeprocessid>]",
+			short: "permit previously-excluded servers and localities to rejoin the database", run: cmdInclude,
+			long: "`include all' clears every exclusion (every failed one with `failed'); otherwise those named. Including a whole machine (an IP alone) also includes its processes."},
+		"kill": {usage: "kill all|list|<ADDRESS...>", short: "attempts to kill one or more processes in the cluster", run: cmdKill,
+			long: "`kill' or `kill list' lists the processes of the cluster. `kill ADDRESS...' asks those processes to restart, and `kill all' asks every one: each exits and its monitor starts it again."},
+		"lock": {usage: "lock", short: "lock the database with a randomly generated lockUID", run: cmdLock,
+			long: "Locks the database: until it is unlocked with the printed UID, only transactions with the lock_aware option commit. The UID is written to \\xff/dbLocked."},
+		"maintenance": {usage: "maintenance [on|off] [ZONEID] [SECONDS]", short: "mark a zone for maintenance", run: cmdMaintenance,
+			long: "`maintenance on ZONEID SECONDS' tells data distribution not to move data away from that zone's servers while they are down, for SECONDS; `maintenance off' ends it; `maintenance' alone shows it. The zone is written to \\xff/healthyZone."},
+		"unlock": {usage: "unlock <UID>", short: "unlock the database with the provided lockUID", run: cmdUnlock,
+			long: "Unlocks a database locked with `lock'. UID is the 32 hex digits `lock' printed; a lock with another UID stays, and the command fails with database_locked."},
 		"exit": {usage: "exit", short: "exit the CLI"},
 		"get": {usage: "get <KEY>", short: "fetch the value for a given key", run: cmdGet,
 			long: "Prints the value of KEY, or `not found' when the database does not hold it." + escapingK},
@@ -68,18 +88,10 @@ func init() {
 	}
 }
 
-// unavailable are fdbcli's management commands that need cluster
-// formation (coordinators, a cluster controller, status), with the reason
-// they fail.
+// unavailable are fdbcli's commands Strata does not have yet, with the
+// reason they fail.
 var unavailable = map[string]string{
-	"configure":    "configuration changes need the cluster controller, which arrives with cluster formation",
-	"coordinators": "changing coordinators needs the coordinators' own interface, which arrives with cluster formation",
-	"exclude":      "exclusion needs data distribution, which arrives with cluster formation",
-	"include":      "inclusion needs data distribution, which arrives with cluster formation",
-	"kill":         "kill needs the cluster controller's worker list, which arrives with cluster formation",
-	"lock":         "locking needs the cluster controller, which arrives with cluster formation",
-	"unlock":       "unlocking needs the cluster controller, which arrives with cluster formation",
-	"setclass":     "process classes need the cluster controller, which arrives with cluster formation",
+	"setclass": "process classes are set on the command line (strata server --class) until the cluster controller takes setclass",
 }
 
 const escapingHelp = `

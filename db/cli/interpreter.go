@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/strata-db/strata/db/kv"
 )
 
 // Config configures an Interpreter.
@@ -20,17 +22,27 @@ type Config struct {
 	// NoTuples turns off the tuple form printed after keys that decode
 	// as tuples, leaving exactly fdbcli's output.
 	NoTuples bool
-	// ClusterFile is the cluster file's path, shown by `status`.
+	// ClusterFile is the cluster file's path, shown by `status`; `coordinators'
+	// also watches it for the cluster's rewrite.
 	ClusterFile string
+	// Processes restarts processes for `kill'; nil leaves kill unavailable.
+	Processes ProcessControl
+	// WaitTimeout bounds how long `exclude' and `coordinators' wait for
+	// the cluster to act (0: DefaultWaitTimeout); PollInterval is how
+	// often they look (0: DefaultPollInterval).
+	WaitTimeout, PollInterval time.Duration
 }
 
 // Interpreter runs fdbcli commands. It is not safe for concurrent use.
 type Interpreter struct {
 	cfg       Config
 	writeMode bool
-	tr        Transaction // the transaction begun with `begin`, or nil
-	global    optionSet   // options for every new transaction
-	active    optionSet   // options of tr
+	tr        Transaction       // the transaction begun with `begin`, or nil
+	global    optionSet         // options for every new transaction
+	active    optionSet         // options of tr
+	lockUIDs  func() kv.LockUID // nil: random UIDs for `lock'
+	// clusterIDs gives `coordinators' its new cluster IDs; nil: random.
+	clusterIDs func() string
 }
 
 // New returns an interpreter in autocommit mode with writes disabled.
@@ -149,7 +161,7 @@ func (in *Interpreter) command(ctx context.Context, tokens []string) (exit bool,
 
 // report prints a command's error, unless the command printed it.
 func (in *Interpreter) report(ctx, cctx context.Context, err error) {
-	if err == nil || errors.Is(err, errUsage) {
+	if err == nil || errors.Is(err, errUsage) || errors.Is(err, errPrinted) {
 		return
 	}
 	var dbe *dbError

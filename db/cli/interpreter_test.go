@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -42,12 +44,26 @@ func TestParse(t *testing.T) {
 //	block op=OP                   make OP wait until its context ends
 //	unblock op=OP
 //	state                         the committed data and open transactions
+//	status                        the status documents reads return in
+//	                              turn, separated by lines "next"
+//	kills                         the kill requests so far
+//	killfail addr=A               make kill requests to A fail
+//	clusterfile                   write the input as the cluster file
 func TestExec(t *testing.T) {
 	datadriven.Walk(t, "testdata/exec", func(t *testing.T, path string) {
 		db := newFakeDB()
+		procs := &fakeProcesses{fail: map[string]bool{}}
 		var out bytes.Buffer
-		cfg := Config{DB: db, Out: &out, Err: &prefixWriter{w: &out, prefix: "! "}}
+		cf := filepath.Join(t.TempDir(), "strata.cluster")
+		cfg := Config{DB: db, Out: &out, Err: &prefixWriter{w: &out, prefix: "! "}, Processes: procs,
+			ClusterFile: cf, WaitTimeout: 50 * time.Millisecond, PollInterval: 5 * time.Millisecond}
 		in := New(cfg)
+		uids := 0
+		in.lockUIDs = func() kv.LockUID {
+			uids++
+			return kv.LockUID{15: byte(uids)}
+		}
+		in.clusterIDs = func() string { return "ID" }
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			out.Reset()
 			switch d.Cmd {
@@ -84,6 +100,23 @@ func TestExec(t *testing.T) {
 				return ""
 			case "state":
 				return db.dump()
+			case "status":
+				db.statuses = strings.Split(d.Input, "\nnext\n")
+				return ""
+			case "kills":
+				s := strings.Join(procs.reboots, "\n")
+				procs.reboots = nil
+				return s
+			case "killfail":
+				var addr string
+				d.ScanArgs(t, "addr", &addr)
+				procs.fail[addr] = true
+				return ""
+			case "clusterfile":
+				if err := os.WriteFile(cf, []byte(d.Input+"\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return ""
 			}
 			t.Fatalf("unknown directive %s", d.Cmd)
 			return ""

@@ -1,0 +1,281 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/strata-db/strata/db/clusterfile"
+	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/status"
+)
+
+// canonicalAddress is the form two addresses are compared in.
+func canonicalAddress(a string) string {
+	if e, err := kv.ParseExclusion(a); err == nil && !e.IsLocality() {
+		return e.String()
+	}
+	return a
+}
+
+// currentConnection is the cluster's connection string: as status reports
+// it, else as the cluster file holds it.
+func (in *Interpreter) currentConnection(st *status.Status) (clusterfile.ClusterFile, error) {
+	if st != nil && st.Cluster != nil && st.Cluster.ConnectionString != "" {
+		if cf, err := clusterfile.Parse(st.Cluster.ConnectionString); err == nil {
+			return cf, nil
+		}
+	}
+	if in.cfg.ClusterFile == "" {
+		return clusterfile.ClusterFile{}, fmt.Errorf("no connection string: status has none and no cluster file is known")
+	}
+	return clusterfile.Read(in.cfg.ClusterFile)
+}
+
+// sameCoordinators reports whether a and b name the same set of
+// coordinators.
+func sameCoordinators(a, b clusterfile.ClusterFile) bool {
+	set := func(f clusterfile.ClusterFile) []string {
+		var out []string
+		for _, c := range f.Coordinators {
+			out = append(out, canonicalAddress(c.String()))
+		}
+		sort.Strings(out)
+		return out
+	}
+	return slices.Equal(set(a), set(b))
+}
+
+// coordinatorsRequest is a parsed `coordinators' line.
+type coordinatorsRequest struct {
+	auto        bool
+	addrs       []clusterfile.Coordinator
+	description string
+}
+
+func (in *Interpreter) parseCoordinators(args []string) (coordinatorsRequest, error) {
+	var r coordinatorsRequest
+	seen := map[string]bool{}
+	for _, tok := range args {
+		if d, ok := strings.CutPrefix(tok, "description="); ok {
+			if d == "" || strings.Trim(d, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != "" {
+				in.errorf("Cluster description must match [A-Za-z0-9_]+")
+				return r, errPrinted
+			}
+			r.description = d
+			continue
+		}
+		if tok == "auto" {
+			r.auto = true
+			continue
+		}
+		c, err := clusterfile.ParseCoordinator(tok)
+		if err != nil || seen[canonicalAddress(c.String())] {
+			in.errorf("The specified network addresses are invalid")
+			if err != nil {
+				fmt.Fprintf(in.cfg.Err, "%v\n", err)
+			} else {
+				fmt.Fprintf(in.cfg.Err, "%s is named twice\n", c)
+			}
+			return r, errPrinted
+		}
+		seen[canonicalAddress(c.String())] = true
+		r.addrs = append(r.addrs, c)
+	}
+	if r.auto && len(r.addrs) > 0 {
+		return r, in.usage("coordinators")
+	}
+	return r, nil
+}
+
+// cmdCoordinators shows the coordinators, or asks for new ones: it writes
+// the new connection string to kv.CoordinatorsKey, for the cluster
+// controller to act on, and waits until the cluster file or status names
+// the new coordinators.
+func cmdCoordinators(in *Interpreter, ctx context.Context, args []string) error {
+	req, err := in.parseCoordinators(args)
+	if err != nil {
+		return err
+	}
+	bctx, cancel := in.bounded(ctx)
+	defer cancel()
+	st, stErr := in.clusterStatus(bctx)
+	cur, err := in.currentConnection(st)
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		in.printf("Cluster description: %s\n", cur.Description)
+		in.printf("Cluster coordinators (%d): %s\n", len(cur.Coordinators), strings.Join(cur.Addresses(), ","))
+		in.printf("Type `help coordinators' to learn how to change this information.\n")
+		return nil
+	}
+	if stErr != nil {
+		in.errorf("Database unreachable (%v)", stErr)
+		return errPrinted
+	}
+	want := clusterfile.ClusterFile{Description: cur.Description, ID: cur.ID, Coordinators: req.addrs}
+	if req.description != "" {
+		want.Description = req.description
+	}
+	if len(req.addrs) == 0 { // auto, or only a new description
+		if want.Coordinators, err = in.autoCoordinators(st, cur, req.auto); err != nil {
+			return err
+		}
+	} else if err := in.checkCoordinatorsRun(st, req.addrs); err != nil {
+		return err
+	}
+	if sameCoordinators(cur, want) && want.Description == cur.Description {
+		in.printf("No change (existing configuration satisfies request)\n")
+		return nil
+	}
+	want.ID = in.newClusterID()
+	err = in.manage(bctx, true, func(tr Transaction) error {
+		tr.Set(kv.CoordinatorsKey, []byte(want.String()))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	cancel()
+	return in.waitCoordinators(ctx, want)
+}
+
+// newClusterID returns a fresh cluster ID: the ID changes with the
+// coordinators, as FoundationDB's.
+func (in *Interpreter) newClusterID() string {
+	if in.clusterIDs != nil {
+		return in.clusterIDs()
+	}
+	return clusterfile.NewID(rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
+}
+
+// checkCoordinatorsRun refuses coordinators that are not processes of the
+// cluster (fdbcli: NOT_COORDINATORS).
+func (in *Interpreter) checkCoordinatorsRun(st *status.Status, addrs []clusterfile.Coordinator) error {
+	known := map[string]bool{}
+	for _, p := range st.Cluster.Processes {
+		known[canonicalAddress(p.Address)] = true
+	}
+	for _, a := range addrs {
+		if !known[canonicalAddress(a.String())] {
+			in.errorf("Coordination servers are not running on the specified network addresses")
+			fmt.Fprintf(in.cfg.Err, "No process of the cluster listens on %s.\n", a)
+			return errPrinted
+		}
+	}
+	return nil
+}
+
+// desiredCoordinators is how many coordinators a redundancy mode wants
+// (fdb.md §6.2): 1, 3, 5, and 9 for three_data_hall.
+func desiredCoordinators(mode string) int {
+	switch mode {
+	case "double":
+		return 3
+	case "triple":
+		return 5
+	case "three_data_hall":
+		return 9
+	}
+	return 1
+}
+
+// autoCoordinators chooses coordinators as fdbcli's `coordinators auto':
+// without auto (only a new description was asked for) the current ones;
+// else as many as the redundancy mode wants,
+// each in its own zone among the processes that are not excluded,
+// keeping current coordinators first, then by address.
+func (in *Interpreter) autoCoordinators(st *status.Status, cur clusterfile.ClusterFile, auto bool) ([]clusterfile.Coordinator, error) {
+	if !auto {
+		return cur.Coordinators, nil
+	}
+	need := desiredCoordinators(st.Cluster.Configuration.RedundancyMode)
+	current := map[string]bool{}
+	for _, c := range cur.Coordinators {
+		current[canonicalAddress(c.String())] = true
+	}
+	var procs []status.Process
+	for _, p := range st.Cluster.Processes {
+		if !p.Excluded {
+			procs = append(procs, p)
+		}
+	}
+	sort.Slice(procs, func(i, j int) bool {
+		ci, cj := current[canonicalAddress(procs[i].Address)], current[canonicalAddress(procs[j].Address)]
+		if ci != cj {
+			return ci
+		}
+		return procs[i].Address < procs[j].Address
+	})
+	zones := map[string]bool{}
+	var out []clusterfile.Coordinator
+	for _, p := range procs {
+		if len(out) == need || zones[faultZone(p)] {
+			continue
+		}
+		c, err := clusterfile.ParseCoordinator(p.Address)
+		if err != nil {
+			continue
+		}
+		zones[faultZone(p)] = true
+		out = append(out, c)
+	}
+	if len(out) < need {
+		in.errorf("Too few strata server machines to provide coordination at the current redundancy level")
+		fmt.Fprintf(in.cfg.Err, "%s wants %d coordinators in different zones; %d zones have processes that are not excluded.\n",
+			st.Cluster.Configuration.RedundancyMode, need, len(out))
+		return nil, errPrinted
+	}
+	return out, nil
+}
+
+// waitCoordinators waits until the cluster file or status names want's
+// coordinators and description, or the wait timeout passes.
+func (in *Interpreter) waitCoordinators(ctx context.Context, want clusterfile.ClusterFile) error {
+	deadline := time.Now().Add(in.waitTimeout())
+	for {
+		if in.coordinatorsChanged(ctx, want) {
+			in.printf("Coordination state changed\n")
+			return nil
+		}
+		if !time.Now().Before(deadline) {
+			in.errorf("The coordinators did not change within %v.", in.waitTimeout())
+			fmt.Fprintf(in.cfg.Err, "The request (%s) is recorded in %s for the cluster controller, which has not acted on it;\n"+
+				"the cluster file and status still name the old coordinators. Check `status', and run `coordinators' again to keep waiting.\n",
+				want, kv.Printable(kv.CoordinatorsKey))
+			return errPrinted
+		}
+		if err := sleep(ctx, min(in.pollInterval(), time.Until(deadline))); err != nil {
+			return &dbError{err}
+		}
+	}
+}
+
+// coordinatorsChanged reports whether the cluster file or status shows
+// want's coordinators and description.
+func (in *Interpreter) coordinatorsChanged(ctx context.Context, want clusterfile.ClusterFile) bool {
+	match := func(cf clusterfile.ClusterFile) bool {
+		return cf.Description == want.Description && sameCoordinators(cf, want)
+	}
+	if in.cfg.ClusterFile != "" {
+		if text, err := os.ReadFile(in.cfg.ClusterFile); err == nil {
+			if cf, err := clusterfile.Parse(string(text)); err == nil && match(cf) {
+				return true
+			}
+		}
+	}
+	bctx, cancel := in.bounded(ctx)
+	defer cancel()
+	st, err := in.clusterStatus(bctx)
+	if err != nil {
+		return false
+	}
+	cf, err := clusterfile.Parse(st.Cluster.ConnectionString)
+	return err == nil && match(cf)
+}
