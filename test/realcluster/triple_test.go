@@ -2,14 +2,11 @@ package realcluster
 
 import (
 	"context"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/strata-db/strata/db/client"
-	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/status"
 	"github.com/strata-db/strata/test/testserver"
 )
@@ -25,8 +22,8 @@ type tripleCluster struct {
 }
 
 // startTriple starts five zoned processes, configures triple and waits
-// until the data is healthy on three-replica teams.
-// before, if set, runs once the processes are up, before configure.
+// until the data is healthy on three-replica teams. before, if set, runs
+// once the processes are up, before configure.
 func startTriple(t *testing.T, before func(*tripleCluster)) *tripleCluster {
 	t.Helper()
 	if testing.Short() {
@@ -47,219 +44,24 @@ func startTriple(t *testing.T, before func(*tripleCluster)) *tripleCluster {
 	if before != nil {
 		before(tc)
 	}
-	tc.configureTriple(t)
+	cl.Configure(t, db, "triple", "memory")
 	start := time.Now()
 	st := cl.WaitStatus(t, 30*time.Second, "healthy triple", healthyTriple)
 	t.Logf("healthy triple %v after configure: %s", time.Since(start).Round(100*time.Millisecond), testserver.Summary(st))
 	return tc
 }
 
-// configureTriple runs `configure triple memory`; a CLI without cluster
-// management falls back on writing the configuration key it would write.
-func (tc *tripleCluster) configureTriple(t *testing.T) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, err := tc.CLI(ctx, 15*time.Second, "configure triple memory")
-	if err == nil {
-		t.Logf("configure triple memory: %s", strings.TrimSpace(out))
-		return
-	}
-	if !strings.Contains(out, "arrives with cluster formation") {
-		t.Fatalf("%v: %s", err, out)
-	}
-	t.Logf("this strata cli has no configure (%s); writing %s", strings.TrimSpace(out), kv.Printable(kv.ConfKey(kv.ConfRedundancyMode)))
-	_, err = tc.db.Transact(ctx, func(tx *client.Tx) (any, error) {
-		if err := tx.Options(func(o client.TransactionOptions) error { o.SetAccessSystemKeys(); return nil }); err != nil {
-			return nil, err
-		}
-		tx.Set(kv.ConfKey(kv.ConfRedundancyMode), []byte("triple"))
-		tx.Set(kv.ConfKey(kv.ConfStorageEngine), []byte("memory"))
-		return nil, nil
-	})
-	if err != nil {
-		t.Fatalf("writing the configuration: %v", err)
-	}
-}
-
-// healthyTriple accepts a fully recovered triple cluster whose data is
-// healthy, with three logs in distinct zones and at least three storage
-// servers in distinct zones.
-func healthyTriple(st *status.Status) bool {
-	cl := st.Cluster
-	if cl.Configuration.RedundancyMode != "triple" || cl.RecoveryState.Name != status.RecoveryFullyRecovered ||
-		cl.Data.State.Name != status.DataHealthy || cl.Data.State.MinReplicasRemaining < 3 {
-		return false
-	}
-	return len(zonesWith(st, status.RoleLog)) == 3 && len(zonesWith(st, status.RoleStorage)) >= 3
-}
+// healthyTriple accepts a healthy triple cluster.
+func healthyTriple(st *status.Status) bool { return testserver.Healthy(st, "triple", 3) }
 
 // zonesWith returns the distinct zones of the reachable processes playing
 // role.
-func zonesWith(st *status.Status, role string) map[string]bool {
-	zones := map[string]bool{}
-	for _, p := range st.Cluster.Processes {
-		if !testserver.Unreachable(p) && testserver.HasRole(p, role) {
-			zones[p.Zone()] = true
-		}
-	}
-	return zones
-}
-
-// loader writes unique keys from several goroutines through the Go
-// client, and remembers every key whose commit was acknowledged.
-type loader struct {
-	db   *client.DB
-	stop context.CancelFunc
-	wg   sync.WaitGroup
-
-	mu     sync.Mutex
-	acked  map[string]string
-	latest time.Time // start of the latest-started acknowledged commit
-	errs   map[string]int
-}
-
-// startLoader runs workers goroutines, each committing one new key per
-// transaction, until stopLoad.
-func startLoader(db *client.DB, workers int) *loader {
-	ctx, cancel := context.WithCancel(context.Background())
-	l := &loader{db: db, stop: cancel, acked: map[string]string{}, errs: map[string]int{}}
-	for w := range workers {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			for i := 0; ctx.Err() == nil; i++ {
-				l.commitOne(ctx, fmt.Sprintf("load/%02d/%06d", w, i))
-			}
-		}()
-	}
-	return l
-}
-
-// commitOne writes key with Transact's retry loop, bounded so a stuck
-// commit does not outlive the test.
-func (l *loader) commitOne(ctx context.Context, key string) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	value := "v" + key
-	started := time.Now()
-	_, err := l.db.Transact(ctx, func(tx *client.Tx) (any, error) {
-		tx.Set([]byte(key), []byte(value))
-		return nil, nil
-	})
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err != nil {
-		if ctx.Err() == nil {
-			l.errs[err.Error()]++
-		}
-		return
-	}
-	l.acked[key] = value
-	if started.After(l.latest) {
-		l.latest = started
-	}
-}
-
-// committedSince reports whether a commit that started after t was
-// acknowledged.
-func (l *loader) committedSince(t time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.latest.After(t)
-}
-
-// stopLoad stops the workers and returns the acknowledged keys and the
-// errors Transact returned, by message.
-func (l *loader) stopLoad() (map[string]string, map[string]int) {
-	l.stop()
-	l.wg.Wait()
-	return l.acked, l.errs
-}
-
-// awaitCommit waits until a commit that started after since is
-// acknowledged and returns how long after since it was seen (to 20 ms).
-func (l *loader) awaitCommit(t *testing.T, since time.Time, limit time.Duration) time.Duration {
-	t.Helper()
-	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if l.committedSince(since) {
-			return time.Since(since)
-		}
-	}
-	t.Fatalf("no commit acknowledged within %v", limit)
-	return 0
-}
-
-// checkAll reads every key of want back and fails the test for each that
-// is missing or differs.
-func checkAll(t *testing.T, db *client.DB, want map[string]string) {
-	t.Helper()
-	keys := make([]string, 0, len(want))
-	for k := range want {
-		keys = append(keys, k)
-	}
-	lost := 0
-	for len(keys) > 0 {
-		batch := keys[:min(200, len(keys))]
-		keys = keys[len(batch):]
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		got, err := db.ReadTransact(ctx, func(tx *client.Tx) (any, error) {
-			vals := make([][]byte, len(batch))
-			for i, k := range batch {
-				v, err := tx.Get([]byte(k))
-				if err != nil {
-					return nil, err
-				}
-				vals[i] = v
-			}
-			return vals, nil
-		})
-		cancel()
-		if err != nil {
-			t.Fatalf("reading acknowledged keys back: %v", err)
-		}
-		for i, v := range got.([][]byte) {
-			if string(v) != want[batch[i]] {
-				if lost++; lost <= 10 {
-					t.Errorf("acknowledged %s = %q, read %q", batch[i], want[batch[i]], v)
-				}
-			}
-		}
-	}
-	if lost > 0 {
-		t.Fatalf("%d of %d acknowledged commits lost", lost, len(want))
-	}
-}
-
-// writeKeys commits n keys under prefix, 100 per transaction.
-func writeKeys(t *testing.T, db *client.DB, prefix string, n int) map[string]string {
-	t.Helper()
-	want := map[string]string{}
-	for i := 0; i < n; i += 100 {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		_, err := db.Transact(ctx, func(tx *client.Tx) (any, error) {
-			for j := i; j < min(i+100, n); j++ {
-				k := fmt.Sprintf("%s%06d", prefix, j)
-				tx.Set([]byte(k), []byte("v"+k))
-			}
-			return nil, nil
-		})
-		cancel()
-		if err != nil {
-			t.Fatalf("writing %s keys: %v", prefix, err)
-		}
-		for j := i; j < min(i+100, n); j++ {
-			k := fmt.Sprintf("%s%06d", prefix, j)
-			want[k] = "v" + k
-		}
-	}
-	return want
-}
+func zonesWith(st *status.Status, role string) map[string]bool { return testserver.ZonesWith(st, role) }
 
 func TestTripleKillSequencerUnderLoadLosesNoAcknowledgedCommit(t *testing.T) {
 	tc := startTriple(t, nil)
-	load := startLoader(tc.db, 8)
-	t.Cleanup(func() { load.stopLoad() })
+	load := testserver.StartLoader(tc.db, "load/", 8, 0)
+	t.Cleanup(func() { load.Stop() })
 	time.Sleep(3 * time.Second)
 	st, err := tc.Status(context.Background())
 	if err != nil {
@@ -281,19 +83,22 @@ func TestTripleKillSequencerUnderLoadLosesNoAcknowledgedCommit(t *testing.T) {
 	time.Sleep(time.Second)
 	victim.Restart()
 	t.Logf("restarted %s", victim.Address)
-	resumed := load.awaitCommit(t, killed, 30*time.Second)
+	resumed, err := load.AwaitCommit(killed, 30*time.Second)
+	if err != nil {
+		t.Fatalf("after the kill: %v", err)
+	}
 	t.Logf("commits resumed %v after the kill", resumed.Round(10*time.Millisecond))
 	time.Sleep(2 * time.Second)
-	acked, errs := load.stopLoad()
+	acked, errs := load.Stop()
 	t.Logf("%d commits acknowledged; Transact errors: %v", len(acked), errs)
-	checkAll(t, tc.db, acked)
+	testserver.CheckAll(t, tc.db, acked)
 	st = tc.WaitStatus(t, 30*time.Second, "healthy triple after the restart", healthyTriple)
 	t.Logf("healthy again: %s", testserver.Summary(st))
 }
 
 func TestTripleKilledStorageIsReReplicated(t *testing.T) {
 	tc := startTriple(t, nil)
-	want := writeKeys(t, tc.db, "data/", 1000)
+	want := testserver.WriteKeys(t, tc.db, "data/", 1000)
 	st, err := tc.Status(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -329,7 +134,7 @@ func TestTripleKilledStorageIsReReplicated(t *testing.T) {
 	if !seen[status.DataHealing] {
 		t.Errorf("status never showed %q between the kill and healthy; saw %v", status.DataHealing, seen)
 	}
-	checkAll(t, tc.db, want)
+	testserver.CheckAll(t, tc.db, want)
 }
 
 func TestTripleExcludeMovesDataOff(t *testing.T) {
@@ -340,7 +145,7 @@ func TestTripleExcludeMovesDataOff(t *testing.T) {
 			t.Skipf("blocked: this build's strata cli has no exclude (%s), and the cluster controller never reads \\xff/conf/excluded/ (Controller.exclusions is never filled)", strings.TrimSpace(out))
 		}
 	})
-	want := writeKeys(t, tc.db, "data/", 1000)
+	want := testserver.WriteKeys(t, tc.db, "data/", 1000)
 	st, err := tc.Status(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -374,7 +179,7 @@ func TestTripleExcludeMovesDataOff(t *testing.T) {
 	if zones := zonesWith(st, status.RoleStorage); len(zones) < 3 {
 		t.Errorf("after exclude, storage in %d zones: %s", len(zones), testserver.Summary(st))
 	}
-	checkAll(t, tc.db, want)
+	testserver.CheckAll(t, tc.db, want)
 	if out, err := tc.CLI(ctx, 10*time.Second, "include all"); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}

@@ -152,3 +152,28 @@ func ProcessAt(st *status.Status, address string) (status.Process, bool) {
 	}
 	return status.Process{}, false
 }
+
+// Healthy accepts a fully recovered cluster in redundancy mode whose data
+// is healthy with at least replicas replicas of every shard, whose current
+// logs are in replicas distinct zones (or more) and whose storage servers
+// are in at least replicas distinct zones.
+func Healthy(st *status.Status, mode string, replicas int) bool {
+	cl := st.Cluster
+	if cl.Configuration.RedundancyMode != mode || cl.RecoveryState.Name != status.RecoveryFullyRecovered ||
+		cl.Data.State.Name != status.DataHealthy || cl.Data.State.MinReplicasRemaining < replicas {
+		return false
+	}
+	return len(ZonesWith(st, status.RoleLog)) >= replicas && len(ZonesWith(st, status.RoleStorage)) >= replicas
+}
+
+// ZonesWith returns the distinct zones of the reachable processes that
+// play role.
+func ZonesWith(st *status.Status, role string) map[string]bool {
+	zones := map[string]bool{}
+	for _, p := range st.Cluster.Processes {
+		if !Unreachable(p) && HasRole(p, role) {
+			zones[p.Zone()] = true
+		}
+	}
+	return zones
+}
