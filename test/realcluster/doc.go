@@ -1,5 +1,8 @@
 // Package realcluster tests cluster formation with real `strata server`
 // processes: several processes sharing one cluster file elect a cluster
 // controller, register with it, and show up — or as unreachable — in
-// `strata status`.
+// `strata status`. The triple tests configure five processes in five
+// zones for triple redundancy and check what it promises: a killed
+// sequencer loses no acknowledged commit, a killed storage server's data
+// is re-replicated, and exclusion drains a process.
 package realcluster

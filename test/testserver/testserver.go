@@ -41,6 +41,10 @@ type Server struct {
 	Dir         string
 	Address     string
 	ClusterFile string
+	// Zone is the process's --locality-zone ("": none).
+	Zone string
+	// Engine is its --storage-engine ("": the server's default).
+	Engine string
 
 	t   testing.TB
 	cmd *exec.Cmd
@@ -64,13 +68,25 @@ func Start(t testing.TB, binary string) *Server {
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.cmd = exec.Command(s.Binary, "server", "--cluster-file", s.ClusterFile, "--public-address", s.Address,
-		"--datadir", filepath.Join(s.Dir, "data"), "--logdir", filepath.Join(s.Dir, "log"))
+		"--datadir", filepath.Join(s.Dir, "data"), "--logdir", s.LogDir())
+	if s.Zone != "" {
+		s.cmd.Args = append(s.cmd.Args, "--locality-zone", s.Zone)
+	}
+	if s.Engine != "" {
+		s.cmd.Args = append(s.cmd.Args, "--storage-engine", s.Engine)
+	}
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	s.cmd.Stderr = os.Stderr
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
 }
+
+// LogDir is the directory of the server's JSON trace logs.
+func (s *Server) LogDir() string { return filepath.Join(s.Dir, "log") }
+
+// Running reports whether the process was started and not killed.
+func (s *Server) Running() bool { return s.cmd != nil }
 
 // Kill sends SIGKILL: the server gets no chance to flush or sync.
 func (s *Server) Kill() {
