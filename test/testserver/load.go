@@ -9,37 +9,20 @@ import (
 	"time"
 
 	"github.com/strata-db/strata/db/client"
-	"github.com/strata-db/strata/db/kv"
 )
 
-// Configure sets the redundancy mode and storage engine with `strata cli
-// --exec "configure <mode> <engine>"`. A CLI without cluster management
-// (it says the command arrives with cluster formation) is stood in for by
-// writing the configuration keys it would write, through db.
+// Configure creates the database's configuration with `strata cli --exec
+// "configure new <mode> <engine>"`, as an operator (or the deployer) does
+// on a new cluster.
 func (c *Cluster) Configure(t testing.TB, db *client.DB, mode, engine string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	out, err := c.CLI(ctx, 15*time.Second, "configure "+mode+" "+engine)
-	if err == nil {
-		t.Logf("configure %s %s: %s", mode, engine, strings.TrimSpace(out))
-		return
-	}
-	if !strings.Contains(out, "arrives with cluster formation") {
+	out, err := c.CLI(ctx, 15*time.Second, "configure new "+mode+" "+engine)
+	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	t.Logf("this strata cli has no configure; writing %s", kv.Printable(kv.ConfPrefix))
-	_, err = db.Transact(ctx, func(tx *client.Tx) (any, error) {
-		if err := tx.Options(func(o client.TransactionOptions) error { o.SetAccessSystemKeys(); return nil }); err != nil {
-			return nil, err
-		}
-		tx.Set(kv.ConfKey(kv.ConfRedundancyMode), []byte(mode))
-		tx.Set(kv.ConfKey(kv.ConfStorageEngine), []byte(engine))
-		return nil, nil
-	})
-	if err != nil {
-		t.Fatalf("writing the configuration: %v", err)
-	}
+	t.Logf("configure new %s %s: %s", mode, engine, strings.TrimSpace(out))
 }
 
 // Loader writes new keys from several goroutines through the Go client,

@@ -44,6 +44,13 @@ func (cc *Controller) fillRecovered(cl *status.Cluster, coordinators int) {
 	if cl.Configuration.StorageEngine == "" {
 		cl.Configuration.StorageEngine = "ssd"
 	}
+	cl.Configuration.ExcludedServers = cc.excludedServers()
+	for key, p := range cl.Processes {
+		if cc.exclusions[p.Address] {
+			p.Excluded = true
+			cl.Processes[key] = p
+		}
+	}
 	cl.Data = cc.dataHealth(core, mode)
 	available := cc.recovery.Name == status.RecoveryFullyRecovered && !gen.failed.IsSet() &&
 		cl.Data.State.Name != status.DataMissing
@@ -145,4 +152,17 @@ func (cc *Controller) faultTolerance(core *wire.DBCoreState, mode recruit.Mode) 
 		MaxZoneFailuresWithoutLosingAvailability: t.MaxZoneFailuresWithoutLosingAvailability,
 		MaxZoneFailuresWithoutLosingData:         t.MaxZoneFailuresWithoutLosingData,
 	}
+}
+
+// excludedServers lists the exclusions as status names them.
+func (cc *Controller) excludedServers() []status.ExcludedServer {
+	var out []status.ExcludedServer
+	for _, e := range cc.exclusionList {
+		if e.IsLocality() {
+			out = append(out, status.ExcludedServer{Locality: e.String()})
+		} else {
+			out = append(out, status.ExcludedServer{Address: e.String()})
+		}
+	}
+	return out
 }
