@@ -232,7 +232,10 @@ func qos(host *worker) status.QoS {
 // each process's last report interval. Failed processes count no rate.
 func (cc *Controller) workload() status.Workload {
 	var wl status.Workload
-	for _, w := range cc.workers {
+	// In address order: float sums must not depend on map order (the
+	// simulator checks that a seed repeats byte for byte).
+	for _, addr := range slices.Sorted(maps.Keys(cc.workers)) {
+		w := cc.workers[addr]
 		m := w.report.GetMetrics()
 		var dt float64
 		if w.prev != nil && !w.failed {
