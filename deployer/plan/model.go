@@ -43,6 +43,9 @@ type DesiredHost struct {
 	Processes []DesiredProcess `json:"processes"`
 	// MonitorState is where the host's monitor publishes its children.
 	MonitorState string `json:"monitor_state"`
+	// Sudo makes apply's commands on the host run as root through sudo
+	// (the host's ssh.sudo).
+	Sudo bool `json:"sudo,omitempty"`
 }
 
 // DesiredRelease is the binary a host must have.
@@ -127,6 +130,7 @@ func BuildDesired(s *spec.ClusterSpec, l *layout.Layout, releaseSHA256, clusterI
 			Conf:         desiredFile(h.Paths.SupervisorConf(), files.Conf),
 			Cluster:      desiredFile(h.Paths.ClusterFile(), clusterFile),
 			MonitorState: h.Paths.MonitorState(),
+			Sudo:         h.SSH.Sudo,
 		}
 		for _, p := range hl.Processes {
 			dh.Processes = append(dh.Processes, DesiredProcess{
