@@ -7,7 +7,7 @@ COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN       ?= bin/strata
 
-.PHONY: build test lint proto bench fuzz-wire quickstart quickstart-down
+.PHONY: build test lint proto bench bench-deployer fuzz-wire quickstart quickstart-down
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/strata
@@ -19,6 +19,15 @@ test: lint
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./db/flow/ ./db/wire/
 	$(GO) test -run '^$$' -bench . -benchtime 100x ./db/sim/simtests/
+
+# Deployer benchmarks (docs/benchmarks.md): a 1,000-host plan without
+# refresh, then fresh apply, no-change plan and fresh apply beside Ansible
+# on 8 namespace test hosts (root, openssh-server, iproute2; ansible for the
+# last, which it skips without).
+bench-deployer:
+	$(GO) test -run '^$$' -bench 'PlanNoRefresh1000' -benchtime 10x ./test/e2e/
+	$(GO) test -run '^$$' -bench 'FreshApply$$|NoChangePlan' -benchtime 5x ./test/e2e/
+	$(GO) test -run '^$$' -bench 'FreshApplyVsAnsible' -benchtime 5x -timeout 60m ./test/e2e/
 
 fuzz-wire:
 	$(GO) test -run '^$$' -fuzz=FuzzFrameReader -fuzztime=60s ./db/wire/

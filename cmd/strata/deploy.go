@@ -3,13 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -64,7 +63,8 @@ architecture, sh, sha256sum and setsid installed, free disk in the data path,
 the processes' ports free on new hosts, clock within 30s of this machine's),
 refreshes what the hosts and the database run, and lists the changes apply would
 make, each with its reason; restarts are listed explicitly (↻). -refresh=false
-plans from what the state records instead. The cluster file's ID is the first
+plans from what the state records instead, without contacting any host (no
+preflight either). The cluster file's ID is the first
 16 characters of the state's lineage, so it is the same in every plan and apply.
 Exit status with -detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 		func(fs *flag.FlagSet) func(*cobra.Command, []string) error {
@@ -148,6 +148,11 @@ type deployment struct {
 	// dbClusterFile is the cluster file through which this run's refresh
 	// reached the database; nil when it did not.
 	dbClusterFile []byte
+	// offline plans from the state without contacting any host (plan
+	// -refresh=false).
+	offline bool
+	// facts are what the preflight learned of each host.
+	facts map[string]apply.HostFacts
 }
 
 func (d *deployment) close() {
@@ -256,7 +261,7 @@ func releaseBinary(s *spec.ClusterSpec) (string, string, error) {
 	default:
 		return "", "", fmt.Errorf("release %s: unknown source %q", rel.Version, rel.Source)
 	}
-	sum, err := fileSHA256(p)
+	sum, err := state.FileDigest(p, digestCacheDir())
 	if err != nil {
 		return "", "", fmt.Errorf("release %s: %w", rel.Version, err)
 	}
@@ -266,17 +271,14 @@ func releaseBinary(s *spec.ClusterSpec) (string, string, error) {
 	return p, sum, nil
 }
 
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
+// digestCacheDir is where release digests are remembered between runs
+// (state.FileDigest); empty, so no caching, when there is no cache home.
+func digestCacheDir() string {
+	dir, err := os.UserCacheDir()
 	if err != nil {
-		return "", err
+		return ""
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("reading %s: %w", p, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return filepath.Join(dir, "strata", "digests")
 }
 
 func (d *deployment) openRelease() (io.ReadCloser, int64, error) {
@@ -292,9 +294,12 @@ func (d *deployment) openRelease() (io.ReadCloser, int64, error) {
 	return f, st.Size(), nil
 }
 
-// connect opens every host of the description at once. Hosts that cannot
-// be reached (or whose key is refused) are returned as failed checks.
-func (d *deployment) connect(ctx context.Context) []apply.CheckFailure {
+// connect makes the pool's host for every host of the description. Eager
+// dials them all at once now; otherwise each connects on its first
+// command, so a host's inspection starts as soon as its own handshake is
+// done. Hosts that cannot be set up, or reached when eager, are returned as
+// failed checks.
+func (d *deployment) connect(ctx context.Context, eager bool) []apply.CheckFailure {
 	pool, err := remote.NewPool(remote.Options{AcceptNewHostKeys: d.flags.acceptNewKeys, ConnectTimeout: d.flags.connectTimeout})
 	if err != nil {
 		return []apply.CheckFailure{{Host: "(all)", Check: "reachable", Problem: err.Error()}}
@@ -307,7 +312,13 @@ func (d *deployment) connect(ctx context.Context) []apply.CheckFailure {
 	for i := range d.spec.Hosts {
 		sh := &d.spec.Hosts[i]
 		wg.Go(func() {
-			h, err := pool.Connect(ctx, sh)
+			var h remote.Host
+			var err error
+			if eager {
+				h, err = pool.Connect(ctx, sh)
+			} else {
+				h, err = pool.Host(sh)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

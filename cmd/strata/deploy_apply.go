@@ -58,7 +58,7 @@ func (d *deployment) approvedPlan(cmd *cobra.Command, saved *plan.File) (*plan.P
 		if err != nil {
 			return nil, nil, err
 		}
-		if _, err := d.preflight(ctx, d.connect(ctx)); err != nil {
+		if _, err := d.preflight(ctx, d.connect(ctx, false)); err != nil {
 			return nil, nil, err
 		}
 		return p, desired, writePlan(stdout, p, d.flags.jsonOut)
@@ -120,6 +120,7 @@ func (d *deployment) carryOut(cmd *cobra.Command, p *plan.Plan, desired *plan.De
 		StatePath:   d.statePath,
 		WaitTimeout: f.waitTimeout,
 		Configure:   db.Configure,
+		Systemd:     systemdHosts(d.facts),
 	})
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -132,6 +133,15 @@ func (d *deployment) carryOut(cmd *cobra.Command, p *plan.Plan, desired *plan.De
 		fmt.Fprintf(stdout, "\nApply complete! Resources: %d added, %d changed, %d destroyed, %d restarted.\n", add, change, destroy, restart)
 	}
 	return nil
+}
+
+// systemdHosts lists the hosts whose init is systemd.
+func systemdHosts(facts map[string]apply.HostFacts) map[string]bool {
+	out := map[string]bool{}
+	for name, f := range facts {
+		out[name] = f.Systemd
+	}
+	return out
 }
 
 // leaseTTL bounds how long a lease left by a run that died blocks others.

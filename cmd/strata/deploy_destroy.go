@@ -28,7 +28,7 @@ func runDestroy(cmd *cobra.Command, configPath string, f *deployFlags) error {
 	if err := d.reloadState(); err != nil {
 		return err
 	}
-	if fails := d.connect(ctx); len(fails) > 0 {
+	if fails := d.connect(ctx, true); len(fails) > 0 {
 		return &apply.PreflightError{Failures: fails}
 	}
 	targets := d.destroyTargets()

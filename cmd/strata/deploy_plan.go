@@ -7,7 +7,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,12 +16,11 @@ import (
 	"github.com/strata-db/strata/deployer/state"
 )
 
-// preflight checks every connected host; a failure, or a host that could
-// not be connected (fails), is an error listing each host and check.
-func (d *deployment) preflight(ctx context.Context, fails []apply.CheckFailure) (map[string]apply.HostFacts, error) {
+// requirements are what every host must offer.
+func (d *deployment) requirements() (apply.Requirements, error) {
 	arch, err := apply.BinaryArch(d.binary)
 	if err != nil {
-		return nil, err
+		return apply.Requirements{}, err
 	}
 	req := apply.Requirements{Arch: arch, MinFreeBytes: 256 << 20, Commands: apply.DefaultCommands(), MaxClockSkew: 30 * time.Second,
 		Ports: map[string][]int{}}
@@ -31,13 +29,30 @@ func (d *deployment) preflight(ctx context.Context, fails []apply.CheckFailure) 
 			req.Ports[hl.Name] = append(req.Ports[hl.Name], p.Port, p.HTTPPort)
 		}
 	}
+	return req, nil
+}
+
+// inspect checks every host and, with refresh, reads what it runs, in one
+// remote command per host (connecting on the way); hosts that could not be
+// set up at all (fails) and failed checks make a *PreflightError. The
+// facts are kept for apply (systemd or not).
+func (d *deployment) inspect(ctx context.Context, fails []apply.CheckFailure, refresh bool) (map[string]*apply.HostReport, error) {
+	req, err := d.requirements()
+	if err != nil {
+		return nil, err
+	}
 	reachable := &plan.Desired{}
 	for _, h := range d.desired.Hosts {
 		if d.hosts[h.Name] != nil {
 			reachable.Hosts = append(reachable.Hosts, h)
 		}
 	}
-	facts, err := apply.Preflight(ctx, reachable, d.hosts, req, d.flags.parallel)
+	reps := apply.Inspect(ctx, reachable, d.hosts, apply.InspectOptions{
+		Requirements: &req, Refresh: refresh, ClusterFile: refresh, Parallel: d.flags.parallel})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	facts, err := apply.FactsOf(reps)
 	var pe *apply.PreflightError
 	switch {
 	case errors.As(err, &pe):
@@ -49,68 +64,51 @@ func (d *deployment) preflight(ctx context.Context, fails []apply.CheckFailure) 
 		slices.SortFunc(fails, func(a, b apply.CheckFailure) int { return strings.Compare(a.Host+a.Check, b.Host+b.Check) })
 		return nil, &apply.PreflightError{Failures: fails}
 	}
-	return facts, nil
+	d.facts = facts
+	return reps, nil
 }
 
-// observe refreshes the hosts and, when a monitor runs anywhere, the
-// database; or, with -refresh=false, reads both from the state. The
-// database is read at the same time as the hosts, through the cluster file
-// of the first host, and the read is dropped when no monitor runs (a
-// fresh cluster has no database to wait for).
-func (d *deployment) observe(ctx context.Context, warn io.Writer) *plan.Observed {
+// preflight checks every host without reading what it runs.
+func (d *deployment) preflight(ctx context.Context, fails []apply.CheckFailure) (map[string]apply.HostFacts, error) {
+	if _, err := d.inspect(ctx, fails, false); err != nil {
+		return nil, err
+	}
+	return d.facts, nil
+}
+
+// observe turns the hosts' reports into what they run and, when a monitor
+// runs anywhere, reads the database through the cluster file of the first
+// host that has one (the hosts' own cluster file says where the database
+// is now); or, with -refresh=false, reads both from the state.
+func (d *deployment) observe(ctx context.Context, reps map[string]*apply.HostReport, warn io.Writer) *plan.Observed {
 	if !d.flags.refresh {
 		return observedFromState(d.desired, d.state)
 	}
-	dbCtx, cancelDB := context.WithCancel(ctx)
-	defer cancelDB()
-	type dbResult struct {
-		db          *plan.ObservedDatabase
-		clusterFile []byte
-		err         error
-	}
-	dbDone := make(chan dbResult, 1)
-	go func() {
-		db, cf, err := observeDatabase(dbCtx, d.desired, d.hosts)
-		dbDone <- dbResult{db, cf, err}
-	}()
-	o := apply.Refresh(ctx, d.desired, d.hosts, d.flags.parallel)
+	o := apply.ObservedOf(reps)
 	if !slices.ContainsFunc(d.desired.Hosts, func(h plan.DesiredHost) bool {
 		oh := o.Hosts[h.Name]
 		return oh != nil && oh.MonitorRunning
 	}) {
+		return o // a fresh cluster has no database to wait for
+	}
+	var cf []byte
+	for _, h := range d.desired.Hosts {
+		if r := reps[h.Name]; r != nil && r.ClusterFile != nil {
+			cf = r.ClusterFile
+			break
+		}
+	}
+	if cf == nil {
+		fmt.Fprintln(warn, "Warning: no host has a cluster file to reach the database through; its configuration is planned as if new.")
 		return o
 	}
-	r := <-dbDone
-	if r.err != nil {
-		fmt.Fprintf(warn, "Warning: the database did not answer (%v); its configuration is planned as if new.\n", r.err)
+	db, err := apply.Database{ClusterFile: cf, Timeout: 5 * time.Second}.Observe(ctx)
+	if err != nil {
+		fmt.Fprintf(warn, "Warning: the database did not answer (%v); its configuration is planned as if new.\n", err)
 		return o
 	}
-	o.Database, d.dbClusterFile = r.db, r.clusterFile
+	o.Database, d.dbClusterFile = db, cf
 	return o
-}
-
-// observeDatabase reads the database configuration through the cluster
-// file on the first host that has one (the hosts' own cluster file says
-// where the database is now), and returns that cluster file.
-func observeDatabase(ctx context.Context, d *plan.Desired, hosts map[string]apply.Host) (*plan.ObservedDatabase, []byte, error) {
-	var lastErr error
-	for _, dh := range d.Hosts {
-		h := hosts[dh.Name]
-		if h == nil {
-			continue
-		}
-		cf, err := h.Exec(ctx, "cat -- "+shellQuote(dh.Cluster.Path), false)
-		if err != nil {
-			lastErr = fmt.Errorf("reading %s on %s: %w", dh.Cluster.Path, dh.Name, err)
-			continue
-		}
-		db, err := apply.Database{ClusterFile: cf, Timeout: 5 * time.Second}.Observe(ctx)
-		return db, cf, err
-	}
-	if lastErr == nil {
-		lastErr = errors.New("no host to read the cluster file from")
-	}
-	return nil, nil, lastErr
 }
 
 // observedFromState is what the state says was applied, for
@@ -124,6 +122,13 @@ func observedFromState(d *plan.Desired, st *state.State) *plan.Observed {
 		}
 		return ""
 	}
+	// The processes of each host, found in one pass over the state.
+	procs := map[string][]*state.Resource{}
+	for i := range st.Resources {
+		if r := &st.Resources[i]; r.Type == plan.TypeProcess {
+			procs[r.Attributes["host"]] = append(procs[r.Attributes["host"]], r)
+		}
+	}
 	for _, dh := range d.Hosts {
 		oh := &plan.ObservedHost{Processes: map[string]plan.ObservedProcess{}}
 		prefix := "host." + dh.Name + "."
@@ -133,11 +138,9 @@ func observedFromState(d *plan.Desired, st *state.State) *plan.Observed {
 		oh.ConfSHA256 = attr(prefix+plan.TypeConf, "sha256")
 		oh.ClusterFileSHA256 = attr(prefix+plan.TypeClusterFile, "sha256")
 		oh.MonitorRunning = st.Resource(prefix+plan.TypeMonitor) != nil
-		for _, r := range st.Resources {
-			if r.Type == plan.TypeProcess && r.Attributes["host"] == dh.Name {
-				if _, id, ok := strings.Cut(r.Address, ":"); ok {
-					oh.Processes[id] = plan.ObservedProcess{LaunchDigest: r.Attributes["launch_digest"], Running: true}
-				}
+		for _, r := range procs[dh.Name] {
+			if _, id, ok := strings.Cut(r.Address, ":"); ok {
+				oh.Processes[id] = plan.ObservedProcess{LaunchDigest: r.Attributes["launch_digest"], Running: true}
 			}
 		}
 		o.Hosts[dh.Name] = oh
@@ -170,21 +173,33 @@ func filterTargets(p *plan.Plan, targets []string) (kept, total int) {
 // makePlan runs preflight, refresh and the planner, printing progress to
 // w and warnings to warn; the plan is limited to -target.
 func (d *deployment) makePlan(ctx context.Context, w, warn io.Writer) (*plan.Plan, error) {
-	fails := d.connect(ctx)
-	// Preflight and refresh only read, so they run at once; the refresh
-	// is discarded when preflight fails.
-	var facts map[string]apply.HostFacts
-	var perr error
-	var wg sync.WaitGroup
-	wg.Go(func() { facts, perr = d.preflight(ctx, fails) })
-	o := d.observe(ctx, warn)
-	wg.Wait()
-	if perr != nil {
-		return nil, perr
+	if d.offline {
+		return d.planFromState(warn)
+	}
+	// One command per host checks it and reads what it runs; each host is
+	// connected to on its way there, not after all are.
+	reps, err := d.inspect(ctx, d.connect(ctx, false), d.flags.refresh)
+	if err != nil {
+		return nil, err
 	}
 	if !d.flags.jsonOut {
-		fmt.Fprintln(w, preflightSummary(facts))
+		fmt.Fprintln(w, preflightSummary(d.facts))
 	}
+	o := d.observe(ctx, reps, warn)
+	return d.finishPlan(o, warn)
+}
+
+// planFromState plans without contacting any host: `plan -refresh=false`
+// compares the description with what the state records, so it works (and
+// is fast) for any number of hosts, reachable or not. Apply always
+// connects, since it must act on the hosts.
+func (d *deployment) planFromState(warn io.Writer) (*plan.Plan, error) {
+	return d.finishPlan(observedFromState(d.desired, d.state), warn)
+}
+
+// finishPlan plans the changes from o to the desired configuration, limited
+// to -target.
+func (d *deployment) finishPlan(o *plan.Observed, warn io.Writer) (*plan.Plan, error) {
 	p, err := plan.Make(d.desired, o, d.state)
 	if err != nil {
 		return nil, err
@@ -210,7 +225,7 @@ func preflightSummary(facts map[string]apply.HostFacts) string {
 		kinds = append(kinds, k)
 	}
 	slices.Sort(kinds)
-	return fmt.Sprintf("Preflight: %d host(s) reachable (%s), sh, sha256sum and setsid present, ports free, clocks within 30s, at least %.1f GiB free in each data path.",
+	return fmt.Sprintf("Preflight: %d host(s) reachable (%s), sh, sha256sum, setsid, flock and head present, ports free, clocks within 30s, at least %.1f GiB free in each data path.",
 		len(facts), strings.Join(kinds, ", "), float64(max(minFree, 0))/(1<<30))
 }
 
@@ -237,6 +252,7 @@ func runPlan(cmd *cobra.Command, configPath string, f *deployFlags, out string, 
 		return err
 	}
 	defer d.close()
+	d.offline = !f.refresh
 	stdout := cmd.OutOrStdout()
 	p, err := d.makePlan(cmd.Context(), stdout, cmd.ErrOrStderr())
 	if err != nil {

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -34,12 +32,15 @@ type Options struct {
 	State     *state.State
 	StatePath string
 	// WaitTimeout bounds the wait for processes to run their desired
-	// launch; PollInterval is how often it looks.
-	WaitTimeout  time.Duration
-	PollInterval time.Duration
+	// launch. Hosts watch their monitor themselves and report each change,
+	// so there is no poll interval.
+	WaitTimeout time.Duration
 	// Configure performs database changes (configure new, coordinators).
 	// Nil makes such changes fail, saying the database is not reachable.
 	Configure func(ctx context.Context, d plan.DesiredDatabase, c plan.Change) error
+	// Systemd lists the hosts whose init is systemd (HostFacts.Systemd):
+	// their monitor is installed as a systemd unit, not started detached.
+	Systemd map[string]bool
 }
 
 func (o *Options) defaults() {
@@ -52,9 +53,6 @@ func (o *Options) defaults() {
 	if o.WaitTimeout == 0 {
 		o.WaitTimeout = 2 * time.Minute
 	}
-	if o.PollInterval == 0 {
-		o.PollInterval = 250 * time.Millisecond
-	}
 }
 
 // runner carries one apply.
@@ -62,7 +60,12 @@ type runner struct {
 	opts  Options
 	d     *plan.Desired
 	hosts map[string]Host
-	mu    sync.Mutex // guards opts.State and the state file
+	mu    sync.Mutex // guards opts.State and puts
+	puts  uint64     // resources put into opts.State so far
+	// saveMu is held while saving; saved is how many puts the state file
+	// holds.
+	saveMu sync.Mutex
+	saved  uint64
 }
 
 // Apply carries out p, which was made for d, on hosts. It stops at the
@@ -86,43 +89,114 @@ func Apply(ctx context.Context, p *plan.Plan, d *plan.Desired, hosts map[string]
 }
 
 func (r *runner) run(ctx context.Context, p *plan.Plan) error {
-	byType := func(types ...string) []plan.Change {
-		var out []plan.Change
-		for _, c := range p.Changes {
-			if slices.Contains(types, c.Type) && c.Action != plan.Delete {
-				out = append(out, c)
-			}
-		}
-		return out
-	}
 	for _, c := range p.Changes {
 		if c.Action == plan.Delete && c.Host != "" && r.d.Host(c.Host) == nil {
 			return fmt.Errorf("apply: %s: removing a host from the cluster is a playbook (exclude, then remove), not an apply; run strata run exclude-host first", c.Host)
 		}
 	}
-	phases := []struct {
-		name  string
-		steps []plan.Change
-		wide  bool
-		do    func(context.Context, plan.Change) error
-	}{
-		{"release", byType(plan.TypeRelease), true, r.uploadRelease},
-		{"cluster-file", byType(plan.TypeClusterFile), true, r.writeClusterFile},
-		{"conf", byType(plan.TypeConf), !restartsAny(p), r.writeConf},
-		{"monitor", byType(plan.TypeMonitor), true, r.startMonitor},
+	works := r.hostWorks(p)
+	wait := hasProcessChanges(p) || slices.ContainsFunc(p.Changes, func(c plan.Change) bool {
+		return c.Action != plan.Delete && (c.Type == plan.TypeMonitor || c.Type == plan.TypeConf)
+	})
+	var err error
+	if restartsAny(p) {
+		err = r.rolling(ctx, works, wait)
+	} else {
+		err = r.wide(ctx, works, wait)
 	}
-	for _, ph := range phases {
-		if err := r.phase(ctx, ph.name, ph.steps, ph.wide, ph.do); err != nil {
+	if err != nil {
+		return err
+	}
+	if wait {
+		if err := r.recordProcesses(); err != nil {
 			return err
 		}
 	}
-	if hasProcessChanges(p) || len(byType(plan.TypeMonitor, plan.TypeConf)) > 0 {
-		if err := r.waitProcesses(ctx); err != nil {
+	return r.phase(ctx, "database", byType(p, plan.TypeDatabase), false, r.configure)
+}
+
+// wide does every host at once (up to Parallel): each host's release,
+// cluster file, conf, monitor and the wait for its processes in one remote
+// command, so a host never waits for the slowest host between steps.
+func (r *runner) wide(ctx context.Context, works []*hostWork, wait bool) error {
+	g, gctx := errgroupWithLimit(ctx, r.opts.Parallel)
+	for _, w := range works {
+		w.waitMonitor = w.monitor != nil
+		w.waitConverged = wait
+		if !w.busy() {
+			continue
+		}
+		g.Go(func() error { return r.runPipeline(gctx, w) })
+	}
+	return g.Wait()
+}
+
+// rolling is for plans that restart processes: releases and cluster files
+// go everywhere at once, then hosts get their conf (and monitor) one at a
+// time, each waiting until its processes run their new launch before the
+// next host, then the others are waited for.
+func (r *runner) rolling(ctx context.Context, works []*hostWork, wait bool) error {
+	var early, serial []*hostWork
+	for _, w := range works {
+		e := &hostWork{dh: w.dh, release: w.release, clusterFile: w.clusterFile, phaseOf: w.phaseOf, systemd: w.systemd}
+		early = append(early, e)
+		w.release, w.clusterFile = nil, nil
+		serial = append(serial, w)
+	}
+	if err := r.wide(ctx, early, false); err != nil {
+		return err
+	}
+	var rest []*hostWork
+	for _, w := range serial {
+		if w.conf == nil && w.monitor == nil {
+			rest = append(rest, w)
+			continue
+		}
+		w.waitMonitor, w.waitConverged = w.monitor != nil, true
+		if err := r.runPipeline(ctx, w); err != nil {
 			return err
 		}
-		r.recordProcesses()
 	}
-	return r.phase(ctx, "database", byType(plan.TypeDatabase), false, r.configure)
+	return r.wide(ctx, rest, wait)
+}
+
+// hostWorks groups the plan's file and monitor changes by host, for every
+// desired host (a host without such changes may still be waited for).
+func (r *runner) hostWorks(p *plan.Plan) []*hostWork {
+	phaseOf := map[string]string{plan.TypeRelease: "release", plan.TypeClusterFile: "cluster-file", plan.TypeConf: "conf", plan.TypeMonitor: "monitor"}
+	var out []*hostWork
+	for i := range r.d.Hosts {
+		dh := &r.d.Hosts[i]
+		w := &hostWork{dh: dh, phaseOf: phaseOf, systemd: r.opts.Systemd[dh.Name]}
+		for _, c := range p.Changes {
+			if c.Host != dh.Name || c.Action == plan.Delete {
+				continue
+			}
+			c := c
+			switch c.Type {
+			case plan.TypeRelease:
+				w.release = &c
+			case plan.TypeClusterFile:
+				w.clusterFile = &c
+			case plan.TypeConf:
+				w.conf = &c
+			case plan.TypeMonitor:
+				w.monitor = &c
+			}
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+func byType(p *plan.Plan, types ...string) []plan.Change {
+	var out []plan.Change
+	for _, c := range p.Changes {
+		if slices.Contains(types, c.Type) && c.Action != plan.Delete {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func restartsAny(p *plan.Plan) bool {
@@ -193,160 +267,40 @@ func (r *runner) journal(e state.Entry) {
 	}
 }
 
-// record saves a finished resource to state.
+// record saves a finished resource to state. Saves are group-committed:
+// it returns once a save that includes the resource finished, and records
+// of hosts finishing together share one save (each is a backup copy and
+// three fsyncs).
 func (r *runner) record(c plan.Change, typ string, attrs map[string]string) error {
 	if r.opts.State == nil {
 		return nil
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	attrs["host"] = c.Host
 	r.opts.State.Put(state.Resource{Address: c.Address, Type: typ, Attributes: attrs, UpdatedAt: time.Now().UTC()})
+	r.puts++
+	mine := r.puts
+	r.mu.Unlock()
+	return r.save(mine)
+}
+
+// save writes the state unless a save already covered put number upTo.
+func (r *runner) save(upTo uint64) error {
 	if r.opts.StatePath == "" {
 		return nil
 	}
-	return state.Save(r.opts.StatePath, r.opts.State)
-}
-
-func (r *runner) host(c plan.Change) (Host, *plan.DesiredHost, error) {
-	dh := r.d.Host(c.Host)
-	h := r.hosts[c.Host]
-	if dh == nil || h == nil {
-		return nil, nil, fmt.Errorf("no connection to host %s", c.Host)
-	}
-	return h, dh, nil
-}
-
-func (r *runner) uploadRelease(ctx context.Context, c plan.Change) error {
-	h, dh, err := r.host(c)
-	if err != nil {
-		return err
-	}
-	if r.opts.Release == nil {
-		return errors.New("no release binary to upload")
-	}
-	src, size, err := r.opts.Release()
-	if err != nil {
-		return fmt.Errorf("opening release: %w", err)
-	}
-	defer src.Close()
-	if err := h.Upload(ctx, src, size, dh.Release.Path, 0o755, dh.Release.SHA256); err != nil {
-		return err
-	}
-	// Cache the verified digest beside the release, keyed by the file's
-	// size, mtime and inode, so refreshes need not hash it again.
-	key, err := h.Exec(ctx, statKeyCommand(dh.Release.Path), false)
-	if err != nil {
-		return err
-	}
-	cache := dh.Release.SHA256 + " " + strings.TrimSpace(string(key)) + "\n"
-	if err := h.WriteFile(ctx, digestCachePath(dh.Release.Path), []byte(cache), 0o644); err != nil {
-		return err
-	}
-	return r.record(c, plan.TypeRelease, map[string]string{"version": dh.Release.Version, "sha256": dh.Release.SHA256, "path": dh.Release.Path})
-}
-
-func (r *runner) writeClusterFile(ctx context.Context, c plan.Change) error {
-	h, dh, err := r.host(c)
-	if err != nil {
-		return err
-	}
-	if err := h.WriteFile(ctx, dh.Cluster.Path, dh.Cluster.Content, 0o644); err != nil {
-		return err
-	}
-	return r.record(c, plan.TypeClusterFile, map[string]string{"sha256": dh.Cluster.SHA256, "path": dh.Cluster.Path})
-}
-
-func (r *runner) writeConf(ctx context.Context, c plan.Change) error {
-	h, dh, err := r.host(c)
-	if err != nil {
-		return err
-	}
-	if err := h.WriteFile(ctx, dh.Conf.Path, dh.Conf.Content, 0o644); err != nil {
-		return err
-	}
-	if err := r.record(c, plan.TypeConf, map[string]string{"sha256": dh.Conf.SHA256, "path": dh.Conf.Path}); err != nil {
-		return err
-	}
-	// The monitor applies the new conf itself; when it restarts processes,
-	// wait for this host before the next one (rolling).
-	st, err := monitorStatus(ctx, h, dh)
-	if err != nil || !st.Running {
+	r.saveMu.Lock()
+	defer r.saveMu.Unlock()
+	if r.saved >= upTo {
 		return nil
 	}
-	return r.waitHost(ctx, dh)
-}
-
-// startMonitor launches the host's supervisor, detached, with a pidfile.
-func (r *runner) startMonitor(ctx context.Context, c plan.Change) error {
-	h, dh, err := r.host(c)
-	if err != nil {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := state.Save(r.opts.StatePath, r.opts.State); err != nil {
 		return err
 	}
-	dataDir := path.Dir(dh.MonitorState)
-	confDir := path.Dir(dh.Conf.Path)
-	logFile := path.Join(dataDir, "monitor.log")
-	cmd := fmt.Sprintf("mkdir -p %s %s && cd / && (setsid %s monitor --conffile %s --lockfile %s </dev/null >>%s 2>&1 & echo $! > %s)",
-		shQuote(dataDir), shQuote(confDir), shQuote(dh.Release.Path), shQuote(dh.Conf.Path),
-		shQuote(dh.Conf.Path+".lock"), shQuote(logFile), shQuote(path.Join(dataDir, "monitor.pid")))
-	if _, err := h.Exec(ctx, cmd, false); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st, err := monitorStatus(ctx, h, dh)
-		if err == nil && st.Running {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the monitor did not start within 10s (see %s on the host)", logFile)
-		}
-		if err := sleep(ctx, r.opts.PollInterval); err != nil {
-			return err
-		}
-	}
-	return r.record(c, plan.TypeMonitor, map[string]string{"conf": dh.Conf.Path})
-}
-
-// waitProcesses waits until every host runs exactly its desired processes.
-func (r *runner) waitProcesses(ctx context.Context) error {
-	g, gctx := errgroupWithLimit(ctx, r.opts.Parallel)
-	for i := range r.d.Hosts {
-		dh := &r.d.Hosts[i]
-		g.Go(func() error {
-			r.emit(event.Event{Phase: "processes", Host: dh.Name, Step: "wait processes", Status: event.Started})
-			if err := r.waitHost(gctx, dh); err != nil {
-				r.emit(event.Event{Phase: "processes", Host: dh.Name, Step: "wait processes", Status: event.Failed, Error: err.Error()})
-				return fmt.Errorf("%s: %w", dh.Name, err)
-			}
-			r.emit(event.Event{Phase: "processes", Host: dh.Name, Step: "wait processes", Status: event.Done})
-			return nil
-		})
-	}
-	return g.Wait()
-}
-
-func (r *runner) waitHost(ctx context.Context, dh *plan.DesiredHost) error {
-	h := r.hosts[dh.Name]
-	deadline := time.Now().Add(r.opts.WaitTimeout)
-	for {
-		st, err := monitorStatus(ctx, h, dh)
-		var missing []string
-		if err != nil {
-			missing = []string{err.Error()}
-		} else {
-			missing = notConverged(dh, st)
-		}
-		if len(missing) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("processes not running their desired launch after %v: %s", r.opts.WaitTimeout, strings.Join(missing, "; "))
-		}
-		if err := sleep(ctx, r.opts.PollInterval); err != nil {
-			return err
-		}
-	}
+	r.saved = r.puts
+	return nil
 }
 
 // notConverged lists what keeps a host from its desired processes.
@@ -383,14 +337,24 @@ func notConverged(dh *plan.DesiredHost, st *MonitorStatus) []string {
 	return out
 }
 
-// recordProcesses saves every host's process launches to state.
-func (r *runner) recordProcesses() {
+// recordProcesses saves every host's process launches to state, in one
+// save.
+func (r *runner) recordProcesses() error {
+	if r.opts.State == nil {
+		return nil
+	}
+	r.mu.Lock()
+	now := time.Now().UTC()
 	for _, dh := range r.d.Hosts {
 		for _, p := range dh.Processes {
-			c := plan.Change{Address: "process." + dh.Name + ":" + strconv.Itoa(p.Port), Host: dh.Name}
-			_ = r.record(c, plan.TypeProcess, map[string]string{"launch_digest": p.LaunchDigest, "class": p.Class})
+			r.opts.State.Put(state.Resource{Address: "process." + dh.Name + ":" + strconv.Itoa(p.Port), Type: plan.TypeProcess,
+				Attributes: map[string]string{"launch_digest": p.LaunchDigest, "class": p.Class, "host": dh.Name}, UpdatedAt: now})
 		}
 	}
+	r.puts++
+	mine := r.puts
+	r.mu.Unlock()
+	return r.save(mine)
 }
 
 func (r *runner) configure(ctx context.Context, c plan.Change) error {
@@ -401,15 +365,4 @@ func (r *runner) configure(ctx context.Context, c plan.Change) error {
 		return err
 	}
 	return r.record(c, plan.TypeDatabase, map[string]string{"redundancy": r.d.Database.Redundancy, "storage_engine": r.d.Database.StorageEngine})
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,30 +46,17 @@ func (h localHost) Exec(ctx context.Context, cmd string, _ bool) ([]byte, error)
 	return stdout.Bytes(), err
 }
 
-func (h localHost) Upload(ctx context.Context, src io.Reader, size int64, dst string, mode fs.FileMode, sum string) error {
-	data, err := io.ReadAll(io.LimitReader(src, size))
-	if err != nil {
-		return err
+func (h localHost) Stream(ctx context.Context, cmd string, _ bool, stdin io.Reader, stdout io.Writer) error {
+	var stderr bytes.Buffer
+	c := exec.CommandContext(ctx, "/bin/sh", "-c", cmd)
+	c.Stdin, c.Stdout, c.Stderr = stdin, stdout, &stderr
+	c.WaitDelay = time.Second
+	err := c.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return &exitErr{code: ee.ExitCode(), stderr: stderr.String()}
 	}
-	if got := digest(data); got != sum {
-		return fmt.Errorf("upload digest %s, want %s", got, sum)
-	}
-	return h.WriteFile(ctx, dst, data, mode)
-}
-
-func (h localHost) WriteFile(_ context.Context, path string, data []byte, mode fs.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return state.WriteFileAtomic(path, data, mode)
-}
-
-func (h localHost) Digest(_ context.Context, path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	return digest(data), nil
+	return err
 }
 
 func digest(b []byte) string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/strata-db/strata/deployer/event"
 	"github.com/strata-db/strata/deployer/plan"
+	"github.com/strata-db/strata/deployer/render"
 )
 
 // DestroyTarget is one host to take down, with the directories the
@@ -112,13 +113,22 @@ func destroyHost(ctx context.Context, t DestroyTarget, h Host, opts DestroyOptio
 	return nil
 }
 
-// stopMonitorScript sends SIGTERM to the monitor named by the pidfile apply
-// wrote, if that process is still a strata monitor (the pid may have been
-// reused), and waits for it to exit; the monitor stops its children first.
+// stopMonitorScript stops and removes the monitor's systemd unit when apply
+// installed one (systemd waits for the monitor, which stops its children
+// first); otherwise it sends SIGTERM to the monitor named by the pidfile
+// apply wrote, if that process is still a strata monitor (the pid may have
+// been reused), and waits for it to exit.
 func stopMonitorScript(dh *plan.DesiredHost, timeout time.Duration) string {
 	pidfile := path.Join(path.Dir(dh.MonitorState), "monitor.pid")
 	tenths := int(timeout / (100 * time.Millisecond))
-	return fmt.Sprintf(`pidfile=%s
+	unit := render.MonitorUnitName(dh.Conf.Path)
+	return fmt.Sprintf(`unit=%s
+if [ -e %s ]; then
+  systemctl disable --now "$unit" >/dev/null 2>&1 || systemctl stop "$unit"
+  rm -f -- %s
+  systemctl daemon-reload
+fi
+pidfile=%s
 [ -f "$pidfile" ] || exit 0
 pid=$(cat "$pidfile")
 case "$pid" in ''|*[!0-9]*) exit 0 ;; esac
@@ -131,7 +141,7 @@ while kill -0 "$pid" 2>/dev/null; do
   if [ $i -gt %d ]; then echo "monitor (pid $pid) did not stop within %v" >&2; exit 1; fi
   sleep 0.1
 done
-`, shQuote(pidfile), tenths, timeout)
+`, shQuote(unit), shQuote(render.MonitorUnitPath(dh.Conf.Path)), shQuote(render.MonitorUnitPath(dh.Conf.Path)), shQuote(pidfile), tenths, timeout)
 }
 
 func removeFilesScript(t DestroyTarget) string {

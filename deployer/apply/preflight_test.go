@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 	"testing"
@@ -27,22 +26,16 @@ func (h scriptedHost) Name() string { return h.name }
 func (h scriptedHost) Exec(context.Context, string, bool) ([]byte, error) {
 	return []byte(h.out), h.err
 }
-func (h scriptedHost) Upload(context.Context, io.Reader, int64, string, fs.FileMode, string) error {
+func (h scriptedHost) Stream(context.Context, string, bool, io.Reader, io.Writer) error {
 	return errors.New("not used")
-}
-func (h scriptedHost) WriteFile(context.Context, string, []byte, fs.FileMode) error {
-	return errors.New("not used")
-}
-func (h scriptedHost) Digest(context.Context, string) (string, error) {
-	return "", errors.New("not used")
 }
 
 func facts(clock time.Time, uname, missing string, freeKB int64) string {
-	out := fmt.Sprintf("clock %d\nos %s\n", clock.Unix(), uname)
+	out := fmt.Sprintf("clock %d %s\n", clock.Unix(), uname)
 	if missing != "" {
 		out += "missing " + missing + "\n"
 	}
-	return out + fmt.Sprintf("df /dev/vda 100000000 5000 %d 5%% /\n", freeKB)
+	return out + fmt.Sprintf("df\nFilesystem 1024-blocks Used Available Capacity Mounted on\n/dev/vda 100000000 5000 %d 5%% /\n", freeKB)
 }
 
 func TestPreflightNamesEachHostAndCheck(t *testing.T) {
@@ -58,7 +51,7 @@ func TestPreflightNamesEachHostAndCheck(t *testing.T) {
 		"full":   scriptedHost{name: "full", out: facts(now, "Linux x86_64", "", 1024)},
 		"skewed": scriptedHost{name: "skewed", out: facts(now.Add(-2*time.Minute), "Linux x86_64", "", 50<<20)},
 		"down":   scriptedHost{name: "down", err: errors.New("dial tcp 10.0.0.9:22: connect: connection refused")},
-		"busy":   scriptedHost{name: "busy", out: facts(now, "Linux x86_64", "", 50<<20) + "busy 4500\n"},
+		"busy":   scriptedHost{name: "busy", out: facts(now, "Linux x86_64", "", 50<<20) + "busy 1194 00000000:0000 0A\nbusy 1194 00000000:0000 0A\n"},
 	}
 	req := Requirements{Arch: "x86_64", MinFreeBytes: 1 << 30, Commands: DefaultCommands(), MaxClockSkew: 30 * time.Second}
 	got, err := Preflight(context.Background(), d, hosts, req, 4)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"io/fs"
 
 	"github.com/strata-db/strata/deployer/remote"
 )
@@ -25,16 +24,13 @@ func (r remoteHost) Exec(ctx context.Context, cmd string, sudo bool) ([]byte, er
 	return res.Stdout, err
 }
 
-func (r remoteHost) Upload(ctx context.Context, src io.Reader, size int64, dst string, mode fs.FileMode, sha256 string) error {
-	return r.h.Upload(ctx, src, size, dst, mode, sha256)
-}
-
-func (r remoteHost) WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error {
-	return r.h.WriteFile(ctx, path, data, mode)
-}
-
-func (r remoteHost) Digest(ctx context.Context, path string) (string, error) {
-	return r.h.Digest(ctx, path)
+func (r remoteHost) Stream(ctx context.Context, cmd string, sudo bool, stdin io.Reader, stdout io.Writer) error {
+	_, err := r.h.Run(ctx, cmd, remote.RunOpts{Sudo: sudo, Stdin: stdin, Stdout: stdout})
+	var ee *remote.ExitError
+	if errors.As(err, &ee) {
+		return exitStatusError{ee}
+	}
+	return err
 }
 
 // exitStatusError gives remote's exit errors the ExitCoder method apply

@@ -4,8 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/strata-db/strata/deployer/layout"
 	"github.com/strata-db/strata/deployer/render"
@@ -38,6 +43,9 @@ type DesiredHost struct {
 	Processes []DesiredProcess `json:"processes"`
 	// MonitorState is where the host's monitor publishes its children.
 	MonitorState string `json:"monitor_state"`
+	// Sudo makes apply's commands on the host run as root through sudo
+	// (the host's ssh.sudo).
+	Sudo bool `json:"sudo,omitempty"`
 }
 
 // DesiredRelease is the binary a host must have.
@@ -99,11 +107,22 @@ func BuildDesired(s *spec.ClusterSpec, l *layout.Layout, releaseSHA256, clusterI
 			Coordinators:  l.CoordinatorEndpoints(),
 		},
 	}
-	for _, hl := range l.Hosts {
-		h := s.Host(hl.Name)
-		files, err := render.Host(s, l, hl.Name, rel)
+	d.Hosts = make([]DesiredHost, len(l.Hosts))
+	specHosts := make(map[string]*spec.Host, len(s.Hosts))
+	for i := range s.Hosts {
+		specHosts[s.Hosts[i].Name] = &s.Hosts[i]
+	}
+	// Rendering a host parses its conf as the monitor will (for the launch
+	// digests), the bulk of planning a large cluster; hosts are independent.
+	err = forEachParallel(len(l.Hosts), func(i int) error {
+		hl := &l.Hosts[i]
+		h := specHosts[hl.Name]
+		if h == nil {
+			return fmt.Errorf("plan: the layout has host %q, the description does not", hl.Name)
+		}
+		files, err := render.HostOf(s, h, hl, rel)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		dh := DesiredHost{
 			Name: hl.Name, Address: hl.Address, Transport: string(hl.Transport),
@@ -111,18 +130,45 @@ func BuildDesired(s *spec.ClusterSpec, l *layout.Layout, releaseSHA256, clusterI
 			Conf:         desiredFile(h.Paths.SupervisorConf(), files.Conf),
 			Cluster:      desiredFile(h.Paths.ClusterFile(), clusterFile),
 			MonitorState: h.Paths.MonitorState(),
+			Sudo:         h.SSH.Sudo,
 		}
 		for _, p := range hl.Processes {
 			dh.Processes = append(dh.Processes, DesiredProcess{
 				ID: p.ID, Port: p.Port, Class: string(p.Class),
-				LaunchDigest: files.ProcessDigests[fmt.Sprint(p.Port)],
+				LaunchDigest: files.ProcessDigests[strconv.Itoa(p.Port)],
 			})
 		}
 		slices.SortFunc(dh.Processes, func(a, b DesiredProcess) int { return a.Port - b.Port })
-		d.Hosts = append(d.Hosts, dh)
+		d.Hosts[i] = dh
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(d.Hosts, func(a, b DesiredHost) int { return cmpString(a.Name, b.Name) })
 	return d, nil
+}
+
+// forEachParallel calls fn(0..n-1) on up to GOMAXPROCS goroutines and
+// returns the first error.
+func forEachParallel(n int, fn func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	errs := make([]error, workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || errs[w] != nil {
+					return
+				}
+				errs[w] = fn(i)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func desiredFile(path string, content []byte) DesiredFile {

@@ -221,10 +221,14 @@ func planRemovedHosts(d *Desired, st *state.State) []Change {
 	if st == nil {
 		return nil
 	}
+	described := make(map[string]bool, len(d.Hosts))
+	for _, h := range d.Hosts {
+		described[h.Name] = true
+	}
 	var out []Change
 	for _, r := range st.Resources {
 		host := r.Attributes["host"]
-		if host == "" || d.Host(host) != nil {
+		if host == "" || described[host] {
 			continue
 		}
 		out = append(out, Change{r.Address, host, r.Type, Delete, "host " + host + " is no longer in the description"})

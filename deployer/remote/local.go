@@ -69,6 +69,25 @@ func (l *Local) run(ctx context.Context, cmd string, opts RunOpts) (Result, erro
 	c.Stdout = tee(&stdout, opts.Stdout)
 	c.Stderr = tee(&stderr, opts.Stderr)
 	c.Stdin = opts.Stdin
+	if opts.Stdin != nil {
+		if _, ok := opts.Stdin.(*os.File); !ok {
+			// os/exec waits for its own stdin copier, which a reader that
+			// blocks (a conversation with the command) would hold up after
+			// the command ended; copying into a pipe of our own, as SSH
+			// sessions do, lets Run return when the command ends.
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				return Result{ExitCode: -1}, fmt.Errorf("%s: command %s: %w", l.name, quoteForMessage(cmd), err)
+			}
+			defer pr.Close()
+			go func() {
+				_, err := io.Copy(pw, opts.Stdin)
+				pw.Close()
+				_ = err // the command's exit status tells what matters
+			}()
+			c.Stdin = pr
+		}
+	}
 	err := c.Run()
 	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
 	var exitErr *exec.ExitError

@@ -39,14 +39,20 @@ func Host(s *spec.ClusterSpec, l *layout.Layout, hostName string, release *spec.
 	if h == nil || hl == nil {
 		return nil, fmt.Errorf("render: no host %q in the description", hostName)
 	}
+	return HostOf(s, h, hl, release)
+}
+
+// HostOf is Host for a host and its layout the caller already has, which
+// spares a description of many hosts two searches per host.
+func HostOf(s *spec.ClusterSpec, h *spec.Host, hl *layout.HostLayout, release *spec.Release) (*HostFiles, error) {
 	if release == nil {
-		return nil, fmt.Errorf("render: host %s: no release to run", hostName)
+		return nil, fmt.Errorf("render: host %s: no release to run", h.Name)
 	}
 	data := hostConf(s, h, hl, release)
 	parsed, err := conf.Parse(h.Paths.SupervisorConf(), data, 0)
 	if err != nil {
 		// The renderer and the monitor disagree: a bug here, not user input.
-		return nil, fmt.Errorf("render: host %s: generated configuration does not parse: %w", hostName, err)
+		return nil, fmt.Errorf("render: host %s: generated configuration does not parse: %w", h.Name, err)
 	}
 	digests := make(map[string]string, len(parsed.Processes))
 	for _, p := range parsed.Processes {

@@ -9,6 +9,9 @@
 // fsync'd per entry, recording each step as it starts and finishes so that
 // an interrupted apply can be understood and resumed.
 //
+// FileDigest hashes the release binary, remembering the digest in a cache
+// directory while the file's stamp (inode, size, mtime, ctime) is unchanged.
+//
 // Every file is written with mode 0600 and replaced atomically (temporary
 // file, fsync, rename, directory fsync). State holds digests and versions,
 // never secrets.

@@ -1,8 +1,10 @@
 // Package testhost makes disposable test hosts on this machine for
 // end-to-end tests of the deployer: each host is a network namespace on a
-// private bridge, with private /etc/strata, /opt/strata, /var/lib/strata
-// and /var/log/strata (bind mounts in a mount namespace, backed by a
-// directory the test can inspect), running a real OpenSSH sshd that lets a
+// private bridge, with private /etc/strata, /opt/strata, /var/lib/strata,
+// /var/log/strata and an empty root home /root (bind mounts in a mount
+// namespace, backed by a directory the test can inspect; the empty home
+// keeps this machine's shell start-up files out of every SSH command),
+// running a real OpenSSH sshd that lets a
 // generated client key log in as root. A known_hosts file lists every
 // host's key.
 //

@@ -25,6 +25,12 @@ func PrivateDirs() []string {
 	return []string{"/etc/strata", "/opt/strata", "/var/lib/strata", "/var/log/strata"}
 }
 
+// homeDir is root's home, private (and empty) on each host like a fresh
+// machine's: sshd runs every command through root's login shell, and this
+// machine's own /root/.bashrc (pyenv, cargo) made each SSH session cost up
+// to two seconds, for the deployer and Ansible alike.
+const homeDir = "/root"
+
 // BaseDir holds one directory per slot.
 const BaseDir = "/tmp/strata-testhosts"
 
@@ -247,7 +253,7 @@ func (c *Cluster) addHost(ctx context.Context, i int) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range PrivateDirs() {
+	for _, d := range append(PrivateDirs(), homeDir) {
 		if err := os.MkdirAll(h.Path(d), 0o755); err != nil {
 			return nil, fmt.Errorf("testhost: %w", err)
 		}
@@ -300,7 +306,7 @@ func (c *Cluster) startSSHD(h *Host) error {
 	}
 	var script strings.Builder
 	script.WriteString("set -e\n")
-	for _, d := range PrivateDirs() {
+	for _, d := range append(PrivateDirs(), homeDir) {
 		fmt.Fprintf(&script, "mount --bind %s %s\n", shQuote(h.Path(d)), shQuote(d))
 	}
 	fmt.Fprintf(&script, "exec %s -D -e -f %s\n", shQuote(sshd), shQuote(cfg))

@@ -1,0 +1,120 @@
+package apply
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strata-db/strata/deployer/plan"
+)
+
+// There is no systemd PID 1 on the test machines (nor in the test hosts'
+// namespaces), so these tests check what the host is told to do; the
+// detached path runs for real in the apply and e2e tests.
+
+func TestInspectDetectsSystemdAsInit(t *testing.T) {
+	dh := &plan.DesiredHost{Name: "h", MonitorState: "/var/lib/strata/monitor.json", Conf: plan.DesiredFile{Path: "/etc/strata/strata.conf"}}
+	script := inspectScript(dh, InspectOptions{Requirements: &Requirements{Commands: DefaultCommands()}})
+	// sd_booted(3): systemd is PID 1 exactly when /run/systemd/system is a
+	// directory; systemctl must be there to use it.
+	if !strings.Contains(script, `[ -d /run/systemd/system ] && command -v systemctl`) {
+		t.Fatalf("the inspect script does not ask for systemd:\n%s", script)
+	}
+	req := Requirements{Commands: DefaultCommands()}
+	now := time.Now()
+	for out, want := range map[string]bool{
+		facts(now, "Linux x86_64", "", 50<<20) + "init systemd\n": true,
+		facts(now, "Linux x86_64", "", 50<<20):                    false,
+	} {
+		got, fails := checkFacts(dh, out, now, time.Millisecond, req, nil)
+		if len(fails) > 0 || got.Systemd != want {
+			t.Errorf("facts of %q: systemd %v (failures %v), want %v", out, got.Systemd, fails, want)
+		}
+	}
+}
+
+func pipelineHost() *plan.DesiredHost {
+	return &plan.DesiredHost{
+		Name: "h1", MonitorState: "/var/lib/strata/monitor.json",
+		Release: plan.DesiredRelease{Version: "1", Path: "/opt/strata/releases/1/strata", SHA256: strings.Repeat("a", 64)},
+		Conf:    plan.DesiredFile{Path: "/etc/strata/strata.conf", SHA256: strings.Repeat("b", 64), Content: []byte("[monitor]\n")},
+	}
+}
+
+func TestPipelineInstallsTheMonitorAsASystemdUnitWhereSystemdRuns(t *testing.T) {
+	dh := pipelineHost()
+	c := plan.Change{Address: "host.h1.monitor", Host: "h1", Type: plan.TypeMonitor, Action: plan.Create}
+	script, err := pipelineScript(&hostWork{dh: dh, monitor: &c, systemd: true, waitMonitor: true}, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"/etc/systemd/system/strata-monitor-etc-strata-strata.conf.service.strata-tmp.x",
+		"mv -f -- '/etc/systemd/system/strata-monitor-etc-strata-strata.conf.service.strata-tmp.x' '/etc/systemd/system/strata-monitor-etc-strata-strata.conf.service'",
+		"ExecStart=/opt/strata/releases/1/strata monitor --conffile /etc/strata/strata.conf --lockfile /etc/strata/strata.conf.lock",
+		"systemctl daemon-reload\nsystemctl enable --now 'strata-monitor-etc-strata-strata.conf.service'",
+	} {
+		if !strings.Contains(script, want) {
+			t.Errorf("the systemd pipeline lacks %q:\n%s", want, script)
+		}
+	}
+	if strings.Contains(script, "setsid") {
+		t.Errorf("the systemd pipeline also starts the monitor detached:\n%s", script)
+	}
+}
+
+func TestPipelineStartsTheMonitorDetachedWithoutSystemd(t *testing.T) {
+	dh := pipelineHost()
+	c := plan.Change{Address: "host.h1.monitor", Host: "h1", Type: plan.TypeMonitor, Action: plan.Create}
+	script, err := pipelineScript(&hostWork{dh: dh, monitor: &c, waitMonitor: true}, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "(setsid '/opt/strata/releases/1/strata' monitor --conffile '/etc/strata/strata.conf' --lockfile '/etc/strata/strata.conf.lock' </dev/null >>'/var/lib/strata/monitor.log' 2>&1 & echo $! > '/var/lib/strata/monitor.pid')"
+	if !strings.Contains(script, want) || strings.Contains(script, "systemctl") {
+		t.Fatalf("the detached pipeline lacks %q or mentions systemctl:\n%s", want, script)
+	}
+}
+
+func TestDestroyStopsAndRemovesTheUnit(t *testing.T) {
+	script := stopMonitorScript(pipelineHost(), time.Minute)
+	for _, want := range []string{
+		"if [ -e '/etc/systemd/system/strata-monitor-etc-strata-strata.conf.service' ]; then",
+		`systemctl disable --now "$unit"`,
+		"rm -f -- '/etc/systemd/system/strata-monitor-etc-strata-strata.conf.service'",
+		"pidfile='/var/lib/strata/monitor.pid'",
+	} {
+		if !strings.Contains(script, want) {
+			t.Errorf("the stop script lacks %q:\n%s", want, script)
+		}
+	}
+}
+
+// What arrives is checked against the planned digest on the host before it
+// replaces anything: a release that changed after planning is refused and
+// leaves neither the file nor a temporary behind.
+func TestPipelineRefusesABadDigestAndLeavesNothing(t *testing.T) {
+	root := t.TempDir()
+	dh := plan.DesiredHost{
+		Name: "h1", MonitorState: root + "/data/monitor.json",
+		Release: plan.DesiredRelease{Version: "1", Path: root + "/opt/strata", SHA256: digest([]byte("planned bytes"))},
+	}
+	d := &plan.Desired{Hosts: []plan.DesiredHost{dh}}
+	p := &plan.Plan{Changes: []plan.Change{{Address: "host.h1.release", Host: "h1", Type: plan.TypeRelease, Action: plan.Create}}}
+	err := Apply(context.Background(), p, d, map[string]Host{"h1": localHost{"h1"}}, Options{
+		Release: func() (io.ReadCloser, int64, error) {
+			b := []byte("other bytes!!")
+			return io.NopCloser(bytes.NewReader(b)), int64(len(b)), nil
+		},
+	})
+	if err == nil || !strings.Contains(err.Error(), "digest mismatch") {
+		t.Fatalf("apply of a release with the wrong digest: %v", err)
+	}
+	if entries, _ := os.ReadDir(root + "/opt"); len(entries) != 0 {
+		t.Fatalf("left behind: %v", entries)
+	}
+}
