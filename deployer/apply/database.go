@@ -5,17 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/strata-db/strata/db/client"
+	"github.com/strata-db/strata/db/clusterfile"
+	"github.com/strata-db/strata/db/status"
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/deployer/plan"
 )
 
 // The keys that record the database configuration, as FoundationDB's
-// `configure` writes them under \xff/conf/. Strata's cluster recruitment
-// (the cluster issue) reads them; until it does, they record the operator's
-// configuration and nothing acts on them.
+// `configure` writes them under \xff/conf/; the cluster controller
+// recovers into the configuration they name.
 const (
 	RedundancyKey    = "\xff/conf/redundancy_mode"
 	StorageEngineKey = "\xff/conf/storage_engine"
@@ -28,6 +30,9 @@ type Database struct {
 	ClusterFile []byte
 	// Timeout bounds each operation, retries included.
 	Timeout time.Duration
+	// HealthTimeout bounds the wait, after a configuration change, until
+	// the cluster reports the new configuration healthy; 0 means 2 minutes.
+	HealthTimeout time.Duration
 }
 
 // run opens the database on a client process of its own and runs fn on
@@ -58,7 +63,11 @@ func (db Database) run(ctx context.Context, fn func(c *flow.Ctx, d *client.Datab
 		defer cancel()
 	}
 	_, err = flow.Go(ctx, proc, "deployer", func(c *flow.Ctx) (struct{}, error) {
-		d, err := client.NewDatabase(c.Env, cf.Coordinators, client.Config{OpenDatabaseToken: client.DefaultOpenDatabaseToken, Defaults: &opts})
+		cfg := client.Config{OpenDatabaseToken: client.DefaultOpenDatabaseToken, Defaults: &opts}
+		if file, err := clusterfile.Parse(string(db.ClusterFile)); err == nil {
+			cfg.Cluster = &client.ClusterInfo{File: file}
+		}
+		d, err := client.NewDatabase(c.Env, cf.Coordinators, cfg)
 		if err != nil {
 			return struct{}{}, err
 		}
@@ -86,7 +95,69 @@ func (db Database) Configure(ctx context.Context, want plan.DesiredDatabase, c p
 	if err != nil {
 		return fmt.Errorf("writing the configuration through %s: %w", cf, err)
 	}
-	return nil
+	return db.WaitHealthy(ctx, want.Redundancy)
+}
+
+// WaitHealthy waits until the cluster's status says it runs mode with the
+// database available, fully recovered and its data healthy (fully
+// replicated, nothing moving), or until HealthTimeout, then says what is
+// still missing.
+func (db Database) WaitHealthy(ctx context.Context, mode string) error {
+	limit := db.HealthTimeout
+	if limit <= 0 {
+		limit = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	missing := "no status yet"
+	for {
+		st, err := db.status(ctx)
+		if err != nil {
+			missing = "status: " + err.Error()
+		} else if missing = unhealthy(st, mode); missing == "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the cluster is not healthy after %v: %s", limit, missing)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func (db Database) status(ctx context.Context) (*status.Status, error) {
+	var doc []byte
+	one := db
+	one.Timeout = 10 * time.Second
+	_, err := one.run(ctx, func(c *flow.Ctx, d *client.Database) error {
+		var err error
+		doc, err = d.CreateTransaction().Get(c, client.StatusJSONKey)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return status.Parse(doc)
+}
+
+// unhealthy says what keeps st from being a healthy cluster in mode ("" if
+// nothing).
+func unhealthy(st *status.Status, mode string) string {
+	cl := st.Cluster
+	var missing []string
+	if cl.Configuration.RedundancyMode != mode {
+		missing = append(missing, fmt.Sprintf("redundancy %q, want %q", cl.Configuration.RedundancyMode, mode))
+	}
+	if cl.RecoveryState.Name != status.RecoveryFullyRecovered {
+		missing = append(missing, "recovery state "+cl.RecoveryState.Name)
+	}
+	if !cl.DatabaseAvailable {
+		missing = append(missing, "database unavailable")
+	}
+	if !cl.Data.State.Healthy {
+		missing = append(missing, fmt.Sprintf("data %s (%s)", cl.Data.State.Name, cl.Data.State.Description))
+	}
+	return strings.Join(missing, "; ")
 }
 
 // Observe reads the configuration back. A database that cannot be reached

@@ -46,6 +46,31 @@ func (cc *Controller) excluded(rep *wire.WorkerReport) bool {
 	return cc.exclusions[rep.GetAddress()]
 }
 
+// withoutExclusions returns workers with every exclusion lifted.
+func withoutExclusions(workers []recruit.Worker) []recruit.Worker {
+	out := slices.Clone(workers)
+	for i := range out {
+		out[i].Excluded = false
+	}
+	return out
+}
+
+// canAvoidExcluded reports whether the transaction subsystem can be placed
+// on processes that are not excluded.
+func (cc *Controller) canAvoidExcluded(core *wire.DBCoreState) bool {
+	mode, err := modeOf(core.GetConfiguration())
+	if err != nil {
+		return false
+	}
+	conf := core.GetConfiguration()
+	counts := recruit.Counts{
+		CommitProxies: int(conf.GetCommitProxies()), GRVProxies: int(conf.GetGrvProxies()),
+		Resolvers: int(conf.GetResolvers()), Logs: int(conf.GetLogs()),
+	}.WithDefaults(mode)
+	_, err = recruit.Recruit(cc.candidates(), mode, counts, nil)
+	return err == nil
+}
+
 // place decides where the next generation's roles go.
 func (cc *Controller) place(core *wire.DBCoreState) (placement, error) {
 	mode, err := modeOf(core.GetConfiguration())
@@ -60,7 +85,13 @@ func (cc *Controller) place(core *wire.DBCoreState) (placement, error) {
 	workers := cc.candidates()
 	p, err := recruit.Recruit(workers, mode, counts, cc.lastPlacement)
 	if err != nil {
-		return placement{}, err
+		// As FoundationDB's ExcludeFit: excluded processes still host the
+		// transaction subsystem when no other process can.
+		var excludedErr error
+		if p, excludedErr = recruit.Recruit(withoutExclusions(workers), mode, counts, cc.lastPlacement); excludedErr != nil {
+			return placement{}, err
+		}
+		cc.env.Trace(flow.SevWarnAlw, "RecruitingExcludedProcesses", flow.D("Reason", err.Error()))
 	}
 	cc.lastPlacement = &p
 	pl := placement{

@@ -340,9 +340,9 @@ func (cc *Controller) checkConfiguration() {
 		return
 	}
 	// An excluded process hosting a transaction role: the next generation
-	// is recruited without it.
+	// is recruited without it, if the other processes can host it.
 	for _, addr := range slices.Sorted(maps.Keys(gen.processes)) {
-		if cc.exclusions[string(addr)] {
+		if cc.exclusions[string(addr)] && cc.canAvoidExcluded(gen.core) {
 			gen.failed.Send("process " + string(addr) + " was excluded")
 			return
 		}
