@@ -10,8 +10,8 @@ import (
 
 	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/clusterfile"
-	"github.com/strata-db/strata/db/status"
 	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/status"
 	"github.com/strata-db/strata/deployer/plan"
 )
 
