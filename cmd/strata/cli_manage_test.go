@@ -169,6 +169,19 @@ func testCLIManagement(t *testing.T, bin string) {
 		if out := execOK(t, bin, cf, `exclude`); !strings.HasPrefix(out, "There are currently no servers") {
 			t.Errorf("after include all: %q", out)
 		}
+		// The controller reads the exclusion keys every second; status
+		// shows the process included again once it has.
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			r := runCLIBinary(t, bin, "-C", cf, "--exec", "status json")
+			if r.code == 0 && !strings.Contains(r.stdout, `"excluded": true`) && !strings.Contains(r.stdout, `"excluded":true`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("status still shows an exclusion 15s after include all:\n%s", r.stdout)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 	})
 
 	t.Run("Coordinators", func(t *testing.T) {

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/server/recruit"
@@ -45,11 +46,21 @@ func (cc *Controller) fillRecovered(cl *status.Cluster, coordinators int) {
 		cl.Configuration.StorageEngine = "ssd"
 	}
 	cl.Configuration.ExcludedServers = cc.excludedServers()
+	known := cc.knownRoles(core)
 	for key, p := range cl.Processes {
 		if cc.exclusions[p.Address] {
 			p.Excluded = true
-			cl.Processes[key] = p
 		}
+		// Roles the controller placed itself count even before the
+		// process's next report names them: `exclude` must not see a
+		// process without roles while it still holds data.
+		for _, name := range known[p.Address] {
+			r := roleStatus(name, nil)
+			if !slices.ContainsFunc(p.Roles, func(have status.Role) bool { return have.Role == r.Role }) {
+				p.Roles = append(p.Roles, r)
+			}
+		}
+		cl.Processes[key] = p
 	}
 	cl.Data = cc.dataHealth(core, mode)
 	available := cc.recovery.Name == status.RecoveryFullyRecovered && !gen.failed.IsSet() &&
@@ -162,6 +173,30 @@ func (cc *Controller) excludedServers() []status.ExcludedServer {
 			out = append(out, status.ExcludedServer{Locality: e.String()})
 		} else {
 			out = append(out, status.ExcludedServer{Address: e.String()})
+		}
+	}
+	return out
+}
+
+// knownRoles are the roles the controller knows each process holds: the
+// current generation's transaction roles, and storage where a shard's team
+// (or a move's destination) names one of its servers.
+func (cc *Controller) knownRoles(core *wire.DBCoreState) map[string][]string {
+	out := map[string][]string{}
+	if cc.gen != nil {
+		for addr, p := range cc.gen.processes {
+			out[string(addr)] = append(out[string(addr)], p.roles...)
+		}
+	}
+	holds := map[string]bool{}
+	for _, sh := range core.GetShards() {
+		for _, id := range append(slices.Clone(sh.GetServers()), sh.GetDest()...) {
+			holds[id] = true
+		}
+	}
+	for _, s := range core.GetStorage() {
+		if holds[s.GetId()] && !slices.Contains(out[s.GetProcess()], status.RoleStorage) {
+			out[s.GetProcess()] = append(out[s.GetProcess()], status.RoleStorage)
 		}
 	}
 	return out
