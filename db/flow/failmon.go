@@ -135,3 +135,15 @@ func (e *Env) ConnectionFailed(addr Address) {
 		fail(ErrRequestMaybeDelivered)
 	}
 }
+
+// PeerRefused tells the failure monitor that a connection to addr was
+// refused: nothing listens there, so the peer is declared failed at once
+// rather than after FailureTimeout of silence. Its next answer clears it.
+// Transports call it with the loop's baton.
+func (e *Env) PeerRefused(addr Address) {
+	p := e.net.peers[addr]
+	if p == nil || p.failed {
+		return
+	}
+	p.markFailed(e)
+}

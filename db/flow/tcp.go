@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/strata-db/strata/db/wire"
@@ -301,6 +302,9 @@ func (p *tcpPeer) run() {
 		if err != nil {
 			p.dropPending()
 			p.connectionFailed(err)
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				p.refused()
+			}
 			time.Sleep(backoff/2 + rand.N(backoff/2+1))
 			backoff = min(2*backoff, maxDialBackoff)
 			continue
@@ -336,6 +340,15 @@ func (p *tcpPeer) dropPending() {
 	p.mu.Lock()
 	p.pending = p.pending[:0]
 	p.mu.Unlock()
+}
+
+// refused tells the loop that nothing listens at the peer's address: the
+// process is down now (a restarted one would have accepted), so the
+// failure monitor need not wait out its silence timeout.
+func (p *tcpPeer) refused() {
+	t := p.t
+	addr := p.addr
+	_ = t.loop.Post(func() { t.env.PeerRefused(addr) })
 }
 
 func (p *tcpPeer) connectionFailed(err error) {
