@@ -46,6 +46,17 @@ func (cc *Controller) excluded(rep *wire.WorkerReport) bool {
 	return cc.exclusions[rep.GetAddress()]
 }
 
+// avoiding returns workers with addr marked excluded.
+func avoiding(workers []recruit.Worker, addr string) []recruit.Worker {
+	out := slices.Clone(workers)
+	for i := range out {
+		if out[i].ID == addr {
+			out[i].Excluded = true
+		}
+	}
+	return out
+}
+
 // withoutExclusions returns workers with every exclusion lifted.
 func withoutExclusions(workers []recruit.Worker) []recruit.Worker {
 	out := slices.Clone(workers)
@@ -83,7 +94,14 @@ func (cc *Controller) place(core *wire.DBCoreState) (placement, error) {
 		Resolvers: int(conf.GetResolvers()), Logs: int(conf.GetLogs()),
 	}.WithDefaults(mode)
 	workers := cc.candidates()
-	p, err := recruit.Recruit(workers, mode, counts, cc.lastPlacement)
+	// Keep the transaction subsystem off the controller's own process when
+	// the others can host it (as FoundationDB keeps the master off the
+	// cluster controller): a process failure then costs one recovery, not
+	// an election followed by one.
+	p, err := recruit.Recruit(avoiding(workers, string(cc.env.Address())), mode, counts, cc.lastPlacement)
+	if err != nil {
+		p, err = recruit.Recruit(workers, mode, counts, cc.lastPlacement)
+	}
 	if err != nil {
 		// As FoundationDB's ExcludeFit: excluded processes still host the
 		// transaction subsystem when no other process can.
