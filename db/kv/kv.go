@@ -54,6 +54,18 @@ func (r KeyRange) Intersects(o KeyRange) bool {
 	return bytes.Compare(r.Begin, o.End) < 0 && bytes.Compare(o.Begin, r.End) < 0
 }
 
+// Intersect returns the keys r and o share (an empty range if none).
+func (r KeyRange) Intersect(o KeyRange) KeyRange {
+	out := r
+	if bytes.Compare(o.Begin, out.Begin) > 0 {
+		out.Begin = o.Begin
+	}
+	if bytes.Compare(o.End, out.End) < 0 {
+		out.End = o.End
+	}
+	return out
+}
+
 func (r KeyRange) String() string {
 	return fmt.Sprintf("[%s, %s)", Printable(r.Begin), Printable(r.End))
 }

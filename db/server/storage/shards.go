@@ -297,14 +297,7 @@ func (s *Server) removeAssigned(v kv.Version, r kv.KeyRange) {
 		if sh.taggedFrom > v {
 			continue
 		}
-		part := kv.KeyRange{Begin: sh.r.Begin, End: sh.r.End}
-		if bytes.Compare(part.Begin, r.Begin) < 0 {
-			part.Begin = r.Begin
-		}
-		if bytes.Compare(part.End, r.End) > 0 {
-			part.End = r.End
-		}
-		drop = append(drop, part)
+		drop = append(drop, sh.r.Intersect(r))
 	}
 	for _, part := range drop {
 		if err := s.RemoveShard(part); err != nil {

@@ -235,8 +235,8 @@ func unassigned(r kv.KeyRange, id string, shards []*wire.ShardAssignment) []kv.K
 		if i+1 < len(shards) {
 			end = shards[i+1].GetBegin()
 		}
-		part := kv.KeyRange{Begin: maxKey(r.Begin, sh.GetBegin()), End: minKey(r.End, end)}
-		if bytes.Compare(part.Begin, part.End) >= 0 {
+		part := r.Intersect(kv.KeyRange{Begin: sh.GetBegin(), End: end})
+		if part.Empty() {
 			continue
 		}
 		if slices.Contains(sh.GetServers(), id) || slices.Contains(sh.GetDest(), id) {
@@ -249,20 +249,6 @@ func unassigned(r kv.KeyRange, id string, shards []*wire.ShardAssignment) []kv.K
 		out = append(out, part)
 	}
 	return out
-}
-
-func maxKey(a, b []byte) []byte {
-	if bytes.Compare(a, b) >= 0 {
-		return a
-	}
-	return b
-}
-
-func minKey(a, b []byte) []byte {
-	if bytes.Compare(a, b) <= 0 {
-		return a
-	}
-	return b
 }
 
 // removeOrphans deletes the files of log and storage directories that no
