@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/strata-db/strata/db/flow"
@@ -309,7 +310,7 @@ func completeTeam(keep recruit.Team, servers []recruit.StorageServer, mode recru
 		}
 		team = append(team, pick)
 	}
-	slices.SortFunc(team, func(a, b recruit.StorageServer) int { return cmpString(a.ID, b.ID) })
+	slices.SortFunc(team, func(a, b recruit.StorageServer) int { return strings.Compare(a.ID, b.ID) })
 	return team, nil
 }
 
@@ -360,8 +361,6 @@ func betterDestination(a, b recruit.StorageServer, load map[string]int64, fit ma
 	return a.ID < b.ID
 }
 
-func cmpString(a, b string) int { return bytes.Compare([]byte(a), []byte(b)) }
-
 // runMove carries out one move (see the package comment above).
 func (cc *Controller) runMove(c *flow.Ctx, gen *generation, mv *shardMove) error {
 	i := shardIndex(gen.core, mv.begin)
@@ -394,7 +393,7 @@ func (cc *Controller) runMove(c *flow.Ctx, gen *generation, mv *shardMove) error
 			return fmt.Errorf("no live source holds shard %s", kv.Printable(mv.begin))
 		}
 		for _, id := range added {
-			if rep, err := cc.shardStates(c, gen.core, id); err == nil && owns(rep, r) {
+			if rep, err := cc.shardStates(c, gen.core, id); err == nil && exactShard(rep, r) != nil {
 				continue // an earlier attempt of this move already added it
 			}
 			if err := cc.addShard(c, gen.core, id, r, sources, taggedFrom); err != nil {
@@ -592,7 +591,7 @@ func (cc *Controller) waitReadable(c *flow.Ctx, core *wire.DBCoreState, ids []st
 	deadline := c.Now().Add(cc.dd.fetchTimeout)
 	for _, id := range ids {
 		for {
-			rep, err := cc.shardControl(c, core, &wire.ShardControlRequest{StorageId: id, Op: &wire.ShardControlRequest_States{States: &wire.ShardStates{}}})
+			rep, err := cc.shardStates(c, core, id)
 			if err == nil && readable(rep, r) {
 				break
 			}
@@ -610,12 +609,8 @@ func (cc *Controller) waitReadable(c *flow.Ctx, core *wire.DBCoreState, ids []st
 // readable reports whether a server serves exactly r and would keep it
 // across a restart: the move may only take r from its sources then.
 func readable(rep *wire.ShardControlReply, r kv.KeyRange) bool {
-	for _, s := range rep.GetShards() {
-		if bytes.Equal(s.GetRange().GetBegin(), r.Begin) && bytes.Equal(s.GetRange().GetEnd(), r.End) {
-			return s.GetReadable() && s.GetDurable()
-		}
-	}
-	return false
+	s := exactShard(rep, r)
+	return s.GetReadable() && s.GetDurable()
 }
 
 // removeShard makes a former member stop serving r and drop its data.
@@ -632,12 +627,12 @@ func (cc *Controller) shardStates(c *flow.Ctx, core *wire.DBCoreState, id string
 	return cc.shardControl(c, core, &wire.ShardControlRequest{StorageId: id, Op: &wire.ShardControlRequest_States{States: &wire.ShardStates{}}})
 }
 
-// owns reports whether a server's shards include exactly r.
-func owns(rep *wire.ShardControlReply, r kv.KeyRange) bool {
+// exactShard returns the server's shard that is exactly r, or nil.
+func exactShard(rep *wire.ShardControlReply, r kv.KeyRange) *wire.ShardState {
 	for _, s := range rep.GetShards() {
 		if bytes.Equal(s.GetRange().GetBegin(), r.Begin) && bytes.Equal(s.GetRange().GetEnd(), r.End) {
-			return true
+			return s
 		}
 	}
-	return false
+	return nil
 }

@@ -57,6 +57,15 @@ func avoiding(workers []recruit.Worker, addr string) []recruit.Worker {
 	return out
 }
 
+// countsOf returns the configured role counts, the mode's defaults for
+// those not configured.
+func countsOf(conf *wire.DatabaseConfiguration, mode recruit.Mode) recruit.Counts {
+	return recruit.Counts{
+		CommitProxies: int(conf.GetCommitProxies()), GRVProxies: int(conf.GetGrvProxies()),
+		Resolvers: int(conf.GetResolvers()), Logs: int(conf.GetLogs()),
+	}.WithDefaults(mode)
+}
+
 // withoutExclusions returns workers with every exclusion lifted.
 func withoutExclusions(workers []recruit.Worker) []recruit.Worker {
 	out := slices.Clone(workers)
@@ -73,11 +82,7 @@ func (cc *Controller) canAvoidExcluded(core *wire.DBCoreState) bool {
 	if err != nil {
 		return false
 	}
-	conf := core.GetConfiguration()
-	counts := recruit.Counts{
-		CommitProxies: int(conf.GetCommitProxies()), GRVProxies: int(conf.GetGrvProxies()),
-		Resolvers: int(conf.GetResolvers()), Logs: int(conf.GetLogs()),
-	}.WithDefaults(mode)
+	counts := countsOf(core.GetConfiguration(), mode)
 	_, err = recruit.Recruit(cc.candidates(), mode, counts, nil)
 	return err == nil
 }
@@ -88,11 +93,7 @@ func (cc *Controller) place(core *wire.DBCoreState) (placement, error) {
 	if err != nil {
 		return placement{}, err
 	}
-	conf := core.GetConfiguration()
-	counts := recruit.Counts{
-		CommitProxies: int(conf.GetCommitProxies()), GRVProxies: int(conf.GetGrvProxies()),
-		Resolvers: int(conf.GetResolvers()), Logs: int(conf.GetLogs()),
-	}.WithDefaults(mode)
+	counts := countsOf(core.GetConfiguration(), mode)
 	workers := cc.candidates()
 	// Keep the transaction subsystem off the controller's own process when
 	// the others can host it (as FoundationDB keeps the master off the

@@ -98,9 +98,6 @@ func (cc *Controller) dataHealth(core *wire.DBCoreState, mode recruit.Mode) stat
 				n++
 			}
 		}
-		if len(s.GetServers()) < mode.StorageReplicas {
-			n = min(n, len(s.GetServers()))
-		}
 		minLive = min(minLive, n)
 		if len(s.GetDest()) > 0 {
 			moving++
