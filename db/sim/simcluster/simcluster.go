@@ -165,8 +165,8 @@ func Configure(c *flow.Ctx, db *client.Database, mode string) error {
 	return db.Transact(c, func(tr *client.Transaction) error {
 		tr.Options().SetAccessSystemKeys()
 		tr.Options().SetLockAware()
-		tr.Set([]byte("\xff/conf/redundancy_mode"), []byte(mode))
-		tr.Set([]byte("\xff/conf/storage_engine"), []byte("memory"))
+		tr.Set(kv.ConfKey(kv.ConfRedundancyMode), []byte(mode))
+		tr.Set(kv.ConfKey(kv.ConfStorageEngine), []byte("memory"))
 		return nil
 	})
 }
