@@ -4,5 +4,7 @@
 // `strata status`. The triple tests configure five processes in five
 // zones for triple redundancy and check what it promises: a killed
 // sequencer loses no acknowledged commit, a killed storage server's data
-// is re-replicated, and exclusion drains a process.
+// is re-replicated, exclusion drains a process, and a register workload
+// stays linearizable (checked with porcupine, package register) while the
+// sequencer's, a log and a storage process are killed and restarted.
 package realcluster
