@@ -29,22 +29,22 @@ func TestTripleRegisterIsLinearizableAcrossKills(t *testing.T) {
 	defer stopLoad()
 
 	killed := map[string]bool{}
-	// pick returns a process playing role, not the controller (its kill
-	// waits for an election), preferring one not killed yet and one that
-	// also plays also.
-	pick := func(role, also string) func(st *status.Status) string {
+	// pick returns a process playing role, preferring one that is not the
+	// controller (whose kill waits for an election), then one not killed
+	// yet, then one that also plays role2.
+	pick := func(role, role2 string) func(st *status.Status) string {
 		return func(st *status.Status) string {
 			best, bestScore := "", -1
 			for _, addr := range testserver.WithRole(st, role) {
 				p, _ := testserver.ProcessAt(st, addr)
-				if testserver.HasRole(p, status.RoleClusterController) {
-					continue
-				}
 				score := 0
+				if !testserver.HasRole(p, status.RoleClusterController) {
+					score += 4
+				}
 				if !killed[addr] {
 					score += 2
 				}
-				if testserver.HasRole(p, also) {
+				if testserver.HasRole(p, role2) {
 					score++
 				}
 				if score > bestScore {
@@ -69,7 +69,8 @@ func TestTripleRegisterIsLinearizableAcrossKills(t *testing.T) {
 
 // startRegisterClients runs clients goroutines each doing random reads,
 // writes of values unique in h and compare-and-sets (from the value the
-// client last saw) on keys, until the returned stop, which waits for them.
+// client last saw, or from a read just before) on keys, until the returned
+// stop, which waits for them.
 func startRegisterClients(h *register.History, clients int, keys []string) (stop func()) {
 	var stopped atomic.Bool
 	var wg sync.WaitGroup
