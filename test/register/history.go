@@ -51,53 +51,53 @@ func (h *History) now() int64 { return time.Since(h.start).Nanoseconds() }
 // effect at any time after its call, or never.
 const never = math.MaxInt64
 
-func (h *History) record(client int, in Input, out Output, call int64, callTime time.Time) {
+func (h *History) record(clientID int, in Input, out Output, call int64, callTime time.Time) {
 	ret := h.now()
 	if out.Unknown {
 		ret = never
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.ops = append(h.ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
+	h.ops = append(h.ops, porcupine.Operation{ClientId: clientID, Input: in, Call: call, Output: out, Return: ret})
 	if in.Kind != Read && !out.Unknown && callTime.After(h.lastAck) {
 		h.lastAck = callTime
 	}
 }
 
-// Read reads register key as client and records the value it returned; a
-// failed read is left out. It returns the value and whether the read
-// succeeded.
-func (h *History) Read(ctx context.Context, client int, key string) (string, bool) {
+// Read reads register key as client clientID and records the value it
+// returned; a failed read is left out. It returns the value and whether
+// the read succeeded.
+func (h *History) Read(ctx context.Context, clientID int, key string) (string, bool) {
 	callTime, call := time.Now(), h.now()
-	v, err := h.db.ReadTransact(ctx, func(tx *clientTx) (any, error) { return tx.Get(h.k(key)) })
+	v, err := h.db.ReadTransact(ctx, func(tx *client.Tx) (any, error) { return tx.Get(h.k(key)) })
 	if err != nil {
 		return "", false
 	}
 	b, _ := v.([]byte)
-	h.record(client, Input{Kind: Read, Key: key}, Output{Value: string(b)}, call, callTime)
+	h.record(clientID, Input{Kind: Read, Key: key}, Output{Value: string(b)}, call, callTime)
 	return string(b), true
 }
 
-// Write writes value to register key as client and records it, unless it
-// surely did not commit. value should be unique in the history.
-func (h *History) Write(ctx context.Context, client int, key, value string) {
+// Write writes value to register key as client clientID and records it,
+// unless it surely did not commit. value should be unique in the history.
+func (h *History) Write(ctx context.Context, clientID int, key, value string) {
 	callTime, call := time.Now(), h.now()
-	_, unknown, err := h.commit(ctx, func(tx *clientTx) (bool, error) {
+	_, unknown, err := h.commit(ctx, func(tx *client.Tx) (bool, error) {
 		tx.Set(h.k(key), []byte(value))
 		return true, nil
 	})
 	if err != nil && !unknown {
 		return
 	}
-	h.record(client, Input{Kind: Write, Key: key, Value: value}, Output{Unknown: unknown}, call, callTime)
+	h.record(clientID, Input{Kind: Write, Key: key, Value: value}, Output{Unknown: unknown}, call, callTime)
 }
 
 // CompareAndSet writes value to register key if it holds expect, in one
-// transaction, as client, and records the operation unless it surely did
-// not commit. It returns whether it surely swapped.
-func (h *History) CompareAndSet(ctx context.Context, client int, key, expect, value string) bool {
+// transaction, as client clientID, and records the operation unless it
+// surely did not commit. It returns whether it surely swapped.
+func (h *History) CompareAndSet(ctx context.Context, clientID int, key, expect, value string) bool {
 	callTime, call := time.Now(), h.now()
-	swapped, unknown, err := h.commit(ctx, func(tx *clientTx) (bool, error) {
+	swapped, unknown, err := h.commit(ctx, func(tx *client.Tx) (bool, error) {
 		cur, err := tx.Get(h.k(key))
 		if err != nil {
 			return false, err
@@ -111,11 +111,9 @@ func (h *History) CompareAndSet(ctx context.Context, client int, key, expect, va
 	if err != nil && !unknown {
 		return false
 	}
-	h.record(client, Input{Kind: CompareAndSet, Key: key, Value: value, Expect: expect}, Output{Swapped: swapped && !unknown, Unknown: unknown}, call, callTime)
+	h.record(clientID, Input{Kind: CompareAndSet, Key: key, Value: value, Expect: expect}, Output{Swapped: swapped && !unknown, Unknown: unknown}, call, callTime)
 	return swapped && !unknown
 }
-
-type clientTx = client.Tx
 
 func (h *History) k(key string) []byte { return []byte(h.prefix + key) }
 
@@ -125,7 +123,7 @@ func (h *History) k(key string) []byte { return []byte(h.prefix + key) }
 // transaction surely did not commit (a context that ended mid-commit, a
 // lost connection) is unknown too. err without unknown means that no
 // attempt committed.
-func (h *History) commit(ctx context.Context, fn func(tx *clientTx) (bool, error)) (result, unknown bool, err error) {
+func (h *History) commit(ctx context.Context, fn func(tx *client.Tx) (bool, error)) (result, unknown bool, err error) {
 	tx, err := h.db.CreateTransaction(ctx)
 	if err != nil {
 		return false, false, err
