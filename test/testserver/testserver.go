@@ -5,23 +5,66 @@
 package testserver
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 )
 
-// Binary builds the strata binary into a temporary directory and returns
-// its path. The Go build cache makes every build after the first quick.
+// Main runs a test package's tests (call it from TestMain) with one strata
+// binary shared by all of them: linking it costs seconds a test on a busy
+// machine. It removes the binary when the tests end.
+func Main(m *testing.M) {
+	dir, err := os.MkdirTemp("", "strata-testserver-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testserver:", err)
+		os.Exit(2)
+	}
+	shared = &sharedBinary{path: filepath.Join(dir, "strata")}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// sharedBinary is the binary Main builds on first use.
+type sharedBinary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// shared is set only by Main, before any test runs, and read-only after.
+var shared *sharedBinary
+
+// Binary returns the path of a strata binary built from this repository:
+// the package's shared one under Main, else one built into the test's
+// temporary directory. The Go build cache makes every build after the
+// first quick.
 func Binary(t testing.TB) string {
 	t.Helper()
+	if shared != nil {
+		shared.once.Do(func() { shared.err = build(shared.path) })
+		if shared.err != nil {
+			t.Fatal(shared.err)
+		}
+		return shared.path
+	}
 	out := filepath.Join(t.TempDir(), "strata")
-	if b, err := exec.Command("go", "build", "-o", out, "github.com/strata-db/strata/cmd/strata").CombinedOutput(); err != nil {
-		t.Fatalf("building strata: %v\n%s", err, b)
+	if err := build(out); err != nil {
+		t.Fatal(err)
 	}
 	return out
+}
+
+func build(out string) error {
+	if b, err := exec.Command("go", "build", "-o", out, "github.com/strata-db/strata/cmd/strata").CombinedOutput(); err != nil {
+		return fmt.Errorf("building strata: %w\n%s", err, b)
+	}
+	return nil
 }
 
 // FreeAddress returns a loopback address with a port nothing listens on.
