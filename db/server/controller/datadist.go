@@ -62,6 +62,10 @@ type shardMove struct {
 	// abandon are destinations of an interrupted move no longer wanted:
 	// they drop what they fetched.
 	abandon []string
+	// bytes is the shard's measured size, 0 when unknown; balance marks a
+	// move that only evens out the servers' loads (the team is healthy).
+	bytes   int64
+	balance bool
 }
 
 // distribute runs data distribution until the generation fails.
@@ -83,11 +87,18 @@ func (cc *Controller) distribute(c *flow.Ctx, gen *generation) error {
 			continue
 		}
 		if mv == nil {
+			// Every team is healthy: split large shards, even out loads.
+			if err := cc.sizeShards(c, gen); err != nil {
+				if errors.Is(err, flow.ErrOperationCancelled) || errors.Is(err, errGenerationSuperseded) {
+					return err
+				}
+				c.Trace(flow.SevWarn, "DDSizingFailed", flow.D("Error", err.Error()))
+			}
 			continue
 		}
 		c.Trace(flow.SevInfo, "DDMoveStarting", flow.D("Begin", kv.Printable(mv.begin)),
 			flow.D("From", fmt.Sprint(mv.src)), flow.D("To", fmt.Sprint(mv.dest)))
-		if err := cc.runMove(c, gen, mv); err != nil {
+		if err := cc.trackedMove(c, gen, mv); err != nil {
 			if errors.Is(err, flow.ErrOperationCancelled) {
 				return err
 			}
@@ -506,6 +517,9 @@ func (cc *Controller) writeCore(c *flow.Ctx, gen *generation, next *wire.DBCoreS
 // commitShardLocation commits shard i's entry of \xff/keyServers/ through
 // every commit proxy (each keeps its own copy of the map) and returns the
 // largest commit version: from it on, every proxy tags by the new entry.
+// The same transaction clears any boundary a proxy has inside the shard (a
+// split whose coordinated state write failed, see runSplits), so the entry
+// covers exactly the shard's range on every proxy.
 func (cc *Controller) commitShardLocation(c *flow.Ctx, gen *generation, core *wire.DBCoreState, i int) (kv.Version, error) {
 	s := core.GetShards()[i]
 	loc := &wire.ShardLocation{Servers: cc.storageIfaces(core, append(slices.Clone(s.GetServers()), s.GetDest()...))}
@@ -513,15 +527,26 @@ func (cc *Controller) commitShardLocation(c *flow.Ctx, gen *generation, core *wi
 	if err != nil {
 		return 0, err
 	}
-	key := append(slices.Clone(commitproxy.KeyServersPrefix), s.GetBegin()...)
+	r := shardRange(core, i)
+	key := append(slices.Clone(commitproxy.KeyServersPrefix), r.Begin...)
+	end := append(slices.Clone(commitproxy.KeyServersPrefix), r.End...)
+	inside := append(slices.Clone(key), 0)
+	muts := []*wire.Mutation{
+		{Type: uint32(kv.ClearRange), Key: inside, Param: end},
+		{Type: uint32(kv.SetValue), Key: key, Param: val},
+	}
+	return cc.commitKeyServers(c, gen, muts, []*wire.KeyRange{{Begin: key, End: end}})
+}
+
+// commitKeyServers commits mutations of \xff/keyServers/ through every
+// commit proxy and returns the largest commit version.
+func (cc *Controller) commitKeyServers(c *flow.Ctx, gen *generation, muts []*wire.Mutation, conflicts []*wire.KeyRange) (kv.Version, error) {
 	rv, err := cc.readVersion(c, gen)
 	if err != nil {
 		return 0, err
 	}
 	req := &wire.CommitTransactionRequest{
-		ReadVersion: int64(rv), LockAware: true,
-		WriteConflictRanges: []*wire.KeyRange{{Begin: key, End: append(slices.Clone(key), 0)}},
-		Mutations:           []*wire.Mutation{{Type: uint32(kv.SetValue), Key: key, Param: val}},
+		ReadVersion: int64(rv), LockAware: true, WriteConflictRanges: conflicts, Mutations: muts,
 	}
 	var top kv.Version
 	for _, p := range gen.commit {
