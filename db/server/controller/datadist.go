@@ -88,7 +88,7 @@ func (cc *Controller) distribute(c *flow.Ctx, gen *generation) error {
 		}
 		if mv == nil {
 			// Every team is healthy: split large shards, even out loads.
-			if err := cc.sizeShards(c, gen); err != nil {
+			if err := cc.sizeShards(c, gen, held); err != nil {
 				if errors.Is(err, flow.ErrOperationCancelled) || errors.Is(err, errGenerationSuperseded) {
 					return err
 				}
@@ -120,8 +120,7 @@ func (cc *Controller) planMove(core *wire.DBCoreState, held map[string]*wire.Sha
 	if err != nil {
 		return nil, err
 	}
-	live := cc.liveStorage()
-	servers, byID := cc.storageCandidates(core, live)
+	servers, byID := cc.storageCandidates(core, responsive(cc.liveStorage(), held))
 	maint := cc.maintenanceServers(core)
 	load := map[string]int64{}
 	for _, s := range core.GetShards() {
@@ -219,6 +218,19 @@ func (cc *Controller) heldShards(c *flow.Ctx, core *wire.DBCoreState) map[string
 		if f.IsReady() && f.Err() == nil {
 			rep, _ := f.Get()
 			out[ids[i]] = rep
+		}
+	}
+	return out
+}
+
+// responsive narrows the live storage servers to those that answered
+// heldShards: a process can be up while its storage server is not (it
+// failed to reopen), and such a server must not be given shards.
+func responsive(live map[string]bool, held map[string]*wire.ShardControlReply) map[string]bool {
+	out := map[string]bool{}
+	for id := range live {
+		if held[id] != nil {
+			out[id] = true
 		}
 	}
 	return out
@@ -611,7 +623,8 @@ func (cc *Controller) addShard(c *flow.Ctx, core *wire.DBCoreState, id string, r
 	return nil
 }
 
-// waitReadable polls the destinations until each serves r.
+// waitReadable polls the destinations until each serves r, failing at
+// once when one no longer has r at all.
 func (cc *Controller) waitReadable(c *flow.Ctx, core *wire.DBCoreState, ids []string, r kv.KeyRange) error {
 	deadline := c.Now().Add(cc.dd.fetchTimeout)
 	for _, id := range ids {
@@ -619,6 +632,11 @@ func (cc *Controller) waitReadable(c *flow.Ctx, core *wire.DBCoreState, ids []st
 			rep, err := cc.shardStates(c, core, id)
 			if err == nil && readable(rep, r) {
 				break
+			}
+			if err == nil && !holds(rep, r) {
+				// It restarted and dropped the shard it was fetching: the
+				// move must add it again.
+				return fmt.Errorf("storage server %s dropped shard %s before serving it", id, kv.Printable(r.Begin))
 			}
 			if !c.Now().Before(deadline) {
 				return fmt.Errorf("storage server %s did not serve shard %s in %v", id, kv.Printable(r.Begin), cc.dd.fetchTimeout)
@@ -638,11 +656,13 @@ func readable(rep *wire.ShardControlReply, r kv.KeyRange) bool {
 	return s.GetReadable() && s.GetDurable()
 }
 
-// removeShard makes a former member stop serving r and drop its data.
+// removeShard makes a former member stop serving r and drop its data. A
+// worker that hosts no such storage server (it failed to reopen) holds
+// nothing to remove.
 func (cc *Controller) removeShard(c *flow.Ctx, core *wire.DBCoreState, id string, r kv.KeyRange) error {
 	_, err := cc.shardControl(c, core, &wire.ShardControlRequest{StorageId: id, Op: &wire.ShardControlRequest_Remove{Remove: &wire.RemoveShard{
 		Range: &wire.KeyRange{Begin: r.Begin, End: r.End}}}})
-	if err != nil {
+	if err != nil && !isNoSuchStorage(err) {
 		return fmt.Errorf("removing shard %s from %s: %w", kv.Printable(r.Begin), id, err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -35,9 +36,10 @@ type distributionStats struct {
 func (cc *Controller) sizing() DataDistributionKnobs { return cc.cfg.DataDistribution }
 
 // sizeShards splits the shards that grew too large, or else moves one
-// shard toward the emptiest storage server. It runs only when no shard
-// needs repair (planMove found nothing).
-func (cc *Controller) sizeShards(c *flow.Ctx, gen *generation) error {
+// shard toward the emptiest storage server (of those that answered
+// heldShards). It runs only when no shard needs repair (planMove found
+// nothing).
+func (cc *Controller) sizeShards(c *flow.Ctx, gen *generation, held map[string]*wire.ShardControlReply) error {
 	core := gen.core
 	loads := cc.measureShards(c, core)
 	var total int64
@@ -53,7 +55,7 @@ func (cc *Controller) sizeShards(c *flow.Ctx, gen *generation) error {
 	if err != nil {
 		return err
 	}
-	servers, _ := cc.storageCandidates(core, cc.liveStorage())
+	servers, _ := cc.storageCandidates(core, responsive(cc.liveStorage(), held))
 	maint := map[string]bool{}
 	for id := range cc.maintenanceServers(core) {
 		maint[id] = true
@@ -187,4 +189,13 @@ func (cc *Controller) movingData(core *wire.DBCoreState) status.MovingData {
 		md.HighestPriority = max(md.HighestPriority, priorityTeamUnhealthy)
 	}
 	return md
+}
+
+// errNoSuchStorageCode is worker.ErrNoSuchStorage's code: the worker
+// hosts no storage server of that ID.
+const errNoSuchStorageCode = 2812
+
+func isNoSuchStorage(err error) bool {
+	var fe *flow.Error
+	return errors.As(err, &fe) && fe.Code == errNoSuchStorageCode
 }
