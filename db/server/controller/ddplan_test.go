@@ -8,6 +8,8 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 	"github.com/strata-db/strata/db/server/recruit"
+	"github.com/strata-db/strata/db/status"
+	"github.com/strata-db/strata/db/wire"
 )
 
 // TestDDPlanDataDriven runs testdata/ddplan/*.txt against the split and
@@ -180,5 +182,29 @@ func (h *ddHarness) parseShards(t *testing.T, input string) {
 	}
 	if n := len(h.shards); n > 0 {
 		h.shards[n-1].end = []byte("\xff\xff")
+	}
+}
+
+func TestMovingData(t *testing.T) {
+	core := &wire.DBCoreState{Shards: []*wire.ShardAssignment{
+		{Begin: []byte{}, Servers: []string{"a", "b"}},
+		{Begin: []byte("g"), Servers: []string{"a", "b"}, Dest: []string{"b", "c"}},
+		{Begin: []byte("p"), Servers: []string{"a", "b"}, Dest: []string{"a", "d"}},
+	}}
+	cc := &Controller{}
+	cc.ddStats.bytes = map[string]int64{"": 10, "g": 300, "p": 4000}
+	cc.ddStats.written = 77
+	if got := cc.movingData(core); got != (status.MovingData{InQueueBytes: 4300, TotalWrittenBytes: 77, HighestPriority: priorityTeamUnhealthy}) {
+		t.Fatalf("no move in flight: %+v", got)
+	}
+	cc.ddStats.moving = &shardMove{begin: []byte("g"), bytes: 300, balance: true}
+	want := status.MovingData{InFlightBytes: 300, InQueueBytes: 4000, TotalWrittenBytes: 77, HighestPriority: priorityTeamUnhealthy}
+	if got := cc.movingData(core); got != want {
+		t.Fatalf("balance in flight, repair queued: %+v, want %+v", got, want)
+	}
+	core.Shards[2].Dest = nil
+	want = status.MovingData{InFlightBytes: 300, TotalWrittenBytes: 77, HighestPriority: priorityRebalance}
+	if got := cc.movingData(core); got != want {
+		t.Fatalf("balance alone: %+v, want %+v", got, want)
 	}
 }
