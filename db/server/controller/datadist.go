@@ -38,6 +38,14 @@ import (
 //
 // A recovery in the middle starts from the coordinated state: the proxies
 // of the next generation tag S ∪ D, and the move is planned again.
+//
+// When every team is healthy, data distribution sizes shards (ddshards.go,
+// planned in ddplan.go): a shard larger than the maximum shard size
+// (DataDistributionKnobs; FoundationDB's sizing by default) is split at
+// its members' byte-sample split key — a change of the shard map only, as
+// both halves stay on the team — and otherwise a shard of the fullest
+// storage server moves to the emptiest one that keeps its team valid, by
+// the move above. Shards are never merged.
 
 // ddKnobs tune data distribution.
 type ddKnobs struct {

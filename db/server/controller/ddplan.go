@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/strata-db/strata/db/server/recruit"
 )
@@ -29,6 +30,9 @@ type DataDistributionKnobs struct {
 	BalanceMinBytes int64
 	// SplitsPerRound bounds the splits committed together (default 16).
 	SplitsPerRound int
+	// MeasureInterval is the least time between two measurements of every
+	// shard (one ShardMetrics request per shard; default 5 s).
+	MeasureInterval time.Duration
 }
 
 // FoundationDB's shard sizing knobs (ServerKnobs.cpp, ShardSizing.cpp).
@@ -56,6 +60,13 @@ func (k DataDistributionKnobs) balanceMinBytes(maxShard int64) int64 {
 		return k.BalanceMinBytes
 	}
 	return max(maxShard/2, 1)
+}
+
+func (k DataDistributionKnobs) measureInterval() time.Duration {
+	if k.MeasureInterval > 0 {
+		return k.MeasureInterval
+	}
+	return 5 * time.Second
 }
 
 func (k DataDistributionKnobs) splitsPerRound() int {

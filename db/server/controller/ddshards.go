@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
@@ -30,6 +31,8 @@ type distributionStats struct {
 	// written sums the bytes of the moves this controller finished.
 	written int64
 	splits  int64
+	// measured is when the shards were last measured.
+	measured time.Time
 }
 
 // sizing returns the sizing knobs the controller was configured with.
@@ -41,12 +44,16 @@ func (cc *Controller) sizing() DataDistributionKnobs { return cc.cfg.DataDistrib
 // nothing).
 func (cc *Controller) sizeShards(c *flow.Ctx, gen *generation, held map[string]*wire.ShardControlReply) error {
 	core := gen.core
+	k := cc.sizing()
+	if c.Now().Sub(cc.ddStats.measured) < k.measureInterval() {
+		return nil
+	}
+	cc.ddStats.measured = c.Now()
 	loads := cc.measureShards(c, core)
 	var total int64
 	for _, s := range loads {
 		total += max(s.bytes, 0)
 	}
-	k := cc.sizing()
 	maxBytes := k.maxShardBytes(total)
 	if splits := planSplits(loads, maxBytes, k.splitsPerRound()); len(splits) > 0 {
 		return cc.runSplits(c, gen, splits)

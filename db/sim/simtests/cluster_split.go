@@ -35,7 +35,7 @@ func clusterSplitTest() sim.Test {
 			servers := zones + 1 + rng.IntN(3)
 			maxShard := int64(2500 + rng.IntN(3000))
 			d := clusterDB{simcluster.New(s, simcluster.Options{Servers: servers, Zones: zones, Clients: 1 + rng.IntN(3),
-				DataDistribution: controller.DataDistributionKnobs{MaxShardBytes: maxShard},
+				DataDistribution: controller.DataDistributionKnobs{MaxShardBytes: maxShard, MeasureInterval: 500 * time.Millisecond},
 				// Sample every pair, so that sizes and split keys of a few
 				// KB are exact.
 				StorageKnobs: storage.Knobs{ByteSampleFactor: 1e-9},
