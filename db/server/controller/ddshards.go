@@ -49,7 +49,8 @@ func (cc *Controller) sizeShards(c *flow.Ctx, gen *generation, held map[string]*
 		return nil
 	}
 	cc.ddStats.measured = c.Now()
-	loads := cc.measureShards(c, core)
+	answering := responsive(cc.liveStorage(), held)
+	loads := cc.measureShards(c, core, answering)
 	var total int64
 	for _, s := range loads {
 		total += max(s.bytes, 0)
@@ -62,7 +63,7 @@ func (cc *Controller) sizeShards(c *flow.Ctx, gen *generation, held map[string]*
 	if err != nil {
 		return err
 	}
-	servers, _ := cc.storageCandidates(core, responsive(cc.liveStorage(), held))
+	servers, _ := cc.storageCandidates(core, answering)
 	maint := map[string]bool{}
 	for id := range cc.maintenanceServers(core) {
 		maint[id] = true
@@ -95,12 +96,11 @@ func (cc *Controller) trackedMove(c *flow.Ctx, gen *generation, mv *shardMove) e
 	return nil
 }
 
-// measureShards asks one live member of every shard for the shard's size
-// and split key (ShardMetrics), all at once; a shard none answered for is
-// -1 bytes.
-func (cc *Controller) measureShards(c *flow.Ctx, core *wire.DBCoreState) []shardLoad {
+// measureShards asks one member of every shard among the live ones that
+// answer for the shard's size and split key (ShardMetrics), all at once; a
+// shard none answered for is -1 bytes.
+func (cc *Controller) measureShards(c *flow.Ctx, core *wire.DBCoreState, live map[string]bool) []shardLoad {
 	shards := core.GetShards()
-	live := cc.liveStorage()
 	out := make([]shardLoad, len(shards))
 	futures := make([]flow.Future[*wire.ShardMetricsReply], len(shards))
 	asked := make([]bool, len(shards))
