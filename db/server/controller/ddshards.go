@@ -30,7 +30,6 @@ type distributionStats struct {
 	moving *shardMove
 	// written sums the bytes of the moves this controller finished.
 	written int64
-	splits  int64
 	// measured is when the shards were last measured.
 	measured time.Time
 }
@@ -170,7 +169,6 @@ func (cc *Controller) runSplits(c *flow.Ctx, gen *generation, splits []shardSpli
 	if err := cc.writeCore(c, gen, next); err != nil {
 		return err
 	}
-	cc.ddStats.splits += int64(len(muts))
 	c.Trace(flow.SevInfo, "DDShardsSplit", flow.D("Count", len(muts)), flow.D("Shards", len(next.GetShards())))
 	return nil
 }
