@@ -13,6 +13,7 @@ import (
 	"github.com/strata-db/strata/db/server/storage"
 	"github.com/strata-db/strata/db/sim"
 	"github.com/strata-db/strata/db/sim/simcluster"
+	"github.com/strata-db/strata/db/status"
 	"github.com/strata-db/strata/db/wire"
 	"github.com/strata-db/strata/db/workloads"
 	"google.golang.org/protobuf/proto"
@@ -23,7 +24,8 @@ import (
 // database growing: shards split and move to the emptier servers under
 // the workloads, Attrition (one zone at a time) and RandomClogging. Every
 // invariant must hold, the map must end with many shards spread beyond
-// the first team, and every replica of every shard must be identical.
+// the first team (never back onto a server excluded before the workloads),
+// and every replica of every shard must be identical.
 func clusterSplitTest() sim.Test {
 	return sim.Test{
 		Name:        "cluster-split",
@@ -61,6 +63,20 @@ func clusterSplitTest() sim.Test {
 			})
 			if err := d.WaitAll(3*time.Minute, setup); err != nil {
 				return fmt.Errorf("setup (%s): %w", mode, err)
+			}
+			excluded := ""
+			if servers > zones+1 && rng.IntN(2) == 0 {
+				// Exclude a server whose zone has another: balancing must
+				// never give it shards back once repair drained it.
+				victim := d.Servers[zones+rng.IntN(servers-zones)].Addr
+				ex := d.Spawn(0, "Exclude", func(c *flow.Ctx, db *client.Database) error {
+					return simcluster.Exclude(c, db, string(victim), mode, 2*time.Minute)
+				})
+				if err := d.WaitAll(3*time.Minute, ex); err != nil {
+					return fmt.Errorf("excluding %s (%s): %w", victim, mode, err)
+				}
+				excluded = string(victim)
+				s.Note("excluded %s", victim)
 			}
 			stop := s.Now().Add(20 * time.Second)
 			oneZone := func(down []*sim.Machine) bool {
@@ -108,6 +124,11 @@ func clusterSplitTest() sim.Test {
 				if shards, spread, err = shardMap(c, db); err != nil {
 					return err
 				}
+				if excluded != "" {
+					if err := noStorageOn(c, db, excluded); err != nil {
+						return err
+					}
+				}
 				return checkConsistency(c, db)
 			})
 			if err := d.WaitAll(5*time.Minute, check); err != nil {
@@ -119,7 +140,11 @@ func clusterSplitTest() sim.Test {
 				return fmt.Errorf("no transaction committed (cycle %d, bank %d)", cycle.Committed, bank.Transfers)
 			}
 			replicas := map[string]int{"double": 2, "triple": 3}[mode]
-			if shards < 3 || spread <= replicas {
+			eligible := servers
+			if excluded != "" {
+				eligible--
+			}
+			if shards < 3 || spread <= replicas && eligible > replicas {
 				return fmt.Errorf("%s: data distribution left %d shards on %d servers (%d filler keys of %d B, split above %d B)",
 					mode, shards, spread, fill.written, fill.value, maxShard)
 			}
@@ -269,4 +294,24 @@ func checkConsistency(c *flow.Ctx, db *client.Database) error {
 		}
 	}
 	return err
+}
+
+// noStorageOn checks through status that the excluded process addr holds
+// no storage role: no shard came back to it.
+func noStorageOn(c *flow.Ctx, db *client.Database, addr string) error {
+	st, err := simcluster.ReadStatus(c, db)
+	if err != nil {
+		return err
+	}
+	for _, p := range st.Cluster.Processes {
+		if p.Address != addr {
+			continue
+		}
+		for _, r := range p.Roles {
+			if r.Role == status.RoleStorage {
+				return fmt.Errorf("the excluded process %s holds data again", addr)
+			}
+		}
+	}
+	return nil
 }
