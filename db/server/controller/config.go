@@ -57,6 +57,8 @@ type Config struct {
 	Recover bool
 	// ClusterFilePath is shown in status (client.cluster_file.path).
 	ClusterFilePath string
+	// DataDistribution tunes shard splitting and balancing.
+	DataDistribution DataDistributionKnobs
 }
 
 func (cfg Config) withDefaults() (Config, error) {

@@ -45,6 +45,7 @@ type Controller struct {
 	// first recovery), its ServerDBInfo and the recovery phase.
 	knobs       recoveryKnobs
 	dd          ddKnobs
+	ddStats     distributionStats
 	gen         *generation
 	info        *wire.ServerDBInfo
 	recovery    status.RecoveryState

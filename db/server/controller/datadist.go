@@ -38,6 +38,14 @@ import (
 //
 // A recovery in the middle starts from the coordinated state: the proxies
 // of the next generation tag S ∪ D, and the move is planned again.
+//
+// When every team is healthy, data distribution sizes shards (ddshards.go,
+// planned in ddplan.go): a shard larger than the maximum shard size
+// (DataDistributionKnobs; FoundationDB's sizing by default) is split at
+// its members' byte-sample split key — a change of the shard map only, as
+// both halves stay on the team — and otherwise a shard of the fullest
+// storage server moves to the emptiest one that keeps its team valid, by
+// the move above. Shards are never merged.
 
 // ddKnobs tune data distribution.
 type ddKnobs struct {
@@ -62,6 +70,10 @@ type shardMove struct {
 	// abandon are destinations of an interrupted move no longer wanted:
 	// they drop what they fetched.
 	abandon []string
+	// bytes is the shard's measured size, 0 when unknown; balance marks a
+	// move that only evens out the servers' loads (the team is healthy).
+	bytes   int64
+	balance bool
 }
 
 // distribute runs data distribution until the generation fails.
@@ -83,11 +95,18 @@ func (cc *Controller) distribute(c *flow.Ctx, gen *generation) error {
 			continue
 		}
 		if mv == nil {
+			// Every team is healthy: split large shards, even out loads.
+			if err := cc.sizeShards(c, gen, held); err != nil {
+				if errors.Is(err, flow.ErrOperationCancelled) || errors.Is(err, errGenerationSuperseded) {
+					return err
+				}
+				c.Trace(flow.SevWarn, "DDSizingFailed", flow.D("Error", err.Error()))
+			}
 			continue
 		}
 		c.Trace(flow.SevInfo, "DDMoveStarting", flow.D("Begin", kv.Printable(mv.begin)),
 			flow.D("From", fmt.Sprint(mv.src)), flow.D("To", fmt.Sprint(mv.dest)))
-		if err := cc.runMove(c, gen, mv); err != nil {
+		if err := cc.trackedMove(c, gen, mv); err != nil {
 			if errors.Is(err, flow.ErrOperationCancelled) {
 				return err
 			}
@@ -109,8 +128,7 @@ func (cc *Controller) planMove(core *wire.DBCoreState, held map[string]*wire.Sha
 	if err != nil {
 		return nil, err
 	}
-	live := cc.liveStorage()
-	servers, byID := cc.storageCandidates(core, live)
+	servers, byID := cc.storageCandidates(core, responsive(cc.liveStorage(), held))
 	maint := cc.maintenanceServers(core)
 	load := map[string]int64{}
 	for _, s := range core.GetShards() {
@@ -208,6 +226,19 @@ func (cc *Controller) heldShards(c *flow.Ctx, core *wire.DBCoreState) map[string
 		if f.IsReady() && f.Err() == nil {
 			rep, _ := f.Get()
 			out[ids[i]] = rep
+		}
+	}
+	return out
+}
+
+// responsive narrows the live storage servers to those that answered
+// heldShards: a process can be up while its storage server is not (it
+// failed to reopen), and such a server must not be given shards.
+func responsive(live map[string]bool, held map[string]*wire.ShardControlReply) map[string]bool {
+	out := map[string]bool{}
+	for id := range live {
+		if held[id] != nil {
+			out[id] = true
 		}
 	}
 	return out
@@ -506,6 +537,9 @@ func (cc *Controller) writeCore(c *flow.Ctx, gen *generation, next *wire.DBCoreS
 // commitShardLocation commits shard i's entry of \xff/keyServers/ through
 // every commit proxy (each keeps its own copy of the map) and returns the
 // largest commit version: from it on, every proxy tags by the new entry.
+// The same transaction clears any boundary a proxy has inside the shard (a
+// split whose coordinated state write failed, see runSplits), so the entry
+// covers exactly the shard's range on every proxy.
 func (cc *Controller) commitShardLocation(c *flow.Ctx, gen *generation, core *wire.DBCoreState, i int) (kv.Version, error) {
 	s := core.GetShards()[i]
 	loc := &wire.ShardLocation{Servers: cc.storageIfaces(core, append(slices.Clone(s.GetServers()), s.GetDest()...))}
@@ -513,15 +547,26 @@ func (cc *Controller) commitShardLocation(c *flow.Ctx, gen *generation, core *wi
 	if err != nil {
 		return 0, err
 	}
-	key := append(slices.Clone(commitproxy.KeyServersPrefix), s.GetBegin()...)
+	r := shardRange(core, i)
+	key := append(slices.Clone(commitproxy.KeyServersPrefix), r.Begin...)
+	end := append(slices.Clone(commitproxy.KeyServersPrefix), r.End...)
+	inside := append(slices.Clone(key), 0)
+	muts := []*wire.Mutation{
+		{Type: uint32(kv.ClearRange), Key: inside, Param: end},
+		{Type: uint32(kv.SetValue), Key: key, Param: val},
+	}
+	return cc.commitKeyServers(c, gen, muts, []*wire.KeyRange{{Begin: key, End: end}})
+}
+
+// commitKeyServers commits mutations of \xff/keyServers/ through every
+// commit proxy and returns the largest commit version.
+func (cc *Controller) commitKeyServers(c *flow.Ctx, gen *generation, muts []*wire.Mutation, conflicts []*wire.KeyRange) (kv.Version, error) {
 	rv, err := cc.readVersion(c, gen)
 	if err != nil {
 		return 0, err
 	}
 	req := &wire.CommitTransactionRequest{
-		ReadVersion: int64(rv), LockAware: true,
-		WriteConflictRanges: []*wire.KeyRange{{Begin: key, End: append(slices.Clone(key), 0)}},
-		Mutations:           []*wire.Mutation{{Type: uint32(kv.SetValue), Key: key, Param: val}},
+		ReadVersion: int64(rv), LockAware: true, WriteConflictRanges: conflicts, Mutations: muts,
 	}
 	var top kv.Version
 	for _, p := range gen.commit {
@@ -586,7 +631,8 @@ func (cc *Controller) addShard(c *flow.Ctx, core *wire.DBCoreState, id string, r
 	return nil
 }
 
-// waitReadable polls the destinations until each serves r.
+// waitReadable polls the destinations until each serves r, failing at
+// once when one no longer has r at all.
 func (cc *Controller) waitReadable(c *flow.Ctx, core *wire.DBCoreState, ids []string, r kv.KeyRange) error {
 	deadline := c.Now().Add(cc.dd.fetchTimeout)
 	for _, id := range ids {
@@ -594,6 +640,11 @@ func (cc *Controller) waitReadable(c *flow.Ctx, core *wire.DBCoreState, ids []st
 			rep, err := cc.shardStates(c, core, id)
 			if err == nil && readable(rep, r) {
 				break
+			}
+			if err == nil && !holds(rep, r) {
+				// It restarted and dropped the shard it was fetching: the
+				// move must add it again.
+				return fmt.Errorf("storage server %s dropped shard %s before serving it", id, kv.Printable(r.Begin))
 			}
 			if !c.Now().Before(deadline) {
 				return fmt.Errorf("storage server %s did not serve shard %s in %v", id, kv.Printable(r.Begin), cc.dd.fetchTimeout)
@@ -613,11 +664,13 @@ func readable(rep *wire.ShardControlReply, r kv.KeyRange) bool {
 	return s.GetReadable() && s.GetDurable()
 }
 
-// removeShard makes a former member stop serving r and drop its data.
+// removeShard makes a former member stop serving r and drop its data. A
+// worker that hosts no such storage server (it failed to reopen) holds
+// nothing to remove.
 func (cc *Controller) removeShard(c *flow.Ctx, core *wire.DBCoreState, id string, r kv.KeyRange) error {
 	_, err := cc.shardControl(c, core, &wire.ShardControlRequest{StorageId: id, Op: &wire.ShardControlRequest_Remove{Remove: &wire.RemoveShard{
 		Range: &wire.KeyRange{Begin: r.Begin, End: r.End}}}})
-	if err != nil {
+	if err != nil && !isNoSuchStorage(err) {
 		return fmt.Errorf("removing shard %s from %s: %w", kv.Printable(r.Begin), id, err)
 	}
 	return nil

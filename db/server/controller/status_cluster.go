@@ -111,9 +111,14 @@ func (cc *Controller) dataHealth(core *wire.DBCoreState, mode recruit.Mode) stat
 	if d.PartitionsCount > 0 {
 		d.AveragePartitionSizeBytes = d.TotalKVSizeBytes / int64(d.PartitionsCount)
 	}
+	d.MovingData = cc.movingData(core)
+	rebalancing := moving == 1 && cc.ddStats.moving != nil && cc.ddStats.moving.balance
 	switch {
 	case minLive == 0:
 		d.State = status.DataState{Name: status.DataMissing, Description: "Some data has no live replica."}
+	case minLive == mode.StorageReplicas && rebalancing:
+		d.State = status.DataState{Healthy: true, Name: status.DataHealthyRebalancing, MinReplicasRemaining: minLive,
+			Description: "Rebalancing: a shard moves to a less loaded storage server."}
 	case minLive < mode.StorageReplicas || moving > 0:
 		d.State = status.DataState{Name: status.DataHealing, MinReplicasRemaining: minLive,
 			Description: fmt.Sprintf("Restoring replication: %d of %d shards are moving.", moving, len(core.GetShards()))}

@@ -38,6 +38,9 @@ type Config struct {
 	// CoordinatorTiming tunes the coordinators and the election; zero
 	// fields take the defaults.
 	CoordinatorTiming coordinator.Timing
+	// DataDistribution tunes the controller's shard splitting and
+	// balancing; zero fields take the defaults.
+	DataDistribution controller.DataDistributionKnobs
 }
 
 // Node is a running server process.
@@ -89,12 +92,13 @@ func Start(c *flow.Ctx, cfg Config) (*Node, error) {
 	n.Reporter = worker.NewReporter(env, cfg.Identity)
 	n.Reporter.SetHost(h)
 	n.Member, err = controller.Start(env, controller.Config{
-		Conn:            coordinator.Conn{File: cfg.ClusterFile, BaseToken: kv.TokenCoordinatorBase, Timing: cfg.CoordinatorTiming},
-		Class:           cfg.Identity.Class,
-		Report:          n.Reporter.Report,
-		Configuration:   cfg.Configuration,
-		ClusterFilePath: cfg.ClusterFilePath,
-		Recover:         true,
+		Conn:             coordinator.Conn{File: cfg.ClusterFile, BaseToken: kv.TokenCoordinatorBase, Timing: cfg.CoordinatorTiming},
+		Class:            cfg.Identity.Class,
+		Report:           n.Reporter.Report,
+		Configuration:    cfg.Configuration,
+		ClusterFilePath:  cfg.ClusterFilePath,
+		Recover:          true,
+		DataDistribution: cfg.DataDistribution,
 		// Configuration changes start a recovery: notice them within a
 		// second.
 		ConfigurationInterval: time.Second,

@@ -14,7 +14,9 @@ import (
 	"github.com/strata-db/strata/db/clusterfile"
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/server/controller"
 	"github.com/strata-db/strata/db/server/node"
+	"github.com/strata-db/strata/db/server/storage"
 	"github.com/strata-db/strata/db/server/worker"
 	"github.com/strata-db/strata/db/sim"
 	"github.com/strata-db/strata/db/status"
@@ -30,6 +32,10 @@ type Options struct {
 	Coordinators int
 	// Clients is the number of client processes.
 	Clients int
+	// DataDistribution and StorageKnobs tune the servers' data
+	// distribution and storage servers (zero fields: defaults).
+	DataDistribution controller.DataDistributionKnobs
+	StorageKnobs     storage.Knobs
 }
 
 // Cluster is a simulated cluster and its client processes.
@@ -38,6 +44,7 @@ type Cluster struct {
 	Servers []*sim.Process
 	Clients []*sim.Process
 	File    clusterfile.ClusterFile
+	opts    Options
 	// bootErr records a server that failed to start (a test failure).
 	bootErr error
 }
@@ -52,7 +59,7 @@ func New(s *sim.Simulation, o Options) *Cluster {
 	if o.Coordinators <= 0 {
 		o.Coordinators = min(3, o.Servers)
 	}
-	cl := &Cluster{Sim: s, File: clusterfile.ClusterFile{Description: "sim", ID: "cluster"}}
+	cl := &Cluster{Sim: s, File: clusterfile.ClusterFile{Description: "sim", ID: "cluster"}, opts: o}
 	for i := range o.Servers {
 		zone := fmt.Sprintf("z%d", i%o.Zones+1)
 		m := s.AddMachine(flow.Locality{Zone: zone, DC: "dc1"})
@@ -83,6 +90,8 @@ func (cl *Cluster) boot(e *flow.Env) {
 				ProcessID: string(e.Address()), Class: "unset", StorageEngine: "memory",
 				Locality: map[string]string{"zoneid": loc.Zone, "machineid": loc.Machine, "dcid": loc.DC},
 			},
+			DataDistribution: cl.opts.DataDistribution,
+			StorageKnobs:     cl.opts.StorageKnobs,
 		})
 		if err != nil && cl.bootErr == nil {
 			cl.bootErr = fmt.Errorf("server %s failed to start: %w", e.Address(), err)
