@@ -53,7 +53,10 @@ func (d *Database) checkShard(c *flow.Ctx, loc *wire.ShardLocation) error {
 }
 
 func retryableReplicaError(err error) bool {
-	return errorIs(err, kv.ErrWrongShardServer) || errorIs(err, kv.ErrFutureVersion) || errorIs(err, kv.ErrTransactionTooOld)
+	// request_maybe_delivered: a rebooted replica stays marked failed until
+	// its process answers again; a dead one still fails once replicaWait
+	// runs out.
+	return errorIs(err, flow.ErrRequestMaybeDelivered) || errorIs(err, kv.ErrWrongShardServer) || errorIs(err, kv.ErrFutureVersion) || errorIs(err, kv.ErrTransactionTooOld)
 }
 
 func (d *Database) compareReplicas(c *flow.Ctx, loc *wire.ShardLocation, r kv.KeyRange) error {

@@ -1,7 +1,6 @@
 package simtests
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -129,7 +128,7 @@ func clusterSplitTest() sim.Test {
 						return err
 					}
 				}
-				return checkConsistency(c, db)
+				return db.CheckConsistency(c)
 			})
 			if err := d.WaitAll(5*time.Minute, check); err != nil {
 				return fmt.Errorf("%s: %w", mode, err)
@@ -277,23 +276,6 @@ func shardMap(c *flow.Ctx, db *client.Database) (int, int, error) {
 		return nil
 	})
 	return entries, servers, err
-}
-
-// checkConsistency runs client.CheckConsistency, again after a pause when
-// a replica's process was only unreachable: the client's failure monitor
-// may still hold a server that Attrition rebooted as failed until it
-// hears from it again.
-func checkConsistency(c *flow.Ctx, db *client.Database) error {
-	var err error
-	for range 3 {
-		if err = db.CheckConsistency(c); !errors.Is(err, flow.ErrRequestMaybeDelivered) {
-			return err
-		}
-		if err := c.Sleep(2 * time.Second); err != nil {
-			return err
-		}
-	}
-	return err
 }
 
 // noStorageOn checks through status that the excluded process addr holds
