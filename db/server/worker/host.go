@@ -582,6 +582,14 @@ func (h *Host) startStorage(c *flow.Ctx, id string, init *wire.InitStorage) (*wi
 		delete(h.names, id)
 		return nil, err
 	}
+	// The marker promises a server the engine can reopen: wait until the
+	// engine holds its identity, or a kill before its first durable commit
+	// would leave a marker that never reopens.
+	if err := awaitIdentity(c, srv); err != nil {
+		srv.Stop()
+		delete(h.names, id)
+		return nil, err
+	}
 	if err := writeMarker(c, h.env.Files(), storageMarker(id), &wire.StorageRef{Id: id, Tag: init.GetTag(), Process: h.cfg.ProcessID}); err != nil {
 		srv.Stop()
 		delete(h.names, id)
@@ -589,6 +597,18 @@ func (h *Host) startStorage(c *flow.Ctx, id string, init *wire.InitStorage) (*wi
 	}
 	h.storage[id] = &hostedStorage{id: id, tag: init.GetTag(), srv: srv, eng: eng}
 	return &wire.RecruitReply{Iface: &wire.RecruitReply_Storage{Storage: srv.Interface()}}, nil
+}
+
+// awaitIdentity waits until srv's engine durably records its identity.
+func awaitIdentity(c *flow.Ctx, srv *storage.Server) error {
+	i, err := flow.Select(c, srv.MetadataDurable(), srv.Done())
+	switch {
+	case err != nil:
+		return err
+	case i == 1:
+		return fmt.Errorf("storage %s stopped before recording its identity", srv.Interface().GetId())
+	}
+	return nil
 }
 
 // fillMetrics adds the metrics of the process's roles: its first storage
