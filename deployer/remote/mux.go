@@ -59,7 +59,7 @@ func ServeMux(ctx context.Context, socket string, persist time.Duration) error {
 		return fmt.Errorf("ssh mux: %w", err)
 	}
 	m := &muxServer{persist: persist, ups: map[string]*upstream{}, lastActive: time.Now()}
-	m.cfg = &ssh.ServerConfig{NoClientAuth: true, ServerVersion: muxServerVersion}
+	m.cfg = &ssh.ServerConfig{Config: muxLinkConfig(), NoClientAuth: true, ServerVersion: muxServerVersion}
 	m.cfg.AddHostKey(signer)
 	go m.accept(ul)
 	defer m.closeAll()

@@ -225,7 +225,8 @@ func muxHandshake(ctx context.Context, nc net.Conn) (*ssh.Client, error) {
 		nc.SetDeadline(dl)
 	}
 	cfg := &ssh.ClientConfig{
-		User: "strata",
+		Config: muxLinkConfig(),
+		User:   "strata",
 		// The key is the process's own, made when it started: what makes
 		// it trusted is that the kernel says the peer is this user
 		// (checkPeer), in a directory only this user can enter.

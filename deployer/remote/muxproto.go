@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // The connection-keeping process (Options.Persist; OpenSSH calls it a
@@ -37,6 +39,14 @@ const (
 	// one hop (extra data muxHop).
 	chanSigner = "signer@strata"
 )
+
+// muxLinkConfig is the local link's algorithms on both ends: the cheapest
+// strong ones (x/crypto would otherwise pick ML-KEM, whose key generation
+// costs more than the rest of the handshake; AES-GCM has hardware support
+// where it matters).
+func muxLinkConfig() ssh.Config {
+	return ssh.Config{KeyExchanges: []string{ssh.KeyExchangeCurve25519}, Ciphers: []string{ssh.CipherAES128GCM}}
+}
 
 type muxHop struct {
 	Hop     int
