@@ -211,6 +211,10 @@ func (m *muxServer) serve(nc net.Conn) {
 			nch.Reject(ssh.Prohibited, "bind first")
 			continue
 		}
+		if nch.ChannelType() != "session" { // all a Host opens
+			nch.Reject(ssh.UnknownChannelType, "only sessions are relayed")
+			continue
+		}
 		go relay(up.conn.client, nch)
 	}
 	close(done)
