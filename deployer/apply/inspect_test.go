@@ -59,6 +59,16 @@ func TestInspectScriptReportsFactsAndTheMonitorUnderShAndBash(t *testing.T) {
 			if err := os.WriteFile(dh.MonitorState, []byte(state), 0o600); err != nil {
 				t.Fatal(err)
 			}
+			// The conf and the cluster file are read by the shell and hashed
+			// here: a file without a final newline, with backslashes,
+			// spaces, a marker-like line and CRs must hash as itself.
+			conf := "[monitor]\r\n  a = 'x\\y'  \n\nstrata-eof\nstrata-file /x\nlast line, no newline"
+			cluster := "desc:id@10.0.0.1:4500\n"
+			for path, text := range map[string]string{dh.Conf.Path: conf, dh.Cluster.Path: cluster} {
+				if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 			lock, err := os.OpenFile(dh.Conf.Path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
 			if err != nil {
 				t.Fatal(err)
@@ -80,6 +90,17 @@ func TestInspectScriptReportsFactsAndTheMonitorUnderShAndBash(t *testing.T) {
 			}
 			if r.Observed.MonitorRunning {
 				t.Error("monitor reported running while nobody holds its lock")
+			}
+			if r.Observed.ConfSHA256 != digest([]byte(conf)) || r.Observed.ClusterFileSHA256 != digest([]byte(cluster)) {
+				t.Errorf("digests %s %s, want those of the files", r.Observed.ConfSHA256, r.Observed.ClusterFileSHA256)
+			}
+			// A NUL byte cannot pass through the shell: no digest, not a
+			// wrong one that might match.
+			if err := os.WriteFile(dh.Conf.Path, []byte("[monitor]\x00\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if r := inspect(); r.Observed.ConfSHA256 != unreadableDigest || r.Observed.ClusterFileSHA256 != digest([]byte(cluster)) {
+				t.Errorf("with a NUL byte: digests %s %s, want unreadable and the cluster file's", r.Observed.ConfSHA256, r.Observed.ClusterFileSHA256)
 			}
 			if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 				t.Fatal(err)
