@@ -169,6 +169,10 @@ if [ -e "$rel" ]; then
 fi
 for f in "$conf" "$cl"; do
   [ -e "$f" ] || continue
+  if [ ! -f "$f" ]; then
+    if [ -d "$f" ]; then echo "$f: Is a directory" >&2; else echo "$f: not a regular file" >&2; fi
+    exit 1
+  fi
   echo "` + fileMarker + `$f"
   l=; while IFS= read -r l; do printf '%%s\n' "$l"; done < "$f"
   printf '%%s\n` + eofMarker + `\n' "$l"

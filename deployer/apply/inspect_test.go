@@ -102,6 +102,18 @@ func TestInspectScriptReportsFactsAndTheMonitorUnderShAndBash(t *testing.T) {
 			if r := inspect(); r.Observed.ConfSHA256 != unreadableDigest || r.Observed.ClusterFileSHA256 != digest([]byte(cluster)) {
 				t.Errorf("with a NUL byte: digests %s %s, want unreadable and the cluster file's", r.Observed.ConfSHA256, r.Observed.ClusterFileSHA256)
 			}
+			// A directory where the conf should be fails the refresh, as
+			// hashing it would.
+			if err := os.Remove(dh.Conf.Path); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(dh.Conf.Path, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if r := inspect(); !strings.Contains(r.Observed.Error, "Is a directory") {
+				t.Errorf("conf is a directory: refresh error %q, want one saying so", r.Observed.Error)
+			}
+			os.Remove(dh.Conf.Path)
 			if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 				t.Fatal(err)
 			}
