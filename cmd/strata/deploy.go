@@ -37,6 +37,7 @@ type deployFlags struct {
 	statePath      string
 	parallel       int
 	connectTimeout time.Duration
+	sshPersist     time.Duration
 	waitTimeout    time.Duration
 }
 
@@ -48,6 +49,7 @@ func (f *deployFlags) common(fs *flag.FlagSet) {
 	fs.StringVar(&f.statePath, "state", "", "state file (default: beside CONFIG.hcl, named CONFIG.state)")
 	fs.IntVar(&f.parallel, "parallelism", 16, "hosts acted on at once in the wide phases")
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", 10*time.Second, "bound on connecting to each host")
+	fs.DurationVar(&f.sshPersist, "ssh-persist", 60*time.Second, "keep SSH connections open this long after their last use, in a background process of yours, for later runs (as OpenSSH's ControlPersist; 0: off)")
 }
 
 func (f *deployFlags) planning(fs *flag.FlagSet) {
@@ -300,7 +302,8 @@ func (d *deployment) openRelease() (io.ReadCloser, int64, error) {
 // done. Hosts that cannot be set up, or reached when eager, are returned as
 // failed checks.
 func (d *deployment) connect(ctx context.Context, eager bool) []apply.CheckFailure {
-	pool, err := remote.NewPool(remote.Options{AcceptNewHostKeys: d.flags.acceptNewKeys, ConnectTimeout: d.flags.connectTimeout})
+	pool, err := remote.NewPool(remote.Options{AcceptNewHostKeys: d.flags.acceptNewKeys, ConnectTimeout: d.flags.connectTimeout,
+		Persist: d.flags.sshPersist, MuxCommand: sshMuxCommand()})
 	if err != nil {
 		return []apply.CheckFailure{{Host: "(all)", Check: "reachable", Problem: err.Error()}}
 	}

@@ -50,6 +50,7 @@ func newRootCommand() *cobra.Command {
 		newApplyCommand(),
 		newDestroyCommand(),
 		newStatusCommand(),
+		newSSHMuxCommand(),
 	)
 	return root
 }

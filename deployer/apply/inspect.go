@@ -2,6 +2,8 @@ package apply
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path"
@@ -114,6 +116,8 @@ func ObservedOf(reps map[string]*HostReport) *plan.Observed {
 const (
 	refreshMarker     = "strata-refresh"
 	clusterFileMarker = "strata-cluster-file"
+	fileMarker        = "strata-file "
+	eofMarker         = "strata-eof"
 )
 
 // preflightScript prints one tagged line per fact, starting as few
@@ -121,8 +125,13 @@ const (
 // not exist yet: its nearest existing parent is measured. Ports are
 // checked only on a host without our conf (ours may hold them), in one
 // pass over the kernel's listening sockets. systemd runs the machine when
-// /run/systemd/system exists (sd_booted(3)).
-const preflightScript = `echo "clock $(date +%%s) $(uname -sm)"
+// /run/systemd/system exists (sd_booted(3)). The clock and the
+// system come from the shell and /proc when they can (bash's EPOCHSECONDS,
+// Linux's kernel.ostype and kernel.arch), since every process started
+// costs 5-10 ms of CPU on a small machine; date and uname otherwise.
+const preflightScript = `t=${EPOCHSECONDS:-}; [ -n "$t" ] || t=$(date +%%s)
+if [ -r /proc/sys/kernel/arch ] && read -r os < /proc/sys/kernel/ostype && read -r m < /proc/sys/kernel/arch; then :; else set -- $(uname -sm); os=$1; m=$2; fi
+echo "clock $t $os $m"
 for c in %s; do command -v "$c" >/dev/null 2>&1 || echo "missing $c"; done
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo "init systemd"; fi
 d=%s
@@ -133,9 +142,14 @@ if [ ! -e %s ] && [ -n "%s" ]; then
 fi
 `
 
-// refreshScript prints the digests of the release, conf and cluster file
-// (sha256sum's lines for those present, hashed in one run), then the
-// monitor's snapshot.
+// refreshScript prints what the release, conf and cluster file are: one
+// stat line each (size, mtime, inode, path) from one stat run, the
+// release's digest, then the conf and the cluster file themselves, read
+// with the shell's builtins and hashed here (they are small, and every
+// process a host starts costs 5-10 ms of CPU on a small machine); then the
+// monitor's snapshot. The shell cannot pass NUL bytes on: a file whose
+// text does not come back at its stat size gets no digest (unreadable),
+// which plans a rewrite.
 //
 // Hashing a release of tens of megabytes on every host at every plan
 // dominated a no-change plan, so the release's digest is cached beside it
@@ -144,16 +158,31 @@ fi
 // used ("cached DIGEST"). A file replaced or rewritten changes at least one
 // of them.
 const refreshScript = `echo ` + refreshMarker + `
+rel=%[1]s; conf=%[2]s; cl=%[3]s; nl='
+'
 set --
-rel=%[1]s
+for f in "$rel" "$conf" "$cl"; do [ -e "$f" ] && set -- "$@" "$f"; done
+info=; [ $# = 0 ] || info=$(stat -c '%%s %%Y %%i %%n' -- "$@") || exit 1
+printf '%%s\n' "$info"
 if [ -e "$rel" ]; then
-  if [ -e "$rel.sha256" ] && read -r c k < "$rel.sha256" && [ "$k" = "$(stat -c '%%s %%Y %%i' -- "$rel")" ]; then echo "cached $c"; else set -- "$rel"; fi
+  if [ -e "$rel.sha256" ] && read -r c k < "$rel.sha256" && [ "$k $rel" = "${info%%%%"$nl"*}" ]; then echo "cached $c"; else sha256sum -- "$rel" || exit 1; fi
 fi
-[ -e %[2]s ] && set -- "$@" %[2]s
-[ -e %[3]s ] && set -- "$@" %[3]s
-[ $# = 0 ] || sha256sum -- "$@" || exit 1
+for f in "$conf" "$cl"; do
+  [ -e "$f" ] || continue
+  if [ ! -f "$f" ]; then
+    if [ -d "$f" ]; then echo "$f: Is a directory" >&2; else echo "$f: not a regular file" >&2; fi
+    exit 1
+  fi
+  echo "` + fileMarker + `$f"
+  l=; while IFS= read -r l; do printf '%%s\n' "$l"; done < "$f"
+  printf '%%s\n` + eofMarker + `\n' "$l"
+done
 %[4]sprintf '` + monitorMarker + `%%s\n%%s\n` + endMarker + `\n' "$held" "$s"
 `
+
+// unreadableDigest stands for a file whose content could not be read
+// exactly: it matches no digest, so a plan rewrites the file.
+const unreadableDigest = "unreadable"
 
 func inspectScript(dh *plan.DesiredHost, opts InspectOptions) string {
 	var b strings.Builder
@@ -311,7 +340,18 @@ func parseRefresh(dh *plan.DesiredHost, oh *plan.ObservedHost, out string) strin
 		oh.Error = fmt.Sprintf("refresh: unexpected output %q", out)
 		return ""
 	}
-	for _, line := range strings.Split(digests, "\n") {
+	head, files := digests, ""
+	if i := strings.Index("\n"+digests, "\n"+fileMarker); i >= 0 {
+		head, files = digests[:i], digests[i:]
+	}
+	sizes := map[string]int{}
+	for _, line := range strings.Split(head, "\n") {
+		if f := strings.SplitN(line, " ", 4); len(f) == 4 && isDecimal(f[0]) && isDecimal(f[1]) && isDecimal(f[2]) {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				sizes[f[3]] = n
+			}
+			continue
+		}
 		sum, p, _ := strings.Cut(line, " ")
 		switch {
 		case sum == "cached":
@@ -319,15 +359,19 @@ func parseRefresh(dh *plan.DesiredHost, oh *plan.ObservedHost, out string) strin
 		case len(sum) == 64:
 			// sha256sum separates the digest and the path with two spaces
 			// ("sum *path" in binary mode).
-			p = strings.TrimPrefix(strings.TrimPrefix(p, " "), "*")
-			switch p {
-			case dh.Release.Path:
+			if strings.TrimPrefix(strings.TrimPrefix(p, " "), "*") == dh.Release.Path {
 				oh.ReleaseSHA256 = sum
-			case dh.Conf.Path:
-				oh.ConfSHA256 = sum
-			case dh.Cluster.Path:
-				oh.ClusterFileSHA256 = sum
 			}
+		}
+	}
+	for files != "" {
+		var path, sum string
+		path, sum, files = nextFile(files, sizes)
+		switch path {
+		case dh.Conf.Path:
+			oh.ConfSHA256 = sum
+		case dh.Cluster.Path:
+			oh.ClusterFileSHA256 = sum
 		}
 	}
 	held, rest, ok := strings.Cut(snap, "\n")
@@ -348,4 +392,38 @@ func parseRefresh(dh *plan.DesiredHost, oh *plan.ObservedHost, out string) strin
 		}
 	}
 	return rest
+}
+
+// nextFile reads one "strata-file PATH" block of the refresh output: the
+// file's text, which must be exactly its stat size and followed by the end
+// marker, and returns its path, its digest (unreadableDigest when the text
+// is not the file's) and the rest of the output.
+func nextFile(out string, sizes map[string]int) (path, sum, rest string) {
+	end := "\n" + eofMarker + "\n"
+	line, body, ok := strings.Cut(strings.TrimPrefix(out, fileMarker), "\n")
+	if !ok {
+		return "", "", ""
+	}
+	if n, known := sizes[line]; known && len(body) >= n+len(end) && body[n:n+len(end)] == end {
+		h := sha256.Sum256([]byte(body[:n]))
+		return line, hex.EncodeToString(h[:]), body[n+len(end):]
+	}
+	// Not the size stat saw (NUL bytes lost, or the file changed while it
+	// was read): no digest, and the next block starts after the marker.
+	if i := strings.Index(body, end); i >= 0 {
+		return line, unreadableDigest, body[i+len(end):]
+	}
+	return line, unreadableDigest, ""
+}
+
+func isDecimal(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

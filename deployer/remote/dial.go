@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -21,9 +22,51 @@ type dialer struct {
 	agent     bool
 	timeout   time.Duration
 	keepalive time.Duration
+	// mux, when set, gets the connection from the user's connection-keeping
+	// process (Options.Persist) instead, falling back to dialling here.
+	mux *muxClient
+	// auth, when set, replaces policy and creds: the keeping process's
+	// dialer asks the client that wants the connection.
+	auth hopAuth
+}
+
+// hopAuth prepares the handshake of hop i of a route: its host-key check
+// and algorithms, and the signers it authenticates with. The closer is
+// closed after the handshake.
+type hopAuth interface {
+	prepare(ctx context.Context, i int, hop endpoint, cfg *ssh.ClientConfig) (io.Closer, error)
+}
+
+// localAuth checks host keys against known_hosts and signs with the
+// credentials of this process.
+type localAuth struct{ d *dialer }
+
+func (a localAuth) prepare(ctx context.Context, _ int, hop endpoint, cfg *ssh.ClientConfig) (io.Closer, error) {
+	signers, agentConn, err := a.d.creds.signers(ctx, a.d.keyFiles, hop.IdentityFiles, a.d.agent)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Auth = []ssh.AuthMethod{ssh.PublicKeys(signers...)}
+	if err := a.d.policy.configure(cfg, hop.Address); err != nil {
+		agentConn.Close()
+		return nil, err
+	}
+	return agentConn, nil
 }
 
 func (d *dialer) dial(ctx context.Context, r route) (*connection, error) {
+	if d.mux != nil {
+		c, err := d.dialMux(ctx, r)
+		if !errors.Is(err, errMuxUnavailable) {
+			return c, err
+		}
+		d.mux.log.Info("connecting directly", "reason", err)
+	}
+	return d.dialDirect(ctx, r)
+}
+
+// dialDirect connects r from this process.
+func (d *dialer) dialDirect(ctx context.Context, r route) (*connection, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	hops := append(append([]endpoint(nil), r.Jumps...), r.Target)
@@ -45,7 +88,7 @@ func (d *dialer) dial(ctx context.Context, r route) (*connection, error) {
 		if err != nil {
 			return fail(fmt.Errorf("connect to %s%s: %w", hop.Address, via(hops[:i]), err))
 		}
-		client, err := d.handshake(ctx, conn, hop)
+		client, err := d.handshake(ctx, conn, i, hop)
 		if err != nil {
 			return fail(fmt.Errorf("ssh to %s%s: %w", hop.Address, via(hops[:i]), err))
 		}
@@ -70,21 +113,18 @@ func via(jumps []endpoint) string {
 // handshake runs the SSH handshake on conn, bounded by ctx: x/crypto's
 // handshake takes no context, and channels through a jump host have no
 // deadlines, so the connection is closed when ctx ends first.
-func (d *dialer) handshake(ctx context.Context, conn net.Conn, hop endpoint) (*ssh.Client, error) {
-	signers, agentConn, err := d.creds.signers(ctx, d.keyFiles, hop.IdentityFiles, d.agent)
+func (d *dialer) handshake(ctx context.Context, conn net.Conn, i int, hop endpoint) (*ssh.Client, error) {
+	auth := d.auth
+	if auth == nil {
+		auth = localAuth{d}
+	}
+	cfg := &ssh.ClientConfig{User: hop.User}
+	closer, err := auth.prepare(ctx, i, hop, cfg)
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
-	defer agentConn.Close()
-	cfg := &ssh.ClientConfig{
-		User: hop.User,
-		Auth: []ssh.AuthMethod{ssh.PublicKeys(signers...)},
-	}
-	if err := d.policy.configure(cfg, hop.Address); err != nil {
-		conn.Close()
-		return nil, err
-	}
+	defer closer.Close()
 	type result struct {
 		c     ssh.Conn
 		chans <-chan ssh.NewChannel

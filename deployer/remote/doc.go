@@ -24,6 +24,26 @@
 // hosts (the spec's bastion chain, else ProxyJump) are dialled in order,
 // each through the previous one, and every hop's host key is checked.
 //
+// # Kept connections
+//
+// With Options.Persist (strata's -ssh-persist, 60 s by default, as
+// Ansible's ControlPersist), connections outlive the run in a background
+// process of the user (ServeMux, started as Options.MuxCommand, in its own
+// session with no environment and /dev/null for stdio), so the next plan
+// or apply skips TCP, key exchange, authentication and sshd's
+// per-connection work. Its socket is MuxDir(home)/mux-v1.sock: mode 0600
+// in a 0700 directory that must belong to the user, and both ends check
+// the other's uid (SO_PEERCRED). The process speaks SSH to its clients (one
+// local connection per host, relayed channel by channel), holds no keys and
+// decides nothing: while it dials it asks the client to check each hop's
+// host key and to sign (an ssh-agent channel to the client's credentials),
+// and the client checks the recorded host keys against its known_hosts
+// again on every reuse. Connections are shared per hops, users and
+// known_hosts file; one unused for Persist closes, and the process exits
+// when it has had no client for Persist or its socket file is removed. If
+// the process cannot be used (no MuxCommand, a socket path too long, a
+// directory others can enter), the host is dialled directly.
+//
 // # Host keys
 //
 // Keys are always checked against the host's known_hosts file

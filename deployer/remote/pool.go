@@ -46,6 +46,18 @@ type Options struct {
 	MaxSessions int
 	// Logger receives notices such as pinned host keys; nil discards.
 	Logger *slog.Logger
+	// Persist, when positive, keeps SSH connections open after this
+	// process ends, in a background process of this user (OpenSSH's
+	// ControlMaster with ControlPersist): later runs reuse them, skipping
+	// the TCP, key-exchange and authentication round trips and sshd's
+	// per-connection work. A connection closes after Persist unused, and
+	// the process exits once it has none. Host keys are still checked
+	// against known_hosts on every use. Needs MuxCommand.
+	Persist time.Duration
+	// MuxCommand is the argv that runs ServeMux (given the socket path and
+	// Persist as two more arguments), e.g. the strata binary and its
+	// hidden ssh-mux command.
+	MuxCommand []string
 }
 
 // Pool builds Hosts from spec hosts and keeps one per name, so every
@@ -56,6 +68,8 @@ type Pool struct {
 	config *sshConfig
 	// knownHostsMu serialises known_hosts reads and appends pool-wide.
 	knownHostsMu sync.Mutex
+
+	mux *muxClient // nil: connections end with the pool
 
 	mu    sync.Mutex
 	hosts map[string]Host
@@ -99,12 +113,16 @@ func NewPool(opts Options) (*Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("remote: %w", err)
 	}
-	return &Pool{
+	p := &Pool{
 		opts:   opts,
 		creds:  &credentials{getenv: opts.Getenv, prompt: opts.Prompt, home: opts.HomeDir},
 		config: cfg,
 		hosts:  map[string]Host{},
-	}, nil
+	}
+	if opts.Persist > 0 && len(opts.MuxCommand) > 0 {
+		p.mux = &muxClient{dir: MuxDir(opts.HomeDir), persist: opts.Persist, start: startMuxCommand(opts.MuxCommand), log: opts.Logger}
+	}
+	return p, nil
 }
 
 // Host returns the pool's Host for h, creating it on first use; an SSH
@@ -161,6 +179,7 @@ func (p *Pool) newHost(h *spec.Host) (Host, error) {
 		agent:     h.SSH.Agent,
 		timeout:   p.opts.ConnectTimeout,
 		keepalive: p.opts.KeepaliveInterval,
+		mux:       p.mux,
 	}
 	if d.policy.file == "" {
 		return nil, fmt.Errorf("%s: no known_hosts file configured; host keys are always checked", h.Name)
