@@ -9,22 +9,12 @@ import (
 	"github.com/strata-db/strata/db/wire"
 )
 
-// grvQueue batches the read version requests of one priority: the
-// requests of one turn of the loop go together, and up to
-// maxGRVBatchesInFlight batches are in flight at once. (With one, a request
-// arriving while a batch is out waits for that batch's whole round trip
-// before its own even starts: on average half a round trip more.)
+// grvQueue batches the read version requests of one priority: requests
+// that arrive while a batch is in flight go together in the next one.
 type grvQueue struct {
-	waiting  []grvWaiter
-	running  bool
-	inFlight int
-	// returned is fulfilled (and replaced) when a batch returns.
-	returned flow.Promise[struct{}]
+	waiting []grvWaiter
+	running bool
 }
-
-// maxGRVBatchesInFlight bounds the read version batches one client has in
-// flight per priority; more requests queue for the next batch.
-const maxGRVBatchesInFlight = 4
 
 type grvWaiter struct {
 	p         flow.Promise[kv.Version]
@@ -34,7 +24,7 @@ type grvWaiter struct {
 func (d *Database) readVersion(c *flow.Ctx, prio Priority, lockAware bool) (kv.Version, error) {
 	q := d.grv[prio]
 	if q == nil {
-		q = &grvQueue{returned: flow.NewPromise[struct{}]()}
+		q = &grvQueue{}
 		d.grv[prio] = q
 	}
 	p := flow.NewPromise[kv.Version]()
@@ -49,48 +39,31 @@ func (d *Database) readVersion(c *flow.Ctx, prio Priority, lockAware bool) (kv.V
 	return flow.Await(c, p.Future())
 }
 
-// batchReadVersions starts the queue's batches until none are left
-// waiting, each on an actor of its own.
+// batchReadVersions sends the queue's requests a batch at a time until
+// none are left.
 func (d *Database) batchReadVersions(c *flow.Ctx, prio Priority, q *grvQueue) error {
 	for len(q.waiting) > 0 {
 		// Let the transactions of this turn of the loop join the batch.
 		if err := c.Yield(); err != nil {
 			return err
 		}
-		for q.inFlight >= maxGRVBatchesInFlight {
-			if _, err := flow.Await(c, q.returned.Future()); err != nil {
-				return err
-			}
-		}
 		batch := q.waiting
 		q.waiting = nil
-		q.inFlight++
-		d.env.Spawn("ReadVersionBatch", func(c *flow.Ctx) error {
-			d.readVersionBatch(c, prio, batch)
-			q.inFlight--
-			q.returned.Send(struct{}{})
-			q.returned = flow.NewPromise[struct{}]()
-			return nil
-		})
-	}
-	return nil
-}
-
-// readVersionBatch asks for one read version for batch and answers it.
-func (d *Database) readVersionBatch(c *flow.Ctx, prio Priority, batch []grvWaiter) {
-	d.env.Metrics().Counter("ClientGRVRequests").Inc()
-	d.env.Metrics().Counter("ClientGRVTransactions").Add(uint64(len(batch)))
-	rep, err := d.requestReadVersion(c, prio, len(batch))
-	for _, w := range batch {
-		switch {
-		case err != nil:
-			w.p.Fail(err)
-		case rep.Locked && !w.lockAware:
-			w.p.Fail(kv.ErrDatabaseLocked)
-		default:
-			w.p.Send(kv.Version(rep.Version))
+		d.env.Metrics().Counter("ClientGRVRequests").Inc()
+		d.env.Metrics().Counter("ClientGRVTransactions").Add(uint64(len(batch)))
+		rep, err := d.requestReadVersion(c, prio, len(batch))
+		for _, w := range batch {
+			switch {
+			case err != nil:
+				w.p.Fail(err)
+			case rep.Locked && !w.lockAware:
+				w.p.Fail(kv.ErrDatabaseLocked)
+			default:
+				w.p.Send(kv.Version(rep.Version))
+			}
 		}
 	}
+	return nil
 }
 
 // errGenerationEnded is what a GRV proxy answers once a recovery locked

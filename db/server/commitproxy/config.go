@@ -35,7 +35,7 @@ type Config struct {
 
 	// While batches are in flight, batch starts are spaced by the batch
 	// interval: a tenth of the smoothed batch latency, at least
-	// MinBatchWindow and at most BatchWindow (0 means 0.5ms and 10ms;
+	// MinBatchWindow and at most BatchWindow (0 means 1ms and 10ms;
 	// FoundationDB's COMMIT_TRANSACTION_BATCH_INTERVAL_MIN and _MAX are 1ms
 	// and 20ms). IdleBatchWindow is how long a batch stays open after its
 	// first transaction arrived (at least; with batches in flight, until
@@ -86,7 +86,7 @@ func (cfg *Config) setDefaults() {
 		cfg.BatchWindow = 10 * time.Millisecond
 	}
 	if cfg.MinBatchWindow == 0 {
-		cfg.MinBatchWindow = min(500*time.Microsecond, cfg.BatchWindow)
+		cfg.MinBatchWindow = min(time.Millisecond, cfg.BatchWindow)
 	}
 	if cfg.MaxBatchTransactions == 0 {
 		cfg.MaxBatchTransactions = 1024
