@@ -41,6 +41,11 @@ type Options struct {
 	PebbleCeiling bool
 	// TempDir holds the server's and Pebble's data ("": the system's).
 	TempDir string
+	// ProfileDir, if set (with a server of our own), receives the
+	// server's CPU profile of each phase's measured window,
+	// <workload>-<n>.pprof, and a one-second execution trace from its
+	// middle, <workload>-<n>.trace.
+	ProfileDir string
 	// Progress, if set, receives a line per step.
 	Progress func(format string, args ...any)
 }
@@ -141,7 +146,7 @@ func startTarget(o Options) (*Server, string, error) {
 	if o.ClusterFile != "" {
 		return nil, o.ClusterFile, nil
 	}
-	srv, err := StartServer(o.Binary, o.TempDir)
+	srv, err := StartServer(o.Binary, o.TempDir, o.ProfileDir != "")
 	if err != nil {
 		return nil, "", err
 	}
@@ -174,6 +179,7 @@ type runner struct {
 	serverPID   int    // 0: not ours
 	metricsURL  string // "": unknown
 	rep         *Report
+	profiles    int
 }
 
 // phase runs one workload (open loop at rate if positive) on every client
@@ -196,6 +202,11 @@ func (r *runner) phase(ctx context.Context, w Workload, rate float64, seed uint6
 	if r.metricsURL != "" {
 		before, _ = scrapeMetrics(ctx, r.metricsURL) // without it, no server-side figures
 	}
+	var profiled <-chan error
+	if r.o.ProfileDir != "" && r.metricsURL != "" {
+		r.profiles++
+		profiled = r.profile(ctx, fmt.Sprintf("%s-%d", w, r.profiles), ph)
+	}
 	var res PhaseResult
 	var err error
 	if r.o.Processes == 1 {
@@ -208,6 +219,11 @@ func (r *runner) phase(ctx context.Context, w Workload, rate float64, seed uint6
 	}
 	if serverCPU != nil {
 		res.ServerCPU = <-serverCPU
+	}
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			r.o.progress("profiling %s: %v", w, err)
+		}
 	}
 	var ceiling float64
 	if r.rep.Pebble != nil {

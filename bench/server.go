@@ -28,8 +28,9 @@ type Server struct {
 
 // StartServer runs `binary server` (binary is normally os.Executable()) with
 // the ssd engine in a fresh directory under tmp ("" means the system's
-// temporary directory). Its trace log goes to Dir/log.
-func StartServer(binary, tmp string) (*Server, error) {
+// temporary directory). Its trace log goes to Dir/log. With pprof the
+// server also serves Go's profiles on its status port.
+func StartServer(binary, tmp string, pprof bool) (*Server, error) {
 	dir, err := os.MkdirTemp(tmp, "strata-bench-")
 	if err != nil {
 		return nil, fmt.Errorf("bench server directory: %w", err)
@@ -52,6 +53,9 @@ func StartServer(binary, tmp string) (*Server, error) {
 	}
 	s.cmd = exec.Command(binary, "server", "--cluster-file", s.ClusterFile, "--public-address", addr,
 		"--datadir", filepath.Join(dir, "data"), "--logdir", filepath.Join(dir, "log"), "--storage-engine", "ssd", "--status-port", statusPort)
+	if pprof {
+		s.cmd.Args = append(s.cmd.Args, "--pprof")
+	}
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	// The server's own output (Pebble's log lines) would interleave with
 	// the report; it goes to a file, quoted if the server dies.

@@ -42,6 +42,23 @@ func TestStatsSurviveJSONAndMerge(t *testing.T) {
 	}
 }
 
+// Quantiles are upper bounds within 1.6% (flow.Histogram's are within 19%).
+func TestQuantilesAreWithinTwoPercent(t *testing.T) {
+	l := newLatencies()
+	for i := 1; i <= 10_000; i++ {
+		l.Observe(time.Duration(i) * time.Microsecond)
+	}
+	for _, q := range []float64{0.5, 0.9, 0.99} {
+		exact := time.Duration(q*10_000) * time.Microsecond
+		if got := l.Quantile(q); got < exact || float64(got) > 1.016*float64(exact) {
+			t.Errorf("q%.2f = %v, want within [%v, +1.6%%]", q, got, exact)
+		}
+	}
+	if got := l.Quantile(1); got != 10*time.Millisecond {
+		t.Errorf("q1 = %v, want the maximum 10ms", got)
+	}
+}
+
 func TestStatsRejectUnquantisedLatency(t *testing.T) {
 	var s Stats
 	if err := json.Unmarshal([]byte(`{"latencies":{"read":{"quantised_ns":{"1001":1},"max_ns":1001}}}`), &s); err == nil {

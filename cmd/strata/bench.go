@@ -22,6 +22,7 @@ type benchFlags struct {
 	pebbleCeiling bool
 	jsonOut       bool
 	tempDir       string
+	profileDir    string
 	// Worker mode: one phase for a parent `strata bench`.
 	worker bool
 	warmup time.Duration
@@ -69,6 +70,7 @@ against what the disk allows.`,
 	fl.BoolVar(&f.pebbleCeiling, "pebble-ceiling", false, "also measure raw Pebble's synced-write ceiling")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the report as JSON")
 	fl.StringVar(&f.tempDir, "tmpdir", "", "directory for the server's and Pebble's data (default: the system's)")
+	fl.StringVar(&f.profileDir, "server-profile", "", "save the server's CPU profile and a 1 s execution trace of each phase in this directory")
 	fl.BoolVar(&f.worker, "worker", false, "run one phase as a load worker of a parent bench and print JSON")
 	fl.DurationVar(&f.warmup, "warmup", time.Second, "unmeasured time before a worker's phase")
 	fl.Uint64Var(&f.seed, "seed", 1, "random seed of a worker")
@@ -105,7 +107,8 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 	rep, err := bench.Run(cmd.Context(), bench.Options{
 		ClusterFile: f.clusterFile, Binary: binary, Workloads: ws, Clients: f.clients, Processes: f.processes,
 		Duration: f.duration, Keys: f.keys, Rate: f.rate, PebbleCeiling: f.pebbleCeiling, TempDir: f.tempDir,
-		Progress: func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) },
+		ProfileDir: f.profileDir,
+		Progress:   func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) },
 	})
 	if err != nil {
 		return err

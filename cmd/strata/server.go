@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,6 +36,7 @@ type serverFlags struct {
 	logDir        string
 	class         string
 	statusPort    int
+	pprof         bool
 	memory        string
 	engine        string
 	zone          string
@@ -67,6 +69,7 @@ serves /healthz, /metrics (Prometheus text) and /status (the status document).`,
 	fl.StringVar(&f.logDir, "logdir", "", "directory for trace logs (default: stderr)")
 	fl.StringVar(&f.class, "class", "unset", "process class (storage, log, transaction, stateless, ...)")
 	fl.IntVar(&f.statusPort, "status-port", 0, "HTTP port for /healthz and /metrics (0: none)")
+	fl.BoolVar(&f.pprof, "pprof", false, "also serve Go's profiles (/debug/pprof/) on the status port")
 	fl.StringVar(&f.memory, "memory", "", "memory limit in bytes (sizes caches; the monitor enforces it)")
 	fl.StringVar(&f.engine, "storage-engine", "ssd", "storage engine: ssd (Pebble) or memory")
 	fl.StringVar(&f.zone, "locality-zone", "", "zone id")
@@ -194,6 +197,12 @@ func serveStatus(proc *flow.RealProcess, f serverFlags, db func() *client.Databa
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	if f.pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	}
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
 		var b strings.Builder
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/wire"
 )
 
 // Get returns key's value as the transaction sees it: its own writes over
@@ -102,10 +103,16 @@ func (tr *Transaction) get(c *flow.Ctx, key []byte, snapshot bool) ([]byte, erro
 		v  []byte
 		ok bool
 	}
-	got, err := do(c, tr, "GetValue", func(c *flow.Ctx) (value, error) {
-		v, ok, err := tr.db.getValue(c, key, rv)
-		return value{v, ok}, err
-	})
+	var got value
+	v, ok, done, err := tr.getCachedValue(c, key, rv)
+	if done {
+		got = value{v, ok}
+	} else {
+		got, err = do(c, tr, "GetValue", func(c *flow.Ctx) (value, error) {
+			v, ok, err := tr.db.getValue(c, key, rv)
+			return value{v, ok}, err
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +123,45 @@ func (tr *Transaction) get(c *flow.Ctx, key []byte, snapshot bool) ([]byte, erro
 		got.v, got.ok = w.over(got.v, got.ok)
 	}
 	return present(got.v, got.ok), nil
+}
+
+// getCachedValue is a point read's common case done without an actor of
+// its own (which costs a spawn and a hand-off per read): when the key's
+// shard location is cached the read is one request to one of its servers,
+// awaited together with the transaction's abort. It reports done = false,
+// leaving the read to getValue's general path (locating, retrying), when
+// the location is not cached, or is stale or its server unreachable (then
+// it is dropped from the cache first, as getValue would).
+func (tr *Transaction) getCachedValue(c *flow.Ctx, key []byte, rv kv.Version) (v []byte, ok, done bool, err error) {
+	d, isDB := tr.db.(*Database)
+	if !isDB {
+		return nil, false, false, nil
+	}
+	s, cached := d.locations.find(key, false)
+	if !cached {
+		return nil, false, false, nil
+	}
+	si := s.servers[d.env.Rand().IntN(len(s.servers))]
+	req := &wire.GetValueRequest{Key: key, Version: int64(rv)}
+	f := storageStream(si.Address, si.GetValue, flow.ProtoCodec[*wire.GetValueRequest](), flow.ProtoCodec[*wire.GetValueReply]()).GetReply(d.env, req)
+	abort := tr.abort.Future()
+	i, err := flow.Select(c, f, abort)
+	if err != nil {
+		return nil, false, true, err
+	}
+	if i == 1 {
+		return nil, false, true, abort.Err()
+	}
+	rep, err := f.Get()
+	if err != nil && isLocationError(err) {
+		d.env.Metrics().Counter("ClientLocationRetries").Inc()
+		d.locations.invalidate(s.r)
+		return nil, false, false, nil
+	}
+	if err != nil {
+		return nil, false, true, err
+	}
+	return rep.Value, rep.Present, true, nil
 }
 
 // present returns v as Get reports it: nil when missing, non-nil otherwise.

@@ -67,6 +67,9 @@ func (p *Proxy) commitBatch(c *flow.Ctx, b *batch) error {
 		t.req.Reply(&wire.CommitTransactionReply{Version: int64(b.version), BatchIndex: uint32(i)})
 	}
 	p.m.batchLatency.Observe(c.Now().Sub(b.started))
+	if err == nil {
+		p.observeBatchLatency(c.Now().Sub(b.started))
+	}
 	if errors.Is(err, flow.ErrOperationCancelled) {
 		return err
 	}
@@ -97,6 +100,8 @@ func (p *Proxy) runBatch(c *flow.Ctx, b *batch) error {
 		p.die("getting a commit version", err)
 		return err
 	}
+	stage := c.Now()
+	p.m.stageVersion.Observe(stage.Sub(b.started))
 	b.prev, b.version = kv.Version(rep.GetPrevVersion()), kv.Version(rep.GetVersion())
 	p.latest = max(p.latest, b.version)
 	for _, t := range b.txns {
@@ -117,6 +122,7 @@ func (p *Proxy) runBatch(c *flow.Ctx, b *batch) error {
 		p.die("resolving", err)
 		return err
 	}
+	stage = p.observeStage(c, p.m.stageResolve, stage)
 
 	if _, err := flow.Await(c, p.logging.atLeast(b.num-1)); err != nil {
 		return err
@@ -135,13 +141,23 @@ func (p *Proxy) runBatch(c *flow.Ctx, b *batch) error {
 		return err
 	}
 	p.knownCommitted = max(p.knownCommitted, b.version)
+	stage = p.observeStage(c, p.m.stageLog, stage)
 
 	report := &wire.ReportCommittedRequest{Version: int64(b.version)}
 	if _, err := retrying(c, p.report, report, p.report.GetReply(c.Env, report), p.cfg.SequencerTimeout); err != nil {
 		p.die("reporting the committed version", err)
 		return err
 	}
+	p.observeStage(c, p.m.stageReport, stage)
 	return nil
+}
+
+// observeStage records the time since a stage began in h and returns now,
+// when the next stage begins.
+func (p *Proxy) observeStage(c *flow.Ctx, h *flow.Histogram, began time.Time) time.Time {
+	now := c.Now()
+	h.Observe(now.Sub(began))
+	return now
 }
 
 // sendToResolvers sends every resolver the whole batch, each transaction's

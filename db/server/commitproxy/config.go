@@ -33,12 +33,17 @@ type Config struct {
 	// key's committed mutations.
 	Locked []byte
 
-	// BatchWindow is the longest a batch stays open after its first
-	// transaction arrived; 0 means 2ms.
-	BatchWindow time.Duration
-	// IdleBatchWindow replaces BatchWindow when no batch is in flight:
-	// batching only pays while the pipeline is busy, so by default (0) a
-	// batch that finds the pipeline idle starts at once.
+	// While batches are in flight, batch starts are spaced by the batch
+	// interval: a tenth of the smoothed batch latency, at least
+	// MinBatchWindow and at most BatchWindow (0 means 1ms and 10ms;
+	// FoundationDB's COMMIT_TRANSACTION_BATCH_INTERVAL_MIN and _MAX are 1ms
+	// and 20ms). IdleBatchWindow is how long a batch stays open after its
+	// first transaction arrived (at least; with batches in flight, until
+	// the interval since the last batch's start passed too): batching only
+	// pays while the pipeline is busy, so by default (0) a batch that
+	// finds the pipeline idle starts at once.
+	MinBatchWindow  time.Duration
+	BatchWindow     time.Duration
 	IdleBatchWindow time.Duration
 	// MaxBatchTransactions closes a batch at this many transactions; 0
 	// means 1,024. At most 65,536: the batch index is two bytes.
@@ -78,7 +83,10 @@ const maxBatchIndex = 1 << 16
 
 func (cfg *Config) setDefaults() {
 	if cfg.BatchWindow == 0 {
-		cfg.BatchWindow = 2 * time.Millisecond
+		cfg.BatchWindow = 10 * time.Millisecond
+	}
+	if cfg.MinBatchWindow == 0 {
+		cfg.MinBatchWindow = min(time.Millisecond, cfg.BatchWindow)
 	}
 	if cfg.MaxBatchTransactions == 0 {
 		cfg.MaxBatchTransactions = 1024
@@ -108,7 +116,7 @@ func (cfg *Config) validate() error {
 		return errors.New("no resolvers")
 	case len(cfg.TLogs) == 0:
 		return errors.New("no logs")
-	case cfg.BatchWindow < 0 || cfg.IdleBatchWindow < 0 || cfg.MaxBatchBytes < 0 || cfg.SequencerTimeout < 0 || cfg.ResolverTimeout < 0 || cfg.LogTimeout < 0:
+	case cfg.BatchWindow < 0 || cfg.MinBatchWindow < 0 || cfg.IdleBatchWindow < 0 || cfg.MaxBatchBytes < 0 || cfg.SequencerTimeout < 0 || cfg.ResolverTimeout < 0 || cfg.LogTimeout < 0:
 		return errors.New("negative limit")
 	case cfg.MaxBatchTransactions < 0 || cfg.MaxBatchTransactions > maxBatchIndex:
 		return fmt.Errorf("MaxBatchTransactions %d outside [1, %d]", cfg.MaxBatchTransactions, maxBatchIndex)

@@ -30,8 +30,11 @@
 //
 // # Batches
 //
-// A batch closes BatchWindow after its first transaction arrived, or at
-// MaxBatchTransactions transactions, or at MaxBatchBytes bytes. While no
+// A batch that finds the pipeline idle starts at once (IdleBatchWindow);
+// while batches are in flight, batch starts are spaced by an interval of a
+// tenth of the smoothed batch latency, within [MinBatchWindow,
+// BatchWindow], as FoundationDB's commit batcher does. A batch also closes
+// at MaxBatchTransactions transactions, or at MaxBatchBytes bytes. While no
 // transaction arrives, an empty batch is committed every IdleCommitInterval
 // so that versions keep moving. Each batch then goes through:
 //

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
@@ -23,8 +24,12 @@ var ErrGenerationDead = errors.New("commitproxy: generation dead")
 // Proxy is a running commit proxy.
 type Proxy struct {
 	// inFlight counts batches started and not yet answered; with none, a
-	// batch waits IdleBatchWindow rather than BatchWindow.
+	// batch waits only IdleBatchWindow (see batchDeadline).
 	inFlight int
+	// lastBatch is when the last batch started; batchLatency smooths the
+	// batches' latencies (start to reply), which set the batch interval.
+	lastBatch    time.Time
+	batchLatency time.Duration
 
 	env *flow.Env
 	cfg Config
@@ -57,6 +62,12 @@ type Proxy struct {
 type metrics struct {
 	transactions, committed, conflicts, tooOld, rejected, unknown, batches *flow.Counter
 	latency, batchLatency                                                  *flow.Histogram
+	// The stages of a batch, each from the end of the previous one:
+	// waiting in the batcher (per transaction), the sequencer's version,
+	// resolution (behind the previous batch's), the log push until every
+	// log fsynced it (behind the previous batch's push), and the report
+	// of the committed version.
+	stageBatching, stageVersion, stageResolve, stageLog, stageReport *flow.Histogram
 }
 
 // New starts a commit proxy on env, listening on fresh dynamic tokens.
@@ -88,6 +99,12 @@ func New(env *flow.Env, cfg Config) (*Proxy, error) {
 			batches:      m.Counter("commitproxy.batches"),
 			latency:      m.Histogram("commitproxy.latency"),
 			batchLatency: m.Histogram("commitproxy.batch_latency"),
+
+			stageBatching: m.Histogram("commitproxy.stage_batching"),
+			stageVersion:  m.Histogram("commitproxy.stage_version"),
+			stageResolve:  m.Histogram("commitproxy.stage_resolve"),
+			stageLog:      m.Histogram("commitproxy.stage_log"),
+			stageReport:   m.Histogram("commitproxy.stage_report"),
 		},
 	}
 	for _, r := range cfg.Resolvers {
@@ -166,11 +183,7 @@ func (p *Proxy) batcher(c *flow.Ctx) error {
 			return err
 		}
 		p.accept(c, &b, r)
-		window := p.cfg.BatchWindow
-		if p.inFlight == 0 {
-			window = p.cfg.IdleBatchWindow
-		}
-		deadline := c.Now().Add(window)
+		deadline := p.batchDeadline(c.Now())
 		for len(b.txns) < p.cfg.MaxBatchTransactions && b.bytes < p.cfg.MaxBatchBytes {
 			if requests.Len() == 0 {
 				wait := deadline.Sub(c.Now())
@@ -194,6 +207,42 @@ func (p *Proxy) batcher(c *flow.Ctx) error {
 			p.startBatch(c.Env, &b)
 		}
 	}
+}
+
+// batchLatencyFraction is the batch interval, as a fraction of the
+// smoothed batch latency, while the pipeline is busy (FoundationDB's
+// COMMIT_TRANSACTION_BATCH_INTERVAL_LATENCY_FRACTION); latencySmoothing
+// weighs each batch's latency into the smoothed one.
+const (
+	batchLatencyFraction = 0.1
+	latencySmoothing     = 0.1
+)
+
+// batchDeadline is when a batch whose first transaction arrived at now
+// closes. An idle pipeline gains nothing from waiting: IdleBatchWindow. A
+// busy one spaces batch starts by the batch interval, counted from the
+// last batch's start (as FoundationDB's commitBatcher), not from this
+// batch's first arrival: a transaction arriving long after the last batch
+// started goes at once, and one arriving just after waits out the rest of
+// the interval. The interval follows the pipeline's latency: a tenth of it,
+// within [MinBatchWindow, BatchWindow], so batches grow as the pipeline
+// slows and a fast pipeline is not held up by a fixed window.
+func (p *Proxy) batchDeadline(now time.Time) time.Time {
+	deadline := now.Add(p.cfg.IdleBatchWindow)
+	if p.inFlight == 0 {
+		return deadline
+	}
+	interval := time.Duration(batchLatencyFraction * float64(p.batchLatency))
+	interval = min(max(interval, p.cfg.MinBatchWindow), p.cfg.BatchWindow)
+	if next := p.lastBatch.Add(interval); next.After(deadline) {
+		return next
+	}
+	return deadline
+}
+
+// observeBatchLatency weighs one batch's latency into the smoothed one.
+func (p *Proxy) observeBatchLatency(d time.Duration) {
+	p.batchLatency += time.Duration(latencySmoothing * float64(d-p.batchLatency))
 }
 
 // accept checks a transaction and adds it to b, or answers it with the
@@ -231,6 +280,10 @@ func (p *Proxy) startBatch(e *flow.Env, b *batch) {
 	p.batchNum++
 	b.num = p.batchNum
 	b.started = e.Now()
+	p.lastBatch = b.started
+	for _, t := range b.txns {
+		p.m.stageBatching.Observe(b.started.Sub(t.arrived))
+	}
 	b.versionRequest = &wire.GetCommitVersionRequest{ProxyId: p.cfg.ID, RequestNum: b.num}
 	b.versionReply = p.getVersion.GetReply(e, b.versionRequest)
 	p.m.batches.Inc()

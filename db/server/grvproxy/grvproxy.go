@@ -70,6 +70,9 @@ type Proxy struct {
 
 	requests, batches, throttled *flow.Counter
 	latency                      *flow.Histogram
+	// sequencerLatency and confirmLatency time a batch's two calls: the
+	// live committed version and the slowest log's confirmation.
+	sequencerLatency, confirmLatency *flow.Histogram
 }
 
 type pending struct {
@@ -112,6 +115,9 @@ func New(env *flow.Env, cfg Config) (*Proxy, error) {
 		batches:   m.Counter("grvproxy.batches"),
 		throttled: m.Counter("grvproxy.throttled"),
 		latency:   m.Histogram("grvproxy.latency"),
+
+		sequencerLatency: m.Histogram("grvproxy.sequencer_latency"),
+		confirmLatency:   m.Histogram("grvproxy.confirm_latency"),
 	}
 	for _, l := range cfg.Logs {
 		p.confirms = append(p.confirms, flow.NewRequestStream(
@@ -326,6 +332,8 @@ func (p *Proxy) startBatch(e *flow.Env, batch []*pending) {
 		rep      *wire.GetLiveCommittedVersionReply
 		err      error
 		awaiting = 1 + len(p.confirms)
+		started  = e.Now()
+		confirms = len(p.confirms)
 	)
 	done := func() {
 		if awaiting--; awaiting == 0 {
@@ -337,11 +345,15 @@ func (p *Proxy) startBatch(e *flow.Env, batch []*pending) {
 			if cerr != nil && err == nil {
 				err = fmt.Errorf("confirming the generation with its logs: %w", cerr)
 			}
+			if confirms--; confirms == 0 {
+				p.confirmLatency.Observe(e.Now().Sub(started))
+			}
 			done()
 		})
 	}
 	p.sequence.GetReply(e, &wire.GetLiveCommittedVersionRequest{}).OnReady(func(r *wire.GetLiveCommittedVersionReply, serr error) {
 		rep = r
+		p.sequencerLatency.Observe(e.Now().Sub(started))
 		if serr != nil {
 			err = serr
 		}
