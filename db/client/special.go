@@ -119,9 +119,10 @@ func (d *Database) followCoordinators(c *flow.Ctx) error {
 		if err != nil {
 			return err
 		}
-		s.monitor = le.MonitorLeader(c.Env)
-		err = d.followLeader(c, s.monitor.Changes())
-		s.monitor.Stop()
+		mon := le.MonitorLeader(c.Env)
+		s.monitor = mon
+		err = d.followLeader(c, mon.Changes())
+		mon.Stop()
 		var fe *coordinator.ForwardedError
 		if !errors.As(err, &fe) {
 			return err
