@@ -31,6 +31,11 @@ var ErrCoordinatorsUnreachable = errors.New("client: new coordinators unreachabl
 // NOT_ENOUGH_MACHINES).
 var ErrNotEnoughMachines = errors.New("client: too few server machines to provide coordination at the current redundancy level")
 
+// ErrNoClusterStatus refuses `coordinators auto` when status has no
+// cluster section to choose from: no cluster controller answered (during
+// a recovery, say). Try again.
+var ErrNoClusterStatus = errors.New("client: choosing coordinators needs the cluster's status, and no cluster controller answered")
+
 // CoordinatorsProbeTimeout bounds the check that every new coordinator
 // answers before a change is requested.
 const CoordinatorsProbeTimeout = 5 * time.Second
@@ -59,8 +64,8 @@ func DesiredCoordinators(mode string) int {
 // largest odd number it can, but never fewer than cur has (FoundationDB's
 // AutoQuorumChange): then it fails with ErrNotEnoughMachines.
 func AutoCoordinators(st *status.Status, cur clusterfile.ClusterFile) ([]clusterfile.Coordinator, error) {
-	if st == nil || st.Cluster == nil {
-		return nil, errors.New("client: choosing coordinators needs the cluster's status")
+	if st == nil || st.Cluster == nil || len(st.Cluster.Processes) == 0 {
+		return nil, ErrNoClusterStatus
 	}
 	need := DesiredCoordinators(st.Cluster.Configuration.RedundancyMode)
 	current := map[string]bool{}

@@ -175,6 +175,19 @@ func (d *Database) monitorInfo(c *flow.Ctx) error {
 			backoff = min(backoff*2, time.Second)
 			continue
 		}
+		if d.info != nil && info.Generation < d.info.Generation {
+			// Every server process publishes ClientDBInfo; one cut off
+			// from the controller still has an older generation's. Never
+			// go back to it: ask another.
+			d.env.Trace(flow.SevInfo, "ClientDBInfoStale", flow.D("Entry", ep.Addr),
+				flow.D("Generation", info.Generation), flow.D("Known", d.info.Generation))
+			next++
+			if err := c.Sleep(backoff); err != nil {
+				return nil
+			}
+			backoff = min(backoff*2, time.Second)
+			continue
+		}
 		backoff = 50 * time.Millisecond
 		if d.info == nil || info.Generation != d.info.Generation || !sameProxies(d.info, info) {
 			d.info = info

@@ -25,7 +25,7 @@ import (
 func coordinatorsTest() sim.Test {
 	return sim.Test{
 		Name:        "cluster-coordinators",
-		Description: "coordinators auto after a coordinator died, then an explicit change, under Cycle",
+		Description: "coordinators auto after a coordinator died, then an explicit change, under Cycle and RandomClogging",
 		Run: func(s *sim.Simulation) error {
 			const mode = "double"
 			cl := New(s, Options{Servers: 5, Zones: 5, Coordinators: 3, Clients: 2})
@@ -46,7 +46,7 @@ func coordinatorsTest() sim.Test {
 			victim := cl.Servers[1] // an original coordinator
 			s.Kill(victim)
 			stop := s.Now().Add(40 * time.Second)
-			var actors []*flow.Actor
+			actors := []*flow.Actor{cl.Clog(stop)}
 			for i := range 2 {
 				actors = append(actors, cl.Spawn(i, "Cycle", func(c *flow.Ctx, db *client.Database) error {
 					return cycle.Run(c, workloads.FromClient(db), stop, 20*time.Millisecond)
@@ -55,7 +55,7 @@ func coordinatorsTest() sim.Test {
 			var first, second clusterfile.ClusterFile
 			actors = append(actors, cl.Spawn(0, "ChangeCoordinators", func(c *flow.Ctx, db *client.Database) error {
 				var err error
-				if first, err = changeAuto(c, db, 20); err != nil {
+				if first, err = changeRetrying(c, db, nil, 20); err != nil {
 					return fmt.Errorf("coordinators auto: %w", err)
 				}
 				if slices.Contains(first.Addresses(), string(victim.Addr)) {
@@ -65,7 +65,7 @@ func coordinatorsTest() sim.Test {
 					return err
 				}
 				next := []flow.Address{cl.Servers[2].Addr, cl.Servers[3].Addr, cl.Servers[4].Addr}
-				second, err = ChangeCoordinators(c, db, next, time.Minute)
+				second, err = changeRetrying(c, db, next, 20)
 				return err
 			}))
 			if err := cl.WaitAll(5*time.Minute, actors...); err != nil {
@@ -87,13 +87,17 @@ func coordinatorsTest() sim.Test {
 	}
 }
 
-// changeAuto runs `coordinators auto`, retrying while status still counts
-// the dead coordinator as reachable (it takes the failure monitor a moment).
-func changeAuto(c *flow.Ctx, db *client.Database, tries int) (clusterfile.ClusterFile, error) {
+// changeRetrying changes the coordinators (auto if addrs is empty),
+// retrying while the new ones do not all answer (clogging, or status still
+// counts the dead coordinator as reachable: the failure monitor takes a
+// moment) or status has no cluster section (a recovery after the kill),
+// as an operator would.
+func changeRetrying(c *flow.Ctx, db *client.Database, addrs []flow.Address, tries int) (clusterfile.ClusterFile, error) {
 	for {
-		cf, err := ChangeCoordinators(c, db, nil, time.Minute)
+		cf, err := ChangeCoordinators(c, db, addrs, time.Minute)
 		tries--
-		if !errors.Is(err, client.ErrCoordinatorsUnreachable) || tries == 0 {
+		retry := errors.Is(err, client.ErrCoordinatorsUnreachable) || errors.Is(err, client.ErrNoClusterStatus)
+		if !retry || tries == 0 {
 			return cf, err
 		}
 		if err := c.Sleep(time.Second); err != nil {
