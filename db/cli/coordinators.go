@@ -190,8 +190,9 @@ func (in *Interpreter) waitCoordinators(ctx context.Context, want clusterfile.Cl
 		}
 		if !time.Now().Before(deadline) {
 			in.errorf("The coordinators did not change within %v.", in.waitTimeout())
-			fmt.Fprintf(in.cfg.Err, "The request (%s) is recorded in %s for the cluster controller, which has not acted on it;\n"+
-				"the cluster file and status still name the old coordinators. Check `status', and run `coordinators' again to keep waiting.\n",
+			fmt.Fprintf(in.cfg.Err, "The request (%s) is recorded in %s for the cluster controller, which has not completed it;\n"+
+				"the cluster file and status still name the old coordinators. The controller moves only when every new coordinator answers:\n"+
+				"check `status' and the new coordinators' processes, and run `coordinators' again to keep waiting.\n",
 				want, kv.Printable(kv.CoordinatorsKey))
 			return errPrinted
 		}
@@ -201,24 +202,30 @@ func (in *Interpreter) waitCoordinators(ctx context.Context, want clusterfile.Cl
 	}
 }
 
-// coordinatorsChanged reports whether the cluster file or status shows
-// want's coordinators and description.
+// coordinatorsChanged reports whether the change took: status names
+// want's coordinators and description, or the cluster file does (this
+// client followed the old coordinators' forward and rewrote it) and a
+// cluster controller answers status again, elected on the new ones.
 func (in *Interpreter) coordinatorsChanged(ctx context.Context, want clusterfile.ClusterFile) bool {
 	match := func(cf clusterfile.ClusterFile) bool {
 		return cf.Description == want.Description && client.SameCoordinators(cf, want)
 	}
+	fileMatches := false
 	if in.cfg.ClusterFile != "" {
 		if text, err := os.ReadFile(in.cfg.ClusterFile); err == nil {
 			if cf, err := clusterfile.Parse(string(text)); err == nil && match(cf) {
-				return true
+				fileMatches = true
 			}
 		}
 	}
 	bctx, cancel := in.bounded(ctx)
 	defer cancel()
 	st, err := in.clusterStatus(bctx)
-	if err != nil {
+	if err != nil || st.Cluster == nil {
 		return false
+	}
+	if fileMatches {
+		return true
 	}
 	cf, err := clusterfile.Parse(st.Cluster.ConnectionString)
 	return err == nil && match(cf)
