@@ -124,12 +124,25 @@ func (d *Database) followCoordinators(c *flow.Ctx) error {
 		err = d.followLeader(c, mon.Changes())
 		mon.Stop()
 		var fe *coordinator.ForwardedError
-		if !errors.As(err, &fe) {
+		switch {
+		case errors.Is(err, flow.ErrOperationCancelled):
 			return err
+		case errors.As(err, &fe):
+			d.switchCoordinators(c, fe.To)
+		default:
+			// A forward this client cannot follow (an invalid connection
+			// string from the network): keep the coordinators it has.
+			c.Trace(flow.SevWarnAlw, "ClientFollowCoordinatorsFailed", flow.D("Error", err.Error()))
+			if err := c.Sleep(followRetryDelay); err != nil {
+				return err
+			}
 		}
-		d.switchCoordinators(c, fe.To)
 	}
 }
+
+// followRetryDelay is the pause before monitoring the coordinators again
+// after the monitor failed.
+const followRetryDelay = time.Second
 
 // followLeader records each leader the monitor reports until it ends.
 func (d *Database) followLeader(c *flow.Ctx, changes flow.FutureStream[*wire.LeaderInfo]) error {
