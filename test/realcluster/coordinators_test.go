@@ -167,6 +167,24 @@ func TestTripleCoordinatorsAutoAfterACoordinatorDies(t *testing.T) {
 	waitFiles(t, 60*time.Second, now.String(), victim.ClusterFile)
 	tc.WaitStatus(t, 60*time.Second, "healthy triple with the coordinator back", healthyTriple)
 
+	// The deployer's API: auto again, now that all five zones are alive,
+	// gives triple its five coordinators.
+	actx, acancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer acancel()
+	five, err := tc.db.ChangeCoordinators(actx, client.CoordinatorsChange{}, time.Minute)
+	if err != nil {
+		t.Fatalf("ChangeCoordinators auto: %v", err)
+	}
+	if len(five.Coordinators) != 5 {
+		t.Fatalf("auto with five live zones chose %s", five)
+	}
+	var all []string
+	for _, s := range tc.Servers {
+		all = append(all, s.ClusterFile)
+	}
+	waitFiles(t, 30*time.Second, five.String(), append(all, tc.ClusterFile, stalePath)...)
+	t.Logf("moved again to %s", five)
+
 	acked, errs := load.Stop()
 	t.Logf("%d commits acknowledged; Transact errors: %v", len(acked), errs)
 	testserver.CheckAll(t, tc.db, acked)
