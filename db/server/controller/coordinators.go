@@ -43,7 +43,7 @@ func (cc *Controller) watchCoordinators(c *flow.Ctx, r CoordinatorsReader) error
 		if gen := cc.gen; gen == nil || gen.failed.IsSet() {
 			continue
 		}
-		want, err := readWithin(c, cc.cfg.ConfigurationInterval, r.ReadCoordinators)
+		want, err := within(c, cc.cfg.ConfigurationInterval, r.ReadCoordinators)
 		if errors.Is(err, flow.ErrOperationCancelled) {
 			return err
 		}
@@ -104,7 +104,7 @@ func (cc *Controller) changeCoordinators(c *flow.Ctx, to clusterfile.ClusterFile
 		return fmt.Errorf("new coordinators unreachable: %s", strings.Join(down, ","))
 	}
 	c.Trace(flow.SevInfo, "CoordinatorsChanging", flow.D("From", cc.cfg.Conn.File.String()), flow.D("To", to.String()))
-	_, err = readWithin(c, coordinatorsMoveTimeout, func(c *flow.Ctx) (struct{}, error) {
+	_, err = within(c, coordinatorsMoveTimeout, func(c *flow.Ctx) (struct{}, error) {
 		return struct{}{}, coordinator.MoveCoordinatedState(c, cc.cfg.Conn, next)
 	})
 	if err != nil {
@@ -118,9 +118,9 @@ func (cc *Controller) changeCoordinators(c *flow.Ctx, to clusterfile.ClusterFile
 	return nil
 }
 
-// readWithin runs fn as an actor and waits at most d for it; the actor is
+// within runs fn as an actor and waits at most d for it; the actor is
 // cancelled if it has not finished.
-func readWithin[T any](c *flow.Ctx, d time.Duration, fn func(c *flow.Ctx) (T, error)) (T, error) {
+func within[T any](c *flow.Ctx, d time.Duration, fn func(c *flow.Ctx) (T, error)) (T, error) {
 	p := flow.NewPromise[T]()
 	a := c.Spawn("Controller.Within", func(c *flow.Ctx) error {
 		v, err := fn(c)
