@@ -249,10 +249,11 @@ func (pebbleLogger) Fatalf(format string, args ...any) {
 }
 
 // startNode starts the process's cluster parts on e (db/server/node): its
-// coordinator (if its address is in the cluster file), its role host and
-// its membership (campaigning for controller, reporting to it). It returns
-// the client the status endpoints read through; started receives the
-// node's start error.
+// coordinator (every server process is one; `coordinators` may name it),
+// its role host and its membership (campaigning for controller, reporting
+// to it, following the coordinators and rewriting cfPath when they move).
+// It returns the client the status endpoints read through, which follows
+// them too; started receives the node's start error.
 func startNode(e *flow.Env, f serverFlags, cf clusterfile.ClusterFile, cfPath string, engines *engineSet, started chan<- error) (*client.Database, error) {
 	entries := make([]flow.Address, 0, len(cf.Coordinators))
 	for _, a := range cf.Addresses() {

@@ -2,14 +2,15 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/clusterfile"
 	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/status"
@@ -35,20 +36,6 @@ func (in *Interpreter) currentConnection(st *status.Status) (clusterfile.Cluster
 		return clusterfile.ClusterFile{}, fmt.Errorf("no connection string: status has none and no cluster file is known")
 	}
 	return clusterfile.Read(in.cfg.ClusterFile)
-}
-
-// sameCoordinators reports whether a and b name the same set of
-// coordinators.
-func sameCoordinators(a, b clusterfile.ClusterFile) bool {
-	set := func(f clusterfile.ClusterFile) []string {
-		var out []string
-		for _, c := range f.Coordinators {
-			out = append(out, canonicalAddress(c.String()))
-		}
-		sort.Strings(out)
-		return out
-	}
-	return slices.Equal(set(a), set(b))
 }
 
 // coordinatorsRequest is a parsed `coordinators' line.
@@ -130,7 +117,7 @@ func cmdCoordinators(in *Interpreter, ctx context.Context, args []string) error 
 	} else if err := in.checkCoordinatorsRun(st, req.addrs); err != nil {
 		return err
 	}
-	if sameCoordinators(cur, want) && want.Description == cur.Description {
+	if client.SameCoordinators(cur, want) && want.Description == cur.Description {
 		in.printf("No change (existing configuration satisfies request)\n")
 		return nil
 	}
@@ -160,7 +147,9 @@ func (in *Interpreter) newClusterID() string {
 func (in *Interpreter) checkCoordinatorsRun(st *status.Status, addrs []clusterfile.Coordinator) error {
 	known := map[string]bool{}
 	for _, p := range st.Cluster.Processes {
-		known[canonicalAddress(p.Address)] = true
+		if !slices.ContainsFunc(p.Messages, func(m status.Message) bool { return m.Name == "unreachable_process" }) {
+			known[canonicalAddress(p.Address)] = true
+		}
 	}
 	for _, a := range addrs {
 		if !known[canonicalAddress(a.String())] {
@@ -172,67 +161,22 @@ func (in *Interpreter) checkCoordinatorsRun(st *status.Status, addrs []clusterfi
 	return nil
 }
 
-// desiredCoordinators is how many coordinators a redundancy mode wants
-// (fdb.md §6.2): 1, 3, 5, and 9 for three_data_hall.
-func desiredCoordinators(mode string) int {
-	switch mode {
-	case "double":
-		return 3
-	case "triple":
-		return 5
-	case "three_data_hall":
-		return 9
-	}
-	return 1
-}
-
-// autoCoordinators chooses coordinators as fdbcli's `coordinators auto':
-// without auto (only a new description was asked for) the current ones;
-// else as many as the redundancy mode wants,
-// each in its own zone among the processes that are not excluded,
-// keeping current coordinators first, then by address.
+// autoCoordinators chooses coordinators as fdbcli's `coordinators auto'
+// (client.AutoCoordinators): without auto (only a new description was
+// asked for) the current ones; else as many as the redundancy mode wants,
+// each in its own zone among the reachable processes that are not
+// excluded, keeping current coordinators first, then by address.
 func (in *Interpreter) autoCoordinators(st *status.Status, cur clusterfile.ClusterFile, auto bool) ([]clusterfile.Coordinator, error) {
 	if !auto {
 		return cur.Coordinators, nil
 	}
-	need := desiredCoordinators(st.Cluster.Configuration.RedundancyMode)
-	current := map[string]bool{}
-	for _, c := range cur.Coordinators {
-		current[canonicalAddress(c.String())] = true
-	}
-	var procs []status.Process
-	for _, p := range st.Cluster.Processes {
-		if !p.Excluded {
-			procs = append(procs, p)
-		}
-	}
-	sort.Slice(procs, func(i, j int) bool {
-		ci, cj := current[canonicalAddress(procs[i].Address)], current[canonicalAddress(procs[j].Address)]
-		if ci != cj {
-			return ci
-		}
-		return procs[i].Address < procs[j].Address
-	})
-	zones := map[string]bool{}
-	var out []clusterfile.Coordinator
-	for _, p := range procs {
-		if len(out) == need || zones[faultZone(p)] {
-			continue
-		}
-		c, err := clusterfile.ParseCoordinator(p.Address)
-		if err != nil {
-			continue
-		}
-		zones[faultZone(p)] = true
-		out = append(out, c)
-	}
-	if len(out) < need {
+	out, err := client.AutoCoordinators(st, cur)
+	if errors.Is(err, client.ErrNotEnoughMachines) {
 		in.errorf("Too few strata server machines to provide coordination at the current redundancy level")
-		fmt.Fprintf(in.cfg.Err, "%s wants %d coordinators in different zones; %d zones have processes that are not excluded.\n",
-			st.Cluster.Configuration.RedundancyMode, need, len(out))
+		fmt.Fprintf(in.cfg.Err, "%v\n", err)
 		return nil, errPrinted
 	}
-	return out, nil
+	return out, err
 }
 
 // waitCoordinators waits until the cluster file or status names want's
@@ -246,8 +190,9 @@ func (in *Interpreter) waitCoordinators(ctx context.Context, want clusterfile.Cl
 		}
 		if !time.Now().Before(deadline) {
 			in.errorf("The coordinators did not change within %v.", in.waitTimeout())
-			fmt.Fprintf(in.cfg.Err, "The request (%s) is recorded in %s for the cluster controller, which has not acted on it;\n"+
-				"the cluster file and status still name the old coordinators. Check `status', and run `coordinators' again to keep waiting.\n",
+			fmt.Fprintf(in.cfg.Err, "The request (%s) is recorded in %s for the cluster controller, which has not completed it;\n"+
+				"the cluster file and status still name the old coordinators. The controller moves only when every new coordinator answers:\n"+
+				"check `status' and the new coordinators' processes, and run `coordinators' again to keep waiting.\n",
 				want, kv.Printable(kv.CoordinatorsKey))
 			return errPrinted
 		}
@@ -257,24 +202,30 @@ func (in *Interpreter) waitCoordinators(ctx context.Context, want clusterfile.Cl
 	}
 }
 
-// coordinatorsChanged reports whether the cluster file or status shows
-// want's coordinators and description.
+// coordinatorsChanged reports whether the change took: status names
+// want's coordinators and description, or the cluster file does (this
+// client followed the old coordinators' forward and rewrote it) and a
+// cluster controller answers status again, elected on the new ones.
 func (in *Interpreter) coordinatorsChanged(ctx context.Context, want clusterfile.ClusterFile) bool {
 	match := func(cf clusterfile.ClusterFile) bool {
-		return cf.Description == want.Description && sameCoordinators(cf, want)
+		return cf.Description == want.Description && client.SameCoordinators(cf, want)
 	}
+	fileMatches := false
 	if in.cfg.ClusterFile != "" {
 		if text, err := os.ReadFile(in.cfg.ClusterFile); err == nil {
 			if cf, err := clusterfile.Parse(string(text)); err == nil && match(cf) {
-				return true
+				fileMatches = true
 			}
 		}
 	}
 	bctx, cancel := in.bounded(ctx)
 	defer cancel()
 	st, err := in.clusterStatus(bctx)
-	if err != nil {
+	if err != nil || st.Cluster == nil {
 		return false
+	}
+	if fileMatches {
+		return true
 	}
 	cf, err := clusterfile.Parse(st.Cluster.ConnectionString)
 	return err == nil && match(cf)

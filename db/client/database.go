@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/strata-db/strata/db/clusterfile"
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/wire"
@@ -25,8 +26,15 @@ type Config struct {
 	// (default 100).
 	LocationBatch int
 	// Cluster, if set, names the coordinators, through which the special
-	// key \xff\xff/status/json finds the cluster controller.
+	// key \xff\xff/status/json finds the cluster controller. The database
+	// follows them when they move (FoundationDB's coordinators_changed):
+	// it switches to the connection string they forward to and opens the
+	// database through the new coordinators.
 	Cluster *ClusterInfo
+	// OnCoordinatorsChanged, if set, persists each connection string the
+	// database follows (the Go layer rewrites the cluster file it was
+	// opened with). It runs on the database's loop, one call at a time.
+	OnCoordinatorsChanged func(c *flow.Ctx, cf clusterfile.ClusterFile) error
 }
 
 // Database is a connection to a cluster on the flow runtime: it keeps the
@@ -47,6 +55,9 @@ type Database struct {
 	locations locationCache
 	watches   int
 	special   specialKeys
+	// clusterFileStale is set when persisting the connection string the
+	// database follows failed (status: cluster_file.up_to_date).
+	clusterFileStale bool
 }
 
 const (
@@ -84,7 +95,19 @@ func NewDatabase(env *flow.Env, entry []flow.Address, cfg Config) (*Database, er
 	if cfg.Defaults != nil {
 		d.defaults = *cfg.Defaults
 	}
+	if cfg.Cluster != nil {
+		// The database follows the coordinators: a copy, so the
+		// caller's ClusterInfo is not changed under it.
+		ci := *cfg.Cluster
+		d.cfg.Cluster = &ci
+	}
 	d.monitor = env.Spawn("MonitorClientDBInfo", d.monitorInfo)
+	if d.cfg.Cluster != nil {
+		if err := d.startFollowing(); err != nil {
+			d.monitor.Cancel()
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
@@ -145,6 +168,19 @@ func (d *Database) monitorInfo(c *flow.Ctx) error {
 		}
 		if err != nil {
 			d.env.Trace(flow.SevWarn, "ClientOpenDatabaseFailed", flow.D("Entry", ep.Addr), flow.D("Error", err.Error()))
+			next++
+			if err := c.Sleep(backoff); err != nil {
+				return nil
+			}
+			backoff = min(backoff*2, time.Second)
+			continue
+		}
+		if d.info != nil && info.Generation < d.info.Generation {
+			// Every server process publishes ClientDBInfo; one cut off
+			// from the controller still has an older generation's. Never
+			// go back to it: ask another.
+			d.env.Trace(flow.SevInfo, "ClientDBInfoStale", flow.D("Entry", ep.Addr),
+				flow.D("Generation", info.Generation), flow.D("Known", d.info.Generation))
 			next++
 			if err := c.Sleep(backoff); err != nil {
 				return nil

@@ -12,6 +12,15 @@
 // write conflict ranges, checks FDB's limits, and commits through a commit
 // proxy; OnError implements FDB's retry classes and backoff.
 //
+// With Config.Cluster set, a Database follows the coordinators (the
+// status special key's controller, and their moves): when the old
+// coordinators forward it (FoundationDB's coordinators_changed) it opens
+// the database through the new ones and persists the new connection string
+// with Config.OnCoordinatorsChanged; Open rewrites the cluster file it was
+// opened with, atomically. Database.ChangeCoordinators and
+// DB.ChangeCoordinators are `coordinators auto|<addr>...` for programs
+// (AutoCoordinators chooses as `auto` does).
+//
 // The Go layer (Open, DB, Tx) is goroutine-safe and honours contexts: a DB
 // runs a flow process of its own on the loopback interface and every call
 // is posted to its loop, through db/flow's bridge.

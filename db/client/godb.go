@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/strata-db/strata/db/clusterfile"
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
 )
@@ -35,7 +36,17 @@ func Open(ctx context.Context, clusterFile string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return OpenCluster(ctx, cf.Coordinators, Config{OpenDatabaseToken: DefaultOpenDatabaseToken, Cluster: info})
+	return OpenCluster(ctx, cf.Coordinators, Config{OpenDatabaseToken: DefaultOpenDatabaseToken, Cluster: info,
+		OnCoordinatorsChanged: rewriteClusterFile(clusterFile)})
+}
+
+// rewriteClusterFile persists the connection string a database follows to
+// the cluster file it was opened with, atomically, as FoundationDB's
+// clients do when the coordinators change.
+func rewriteClusterFile(path string) func(c *flow.Ctx, cf clusterfile.ClusterFile) error {
+	return func(c *flow.Ctx, cf clusterfile.ClusterFile) error {
+		return c.Blocking(func() error { return clusterfile.WriteAtomic(path, cf) })
+	}
 }
 
 // OpenCluster connects to the cluster whose ClientDBInfo entry addresses

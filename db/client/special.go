@@ -74,48 +74,129 @@ type specialKeys struct {
 }
 
 func (s *specialKeys) stop() {
+	if s.follow != nil {
+		s.follow.Cancel()
+		s.follow = nil
+	}
 	if s.monitor != nil {
 		s.monitor.Stop()
-		s.follow.Cancel()
 		s.monitor = nil
 	}
 }
 
-// start begins following the controller.
+// startFollowing begins following the controller and the coordinators.
 func (d *Database) startFollowing() error {
 	s := &d.special
-	if s.monitor != nil {
+	if s.follow != nil {
 		return nil
 	}
+	if _, err := coordinator.NewLeaderElection(d.coordinatorConn()); err != nil {
+		return fmt.Errorf("client: following the cluster controller: %w", err)
+	}
+	s.changed = flow.NewPromise[struct{}]()
+	s.follow = d.env.Spawn("FollowClusterController", d.followCoordinators)
+	return nil
+}
+
+// coordinatorConn is the connection to the coordinators the database
+// follows now.
+func (d *Database) coordinatorConn() coordinator.Conn {
 	ci := d.cfg.Cluster
 	base := ci.CoordinatorBaseToken
 	if base == 0 {
 		base = kv.TokenCoordinatorBase
 	}
-	le, err := coordinator.NewLeaderElection(coordinator.Conn{File: ci.File, BaseToken: base})
-	if err != nil {
-		return fmt.Errorf("client: following the cluster controller: %w", err)
-	}
-	s.changed = flow.NewPromise[struct{}]()
-	s.monitor = le.MonitorLeader(d.env)
-	changes := s.monitor.Changes()
-	s.follow = d.env.Spawn("FollowClusterController", func(c *flow.Ctx) error {
-		for {
-			li, err := changes.Next(c)
-			if err != nil {
+	return coordinator.Conn{File: ci.File, BaseToken: base}
+}
+
+// followCoordinators tracks the leader the coordinators agree on and,
+// when they forward the database to new coordinators, switches to them
+// and monitors those.
+func (d *Database) followCoordinators(c *flow.Ctx) error {
+	s := &d.special
+	for {
+		le, err := coordinator.NewLeaderElection(d.coordinatorConn())
+		if err != nil {
+			return err
+		}
+		mon := le.MonitorLeader(c.Env)
+		s.monitor = mon
+		err = d.followLeader(c, mon.Changes())
+		mon.Stop()
+		var fe *coordinator.ForwardedError
+		switch {
+		case errors.Is(err, flow.ErrOperationCancelled):
+			return err
+		case errors.As(err, &fe):
+			d.switchCoordinators(c, fe.To)
+		default:
+			// A forward this client cannot follow (an invalid connection
+			// string from the network): keep the coordinators it has.
+			c.Trace(flow.SevWarnAlw, "ClientFollowCoordinatorsFailed", flow.D("Error", err.Error()))
+			if err := c.Sleep(followRetryDelay); err != nil {
 				return err
 			}
-			addr, err := controller.LeaderAddress(li)
-			if err != nil {
-				continue
-			}
-			s.leader = addr
-			old := s.changed
-			s.changed = flow.NewPromise[struct{}]()
-			old.Send(struct{}{})
 		}
-	})
-	return nil
+	}
+}
+
+// followRetryDelay is the pause before monitoring the coordinators again
+// after the monitor failed.
+const followRetryDelay = time.Second
+
+// followLeader records each leader the monitor reports until it ends.
+func (d *Database) followLeader(c *flow.Ctx, changes flow.FutureStream[*wire.LeaderInfo]) error {
+	s := &d.special
+	for {
+		li, err := changes.Next(c)
+		if err != nil {
+			return err
+		}
+		addr, err := controller.LeaderAddress(li)
+		if err != nil {
+			continue
+		}
+		s.setLeader(addr)
+	}
+}
+
+func (s *specialKeys) setLeader(addr flow.Address) {
+	s.leader = addr
+	old := s.changed
+	s.changed = flow.NewPromise[struct{}]()
+	old.Send(struct{}{})
+}
+
+// switchCoordinators makes to the database's coordinators: it opens the
+// database through them from now on and persists the new connection
+// string. The old ones forwarded to it, so the move is decided.
+func (d *Database) switchCoordinators(c *flow.Ctx, to clusterfile.ClusterFile) {
+	from := d.cfg.Cluster.File
+	c.Trace(flow.SevWarnAlw, "ClientCoordinatorsChanged", flow.D("From", from.String()), flow.D("To", to.String()))
+	d.cfg.Cluster.File = to
+	entry := make([]flow.Address, 0, len(to.Coordinators))
+	for _, a := range to.Addresses() {
+		entry = append(entry, flow.Address(a))
+	}
+	d.entry = entry
+	d.special.setLeader("")
+	d.clusterFileStale = false
+	if d.cfg.OnCoordinatorsChanged != nil {
+		if err := d.cfg.OnCoordinatorsChanged(c, to); err != nil {
+			d.clusterFileStale = true
+			c.Trace(flow.SevWarnAlw, "ClientClusterFileNotUpdated", flow.D("To", to.String()), flow.D("Error", err.Error()))
+		}
+	}
+}
+
+// CurrentClusterFile returns the connection string the database follows
+// now (the one it was opened with until the coordinators move), and
+// whether it has one.
+func (d *Database) CurrentClusterFile() (clusterfile.ClusterFile, bool) {
+	if d.cfg.Cluster == nil {
+		return clusterfile.ClusterFile{}, false
+	}
+	return d.cfg.Cluster.File, true
 }
 
 // statusJSON asks the cluster controller for the status document. When no
@@ -142,7 +223,7 @@ func (d *Database) statusJSON(c *flow.Ctx) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client: the cluster controller's status: %w", err)
 	}
-	st.Client.ClusterFile = status.ClusterFile{Path: d.cfg.Cluster.Path, UpToDate: true}
+	st.Client.ClusterFile = status.ClusterFile{Path: d.cfg.Cluster.Path, UpToDate: !d.clusterFileStale}
 	st.Client.Timestamp = c.Now().Unix()
 	return json.Marshal(st)
 }
@@ -189,7 +270,7 @@ const (
 func (d *Database) clientOnlyStatus(c *flow.Ctx, name, description string) ([]byte, error) {
 	ci := d.cfg.Cluster
 	cs := status.Client{
-		ClusterFile: status.ClusterFile{Path: ci.Path, UpToDate: true},
+		ClusterFile: status.ClusterFile{Path: ci.Path, UpToDate: !d.clusterFileStale},
 		Timestamp:   c.Now().Unix(),
 	}
 	reachable := 0

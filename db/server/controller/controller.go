@@ -62,6 +62,10 @@ type Controller struct {
 	// maintenance is the zone under maintenance, if any.
 	maintenance *kv.HealthyZone
 
+	// coordinatorsChangeError is why the last requested coordinators
+	// change failed, "" if it did not.
+	coordinatorsChangeError string
+
 	reports *flow.Listener[*wire.WorkerReport, *wire.WorkerReportReply]
 	status  *flow.Listener[*wire.StatusRequest, *wire.StatusReply]
 	actors  []*flow.Actor
@@ -92,6 +96,9 @@ func newController(env *flow.Env, cfg Config, changeID uint64) (*Controller, err
 	}
 	if cfg.Configuration != nil {
 		cc.actors = append(cc.actors, env.Spawn("Controller.Configuration", cc.readConfiguration))
+	}
+	if r, ok := cfg.Configuration.(CoordinatorsReader); ok && cfg.Recover {
+		cc.actors = append(cc.actors, env.Spawn("Controller.Coordinators", func(c *flow.Ctx) error { return cc.watchCoordinators(c, r) }))
 	}
 	return cc, nil
 }

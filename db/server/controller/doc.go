@@ -14,7 +14,21 @@
 //   - follows the elected leader (MonitorLeader) and sends it a complete
 //     WorkerReport (address, class, locality, version, roles, metrics) at
 //     once and then every ReportInterval; a new leader gets the first
-//     report as soon as the coordinators agree on it.
+//     report as soon as the coordinators agree on it;
+//   - follows the coordinators when they move: when the old ones answer
+//     with a forward (coordinator.ErrCoordinatorsChanged), the campaign and
+//     the follower switch to the new connection string (Conn), and
+//     OnConnectionChange persists it (the process's cluster file).
+//
+// Changing the coordinators (coordinators.go, FoundationDB's changeQuorum
+// and coordinators_changed): when the Configuration also implements
+// CoordinatorsReader, the controller of a recovered generation reads
+// kv.CoordinatorsKey every ConfigurationInterval. A connection string with
+// a new ID makes it check that every new coordinator answers, move the
+// coordinated state there (coordinator.MoveCoordinatedState; the old
+// coordinators then forward) and end its generation. Its own campaign is
+// forwarded too, so it stops; the processes elect a controller on the new
+// coordinators, which recovers from the moved state.
 //
 // The leader runs a Controller: it takes reports at kv.TokenWorkerReport,
 // watches every reporting process with flow's failure monitor

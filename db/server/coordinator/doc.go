@@ -62,9 +62,11 @@
 //   - LeaderElection.MonitorLeader: the stream of leaders a majority of
 //     coordinators agree on, for processes that only follow.
 //   - MoveCoordinatedState: `coordinators <addr>...` — copy the state to
-//     the new coordinators and forward the old ones (see its doc). Choosing
-//     the new set for `coordinators auto` needs the cluster controller's
-//     view of the workers and is left to it.
+//     the new coordinators and forward the old ones (see its doc). The
+//     cluster controller calls it when kv.CoordinatorsKey asks for new
+//     coordinators (db/server/controller), after Reachable found every new
+//     one answering; choosing them for `coordinators auto` is the client's
+//     (client.AutoCoordinators).
 //
 // Errors: ErrCoordinatedStateConflict (FDB's coordinated_state_conflict,
 // 1005) and *ForwardedError, which matches ErrCoordinatorsChanged (FDB's

@@ -51,3 +51,17 @@ func (r ConfigurationReader) ReadConfiguration(c *flow.Ctx) (controller.Settings
 	}
 	return st, nil
 }
+
+// ReadCoordinators reads the connection string `coordinators` asked for
+// (kv.CoordinatorsKey; "" if never written), so the controller moves the
+// cluster to it (controller.CoordinatorsReader).
+func (r ConfigurationReader) ReadCoordinators(c *flow.Ctx) (string, error) {
+	tr := r.DB.CreateTransaction()
+	tr.Options().SetReadSystemKeys()
+	tr.Options().SetLockAware()
+	v, err := tr.Get(c, kv.CoordinatorsKey)
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", kv.Printable(kv.CoordinatorsKey), err)
+	}
+	return string(v), nil
+}

@@ -2,7 +2,6 @@ package node
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/strata-db/strata/db/client"
@@ -41,13 +40,18 @@ type Config struct {
 	// DataDistribution tunes the controller's shard splitting and
 	// balancing; zero fields take the defaults.
 	DataDistribution controller.DataDistributionKnobs
+	// WriteClusterFile persists a new connection string the process
+	// follows after a coordinators change. nil writes ClusterFilePath
+	// atomically (clusterfile.WriteAtomic) when it is set, and nothing
+	// otherwise; the simulator records it instead.
+	WriteClusterFile func(c *flow.Ctx, cf clusterfile.ClusterFile) error
 }
 
 // Node is a running server process.
 type Node struct {
 	Host      *worker.Host
 	Member    *controller.Member
-	Publisher *dbinfo.Publisher // nil unless the process coordinates
+	Publisher *dbinfo.Publisher
 	Reporter  *worker.Reporter
 }
 
@@ -55,23 +59,23 @@ type Node struct {
 func Start(c *flow.Ctx, cfg Config) (*Node, error) {
 	env := c.Env
 	n := &Node{}
-	if slices.Contains(cfg.ClusterFile.Addresses(), string(env.Address())) {
-		if _, err := coordinator.Start(env, coordinator.Config{BaseToken: kv.TokenCoordinatorBase, Timing: cfg.CoordinatorTiming}); err != nil {
-			return nil, fmt.Errorf("node: starting the coordinator: %w", err)
-		}
-		p, err := dbinfo.New(env, dbinfo.Config{Token: kv.TokenOpenDatabase, Info: &wire.ClientDBInfo{}})
-		if err != nil {
-			return nil, fmt.Errorf("node: publishing the database: %w", err)
-		}
-		n.Publisher = p
+	// Every server process coordinates, as every fdbserver can: a process
+	// not named in the cluster file today may be named by `coordinators`
+	// tomorrow, and then it must already answer. It answers nothing for a
+	// cluster key it holds no state for until asked.
+	if _, err := coordinator.Start(env, coordinator.Config{BaseToken: kv.TokenCoordinatorBase, Timing: cfg.CoordinatorTiming}); err != nil {
+		return nil, fmt.Errorf("node: starting the coordinator: %w", err)
 	}
+	// So every process also answers clients' OpenDatabaseRequest: a
+	// client whose cluster file names any of them opens the database.
+	p, err := dbinfo.New(env, dbinfo.Config{Token: kv.TokenOpenDatabase, Info: &wire.ClientDBInfo{}})
+	if err != nil {
+		return nil, fmt.Errorf("node: publishing the database: %w", err)
+	}
+	n.Publisher = p
 	h, err := worker.StartHost(c, worker.HostConfig{
 		ProcessID: cfg.Identity.ProcessID, OpenEngine: cfg.OpenEngine, StorageKnobs: cfg.StorageKnobs,
-		OnServerDBInfo: func(info *wire.ServerDBInfo) {
-			if n.Publisher != nil {
-				n.Publisher.Set(info.GetClient())
-			}
-		},
+		OnServerDBInfo: func(info *wire.ServerDBInfo) { n.Publisher.Set(info.GetClient()) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("node: starting the worker: %w", err)
@@ -82,7 +86,10 @@ func Start(c *flow.Ctx, cfg Config) (*Node, error) {
 		for _, a := range cfg.ClusterFile.Addresses() {
 			entries = append(entries, flow.Address(a))
 		}
-		db, err := client.NewDatabase(env, entries, client.Config{OpenDatabaseToken: kv.TokenOpenDatabase})
+		// With the cluster named, the client follows the coordinators
+		// when they move, as the member does.
+		db, err := client.NewDatabase(env, entries, client.Config{OpenDatabaseToken: kv.TokenOpenDatabase,
+			Cluster: &client.ClusterInfo{File: cfg.ClusterFile, Path: cfg.ClusterFilePath}})
 		if err != nil {
 			h.Stop()
 			return nil, fmt.Errorf("node: opening the database: %w", err)
@@ -107,5 +114,22 @@ func Start(c *flow.Ctx, cfg Config) (*Node, error) {
 		h.Stop()
 		return nil, fmt.Errorf("node: joining the cluster: %w", err)
 	}
+	n.Member.OnConnectionChange(cfg.clusterFileWriter())
 	return n, nil
+}
+
+// clusterFileWriter returns how the process persists a connection string
+// it follows.
+func (cfg Config) clusterFileWriter() func(c *flow.Ctx, cf clusterfile.ClusterFile) error {
+	if cfg.WriteClusterFile != nil {
+		return cfg.WriteClusterFile
+	}
+	if cfg.ClusterFilePath == "" {
+		return nil
+	}
+	path := cfg.ClusterFilePath
+	return func(c *flow.Ctx, cf clusterfile.ClusterFile) error {
+		// The rename and syncs block: off the baton.
+		return c.Blocking(func() error { return clusterfile.WriteAtomic(path, cf) })
+	}
 }

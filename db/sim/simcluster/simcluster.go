@@ -45,6 +45,10 @@ type Cluster struct {
 	Clients []*sim.Process
 	File    clusterfile.ClusterFile
 	opts    Options
+	// files are the cluster files the processes rewrote when they
+	// followed the coordinators (coordinators.go); a rebooted server
+	// starts from its own.
+	files map[flow.Address]clusterfile.ClusterFile
 	// bootErr records a server that failed to start (a test failure).
 	bootErr error
 }
@@ -59,7 +63,8 @@ func New(s *sim.Simulation, o Options) *Cluster {
 	if o.Coordinators <= 0 {
 		o.Coordinators = min(3, o.Servers)
 	}
-	cl := &Cluster{Sim: s, File: clusterfile.ClusterFile{Description: "sim", ID: "cluster"}, opts: o}
+	cl := &Cluster{Sim: s, File: clusterfile.ClusterFile{Description: "sim", ID: "cluster"}, opts: o,
+		files: map[flow.Address]clusterfile.ClusterFile{}}
 	for i := range o.Servers {
 		zone := fmt.Sprintf("z%d", i%o.Zones+1)
 		m := s.AddMachine(flow.Locality{Zone: zone, DC: "dc1"})
@@ -85,7 +90,8 @@ func (cl *Cluster) boot(e *flow.Env) {
 	e.Spawn("Node", func(c *flow.Ctx) error {
 		loc := e.Locality()
 		_, err := node.Start(c, node.Config{
-			ClusterFile: cl.File,
+			ClusterFile:      cl.FileOf(e.Address()),
+			WriteClusterFile: cl.recordFile(e.Address()),
 			Identity: worker.Identity{
 				ProcessID: string(e.Address()), Class: "unset", StorageEngine: "memory",
 				Locality: map[string]string{"zoneid": loc.Zone, "machineid": loc.Machine, "dcid": loc.DC},
@@ -109,9 +115,16 @@ func (cl *Cluster) Entries() []flow.Address {
 	return out
 }
 
-// Open opens the database on a client process's Env.
+// Open opens the database on a client process's Env, through the
+// process's cluster file (FileOf).
 func (cl *Cluster) Open(e *flow.Env) (*client.Database, error) {
-	return client.NewDatabase(e, cl.Entries(), client.Config{OpenDatabaseToken: kv.TokenOpenDatabase, Cluster: &client.ClusterInfo{File: cl.File}})
+	f := cl.FileOf(e.Address())
+	entries := make([]flow.Address, 0, len(f.Coordinators))
+	for _, a := range f.Addresses() {
+		entries = append(entries, flow.Address(a))
+	}
+	return client.NewDatabase(e, entries, client.Config{OpenDatabaseToken: kv.TokenOpenDatabase,
+		Cluster: &client.ClusterInfo{File: f}, OnCoordinatorsChanged: cl.recordFile(e.Address())})
 }
 
 // Spawn runs body as an actor on client i (modulo the client count) with
