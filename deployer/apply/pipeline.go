@@ -30,6 +30,7 @@ type hostWork struct {
 	monitor                     *plan.Change
 	wait                        bool
 	systemd                     bool
+	cluster                     string            // the cluster's name, for the unit
 	phaseOf                     map[string]string // step -> event phase
 	releaseSize                 int64
 	releaseSrc                  io.Reader
@@ -124,7 +125,7 @@ func pipelineScript(w *hostWork, suffix string) (string, error) {
 		files = append(files, file{plan.TypeConf, dh.Conf.Path, dh.Conf.SHA256, 0o644, dh.Conf.Content})
 	}
 	if w.monitor != nil && w.systemd {
-		unit := render.MonitorUnit(render.MonitorUnitSpec{Cluster: w.dh.Name, Release: dh.Release.Path, Conf: dh.Conf.Path, Log: monitorLog(dh)})
+		unit := render.MonitorUnit(render.MonitorUnitSpec{Cluster: w.cluster, Release: dh.Release.Path, Conf: dh.Conf.Path, Log: monitorLog(dh)})
 		files = append(files, file{"unit", render.MonitorUnitPath(dh.Conf.Path), sha256Hex(unit), 0o644, unit})
 	}
 	var tmps, tmpPaths, dirs []string
@@ -198,6 +199,16 @@ func quoteAll(xs []string) string {
 
 func monitorLog(dh *plan.DesiredHost) string {
 	return path.Join(path.Dir(dh.MonitorState), "monitor.log")
+}
+
+// monitorLogHint says where to look when the monitor does not start: a
+// unit that cannot even exec it (a missing binary, a bad option) leaves
+// its reason in the journal, not the log.
+func monitorLogHint(w *hostWork) string {
+	if w.systemd {
+		return fmt.Sprintf("%s and `systemctl status %s`", monitorLog(w.dh), render.MonitorUnitName(w.dh.Conf.Path))
+	}
+	return monitorLog(w.dh)
 }
 
 func monitorPidfile(dh *plan.DesiredHost) string {
@@ -479,7 +490,7 @@ func (r *runner) judge(w *hostWork, st *MonitorStatus, pending map[string]*plan.
 	if c := pending[plan.TypeMonitor]; c != nil {
 		if !st.Running {
 			if now.After(w.monitorDeadline) {
-				return false, fmt.Errorf("the monitor did not start within %v (see %s on the host)", monitorStartTimeout, monitorLog(w.dh))
+				return false, fmt.Errorf("the monitor did not start within %v (see %s on the host)", monitorStartTimeout, monitorLogHint(w))
 			}
 			return false, nil
 		}

@@ -10,7 +10,7 @@ dest=${1:-/var/cache/strata-test/rootfs}
 suite=${SUITE:-bookworm}
 mirror=${MIRROR:-http://deb.debian.org/debian}
 # Bump when the recipe changes, so cached copies are rebuilt.
-recipe="strata-systemd-rootfs v1 $suite"
+recipe="strata-systemd-rootfs v2 $suite"
 
 if [ -f "$dest/.strata-rootfs" ] && [ "$(cat "$dest/.strata-rootfs")" = "$recipe" ]; then
   echo "systemd-rootfs: $dest is up to date"
@@ -23,7 +23,7 @@ trap 'rm -rf -- "$tmp"' EXIT
 rm -rf -- "$dest".tmp.*
 mkdir -p -- "$(dirname "$dest")"
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,dbus,openssh-server,iproute2,procps \
+  --include=systemd,systemd-sysv,dbus,openssh-server,iproute2,procps,sudo \
   "$suite" "$tmp" "$mirror"
 
 # Every host gets its own host key and sshd_config (bound in by the
@@ -34,8 +34,17 @@ for u in getty@tty1.service console-getty.service systemd-timesyncd.service \
   apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do
   ln -sf /dev/null "$tmp/etc/systemd/system/$u"
 done
-# systemd makes a machine ID at boot (nspawn passes one).
+# systemd makes a machine ID at boot (nspawn passes one), and the host
+# name is the machine name nspawn gives.
 : > "$tmp/etc/machine-id"
+rm -f -- "$tmp/etc/hostname"
+# A login user who becomes root through sudo without a password, as on
+# many machines the deployer meets. Its password is "*" (no password),
+# not "!" (locked), which sshd refuses even for keys without PAM.
+chroot "$tmp" useradd --create-home --shell /bin/sh deploy
+chroot "$tmp" usermod --password '*' deploy
+echo 'deploy ALL=(ALL) NOPASSWD:ALL' > "$tmp/etc/sudoers.d/deploy"
+chmod 440 "$tmp/etc/sudoers.d/deploy"
 rm -rf -- "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/*
 echo "$recipe" > "$tmp/.strata-rootfs"
 
