@@ -107,7 +107,10 @@ const (
 // synced after the renames.
 func pipelineScript(w *hostWork, suffix string) (string, error) {
 	var b strings.Builder
-	b.WriteString("set -e\numask 077\ntmps=\ntrap 'rm -f -- $tmps' EXIT\n")
+	// Files are private (077) until checked and given their mode;
+	// directories are made 0755, as a package install makes them, so
+	// refresh can read what is installed as a login user without sudo.
+	b.WriteString("set -e\numask 077\nmkdirs() { (umask 022 && mkdir -p -- \"$@\"); }\ntmps=\ntrap 'rm -f -- $tmps' EXIT\n")
 	type file struct {
 		step, dst, sum string
 		mode           int
@@ -139,7 +142,7 @@ func pipelineScript(w *hostWork, suffix string) (string, error) {
 		if !slices.Contains(dirs, dir) {
 			dirs = append(dirs, dir)
 		}
-		fmt.Fprintf(&b, "mkdir -p -- %s\ntmps=\"$tmps \"%s\n", shQuote(dir), shQuote(tmp))
+		fmt.Fprintf(&b, "mkdirs %s\ntmps=\"$tmps \"%s\n", shQuote(dir), shQuote(tmp))
 		if f.content == nil {
 			fmt.Fprintf(&b, "head -c %d > %s\n", w.releaseSize, shQuote(tmp))
 		} else {
@@ -222,12 +225,13 @@ func startMonitorCommand(dh *plan.DesiredHost, systemd bool) string {
 	dataDir, confDir := path.Dir(dh.MonitorState), path.Dir(dh.Conf.Path)
 	if systemd {
 		unit := render.MonitorUnitName(dh.Conf.Path)
-		return fmt.Sprintf("mkdir -p -- %s %s\nsystemctl daemon-reload\nsystemctl enable --now %s >/dev/null 2>&1 || systemctl enable --now %s",
+		return fmt.Sprintf("mkdirs %s %s\nsystemctl daemon-reload\nsystemctl enable --now %s >/dev/null 2>&1 || systemctl enable --now %s",
 			shQuote(dataDir), shQuote(confDir), shQuote(unit), shQuote(unit))
 	}
 	// Only the monitor goes to the background: a background subshell would
 	// wait for it holding the command's stdout, and the command never ends.
-	return fmt.Sprintf("mkdir -p -- %s %s\ncd /\n(setsid %s monitor --conffile %s --lockfile %s </dev/null >>%s 2>&1 & echo $! > %s)",
+	// It gets the umask systemd gives a unit (022), not the script's.
+	return fmt.Sprintf("mkdirs %s %s\ncd /\n(umask 022; setsid %s monitor --conffile %s --lockfile %s </dev/null >>%s 2>&1 & echo $! > %s)",
 		shQuote(dataDir), shQuote(confDir), shQuote(dh.Release.Path), shQuote(dh.Conf.Path),
 		shQuote(dh.Conf.Path+".lock"), shQuote(monitorLog(dh)), shQuote(monitorPidfile(dh)))
 }

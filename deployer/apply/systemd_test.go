@@ -74,7 +74,7 @@ func TestPipelineStartsTheMonitorDetachedWithoutSystemd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "(setsid '/opt/strata/releases/1/strata' monitor --conffile '/etc/strata/strata.conf' --lockfile '/etc/strata/strata.conf.lock' </dev/null >>'/var/lib/strata/monitor.log' 2>&1 & echo $! > '/var/lib/strata/monitor.pid')"
+	want := "(umask 022; setsid '/opt/strata/releases/1/strata' monitor --conffile '/etc/strata/strata.conf' --lockfile '/etc/strata/strata.conf.lock' </dev/null >>'/var/lib/strata/monitor.log' 2>&1 & echo $! > '/var/lib/strata/monitor.pid')"
 	if !strings.Contains(script, want) || strings.Contains(script, "systemctl") {
 		t.Fatalf("the detached pipeline lacks %q or mentions systemctl:\n%s", want, script)
 	}
@@ -170,5 +170,39 @@ func TestUnitNamesTheClusterAndFailurePointsAtTheUnit(t *testing.T) {
 	}
 	if got := monitorLogHint(w); !strings.Contains(got, "systemctl status strata-monitor-etc-strata-strata.conf.service") {
 		t.Errorf("hint %q does not name the unit", got)
+	}
+}
+
+// Directories apply makes are 0755 (files stay private only until checked)
+// so that refresh, which runs as the login user without sudo, can read
+// what a sudo apply installed.
+func TestInstalledDirectoriesAreReadable(t *testing.T) {
+	root := t.TempDir()
+	bin := []byte("release bytes")
+	dh := plan.DesiredHost{
+		Name: "h1", MonitorState: root + "/data/monitor.json",
+		Release: plan.DesiredRelease{Version: "1", Path: root + "/opt/releases/1/strata", SHA256: digest(bin)},
+	}
+	d := &plan.Desired{Hosts: []plan.DesiredHost{dh}}
+	p := &plan.Plan{Changes: []plan.Change{{Address: "host.h1.release", Host: "h1", Type: plan.TypeRelease, Action: plan.Create}}}
+	err := Apply(context.Background(), p, d, map[string]Host{"h1": localHost{"h1"}}, Options{
+		Release: func() (io.ReadCloser, int64, error) {
+			return io.NopCloser(bytes.NewReader(bin)), int64(len(bin)), nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{root + "/opt", root + "/opt/releases", root + "/opt/releases/1"} {
+		st, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o755 {
+			t.Errorf("%s has mode %v, want 0755", dir, st.Mode().Perm())
+		}
+	}
+	if st, err := os.Stat(dh.Release.Path); err != nil || st.Mode().Perm() != 0o755 {
+		t.Errorf("release: %v, %v; want mode 0755", st, err)
 	}
 }

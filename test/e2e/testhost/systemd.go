@@ -76,6 +76,23 @@ func (c *Cluster) startSystemd(h *Host) error {
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(sdSSHDConfig, h.Address)), 0o644); err != nil {
 		return fmt.Errorf("testhost: %w", err)
 	}
+	// sshd reads authorized keys as the user logging in: "deploy" needs
+	// a copy it may read (the cluster's is root's alone).
+	keys, err := os.ReadFile(filepath.Join(c.Dir, "authorized_keys"))
+	if err != nil {
+		return fmt.Errorf("testhost: %w", err)
+	}
+	authorized := filepath.Join(h.dir, "authorized_keys")
+	if err := os.WriteFile(authorized, keys, 0o644); err != nil {
+		return fmt.Errorf("testhost: %w", err)
+	}
+	// The host's name resolves, as on a configured machine (sudo
+	// complains otherwise).
+	hosts := filepath.Join(h.dir, "hosts")
+	hostsText := fmt.Sprintf("127.0.0.1 localhost\n::1 localhost\n%s %s\n", h.Address, h.Namespace)
+	if err := os.WriteFile(hosts, []byte(hostsText), 0o644); err != nil {
+		return fmt.Errorf("testhost: %w", err)
+	}
 	args := []string{
 		"--boot", "--quiet", "--register=no", "--keep-unit",
 		"--directory=" + SystemdRootfs, "--volatile=overlay",
@@ -83,7 +100,8 @@ func (c *Cluster) startSystemd(h *Host) error {
 		"--console=pipe", "--link-journal=no", "--resolv-conf=off", "--timezone=off",
 		"--bind-ro=" + cfg + ":/etc/ssh/sshd_config",
 		"--bind-ro=" + h.HostKeyFile + ":" + sdHostKey,
-		"--bind-ro=" + filepath.Join(c.Dir, "authorized_keys") + ":" + sdAuthorizedKeys,
+		"--bind-ro=" + authorized + ":" + sdAuthorizedKeys,
+		"--bind-ro=" + hosts + ":/etc/hosts",
 		"--bind-ro=" + filepath.Join(c.Dir, "user_ca.pub") + ":" + sdUserCA,
 	}
 	for _, d := range PrivateDirs() {

@@ -45,13 +45,22 @@ func TestSystemdHostBootsAndServesSSH(t *testing.T) {
 	if _, err := os.Stat(sd.Path("/etc/strata/marker")); err != nil {
 		t.Errorf("a file the systemd host wrote is not seen from outside: %v", err)
 	}
+	// The unprivileged user becomes root through sudo without a password.
+	if out := sshRunAs(t, c, sd, "deploy", "id -un; sudo -n id -un"); out != "deploy\nroot\n" {
+		t.Errorf("deploy and sudo: %q, want \"deploy\\nroot\\n\"", out)
+	}
 }
 
 // sshRun runs cmd on h over SSH as root, checking h's key.
 func sshRun(t *testing.T, c *testhost.Cluster, h *testhost.Host, cmd string) string {
 	t.Helper()
+	return sshRunAs(t, c, h, "root", cmd)
+}
+
+func sshRunAs(t *testing.T, c *testhost.Cluster, h *testhost.Host, user, cmd string) string {
+	t.Helper()
 	cfg := &ssh.ClientConfig{
-		User:            "root",
+		User:            user,
 		Auth:            []ssh.AuthMethod{ssh.PublicKeys(c.ClientSigner)},
 		HostKeyCallback: ssh.FixedHostKey(h.HostKey),
 	}

@@ -325,6 +325,10 @@ func (c *Cluster) startSSHD(h *Host) error {
 	for _, d := range append(PrivateDirs(), homeDir) {
 		fmt.Fprintf(&script, "mount --bind %s %s\n", shQuote(h.Path(d)), shQuote(d))
 	}
+	// Where this machine's PID 1 is systemd, hide it: such a host is one
+	// without systemd (sd_booted(3) looks for /run/systemd/system), and
+	// apply must not install units into this machine.
+	script.WriteString("if [ -d /run/systemd/system ]; then mount -t tmpfs -o size=1m,mode=755 strata-no-systemd /run/systemd; fi\n")
 	fmt.Fprintf(&script, "exec %s -D -e -f %s\n", shQuote(sshd), shQuote(cfg))
 	ip, err := lookTool("ip")
 	if err != nil {
