@@ -30,9 +30,10 @@ bench-deployer:
 	$(GO) test -run '^$$' -bench 'FreshApplyVsAnsible' -benchtime 5x -timeout 60m ./test/e2e/
 
 # The Debian root filesystem the systemd test hosts boot (test/e2e
-# TestSSHApplyToSystemdHost skips without it): root, debootstrap and the
-# Debian archive; kept in /var/cache/strata-test and rebuilt only when its
-# recipe changes (testhost.SystemdRootfs names the same place).
+# TestSSHApplyToSystemdHost skips without it): root, mmdebstrap (or
+# debootstrap) and the Debian archive; kept in /var/cache/strata-test and
+# rebuilt only when its recipe changes (testhost.SystemdRootfs names the
+# same place).
 systemd-rootfs:
 	test/e2e/testhost/systemd-rootfs.sh /var/cache/strata-test/rootfs
 

@@ -117,10 +117,11 @@ func destroyHost(ctx context.Context, t DestroyTarget, h Host, opts DestroyOptio
 
 // stopMonitorScript stops and removes the monitor's systemd unit when apply
 // installed one (systemd waits for the monitor, which stops its children
-// first), and forgets a failed state it may have had, which would keep
-// the removed unit listed by `systemctl --failed`; otherwise it sends SIGTERM to the monitor named by the pidfile
-// apply wrote, if that process is still a strata monitor (the pid may have
-// been reused), and waits for it to exit.
+// first) and forgets a failed state it may have had, which would keep the
+// removed unit listed by `systemctl --failed`; otherwise it sends SIGTERM
+// to the monitor named by the pidfile apply wrote, if that process is
+// still a strata monitor (the pid may have been reused), and waits for it
+// to exit.
 func stopMonitorScript(dh *plan.DesiredHost, timeout time.Duration) string {
 	pidfile := path.Join(path.Dir(dh.MonitorState), "monitor.pid")
 	tenths := int(timeout / (100 * time.Millisecond))
