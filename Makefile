@@ -7,7 +7,7 @@ COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN       ?= bin/strata
 
-.PHONY: build test lint proto bench bench-deployer fuzz-wire quickstart quickstart-down
+.PHONY: build test lint proto bench bench-deployer fuzz-wire quickstart quickstart-down systemd-rootfs
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/strata
@@ -28,6 +28,14 @@ bench-deployer:
 	$(GO) test -run '^$$' -bench 'PlanNoRefresh1000' -benchtime 10x ./test/e2e/
 	$(GO) test -run '^$$' -bench 'FreshApply$$|NoChangePlan' -benchtime 5x ./test/e2e/
 	$(GO) test -run '^$$' -bench 'FreshApplyVsAnsible' -benchtime 5x -timeout 60m ./test/e2e/
+
+# The Debian root filesystem the systemd test hosts boot (test/e2e
+# TestSSHApplyToSystemdHost skips without it): root, mmdebstrap (or
+# debootstrap) and the Debian archive; kept in /var/cache/strata-test and
+# rebuilt only when its recipe changes (testhost.SystemdRootfs names the
+# same place).
+systemd-rootfs:
+	test/e2e/testhost/systemd-rootfs.sh /var/cache/strata-test/rootfs
 
 fuzz-wire:
 	$(GO) test -run '^$$' -fuzz=FuzzFrameReader -fuzztime=60s ./db/wire/

@@ -103,7 +103,9 @@ func destroyHost(ctx context.Context, t DestroyTarget, h Host, opts DestroyOptio
 	}
 	for _, s := range steps {
 		emit(s.name, event.Started, s.detail, nil)
-		if _, err := h.Exec(ctx, s.script, false); err != nil {
+		// As root, as apply installed them: systemctl and the files
+		// under /etc, /opt and /var need it.
+		if _, err := h.Exec(ctx, s.script, t.Host.Sudo); err != nil {
 			err = fmt.Errorf("%s: %s: %w", name, s.name, err)
 			emit(s.name, event.Failed, "", err)
 			return err
@@ -115,9 +117,11 @@ func destroyHost(ctx context.Context, t DestroyTarget, h Host, opts DestroyOptio
 
 // stopMonitorScript stops and removes the monitor's systemd unit when apply
 // installed one (systemd waits for the monitor, which stops its children
-// first); otherwise it sends SIGTERM to the monitor named by the pidfile
-// apply wrote, if that process is still a strata monitor (the pid may have
-// been reused), and waits for it to exit.
+// first) and forgets a failed state it may have had, which would keep the
+// removed unit listed by `systemctl --failed`; otherwise it sends SIGTERM
+// to the monitor named by the pidfile apply wrote, if that process is
+// still a strata monitor (the pid may have been reused), and waits for it
+// to exit.
 func stopMonitorScript(dh *plan.DesiredHost, timeout time.Duration) string {
 	pidfile := path.Join(path.Dir(dh.MonitorState), "monitor.pid")
 	tenths := int(timeout / (100 * time.Millisecond))
@@ -127,6 +131,7 @@ if [ -e %s ]; then
   systemctl disable --now "$unit" >/dev/null 2>&1 || systemctl stop "$unit"
   rm -f -- %s
   systemctl daemon-reload
+  systemctl reset-failed "$unit" >/dev/null 2>&1 || true
 fi
 pidfile=%s
 [ -f "$pidfile" ] || exit 0

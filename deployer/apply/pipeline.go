@@ -30,6 +30,7 @@ type hostWork struct {
 	monitor                     *plan.Change
 	wait                        bool
 	systemd                     bool
+	cluster                     string            // the cluster's name, for the unit
 	phaseOf                     map[string]string // step -> event phase
 	releaseSize                 int64
 	releaseSrc                  io.Reader
@@ -106,7 +107,10 @@ const (
 // synced after the renames.
 func pipelineScript(w *hostWork, suffix string) (string, error) {
 	var b strings.Builder
-	b.WriteString("set -e\numask 077\ntmps=\ntrap 'rm -f -- $tmps' EXIT\n")
+	// Files are private (077) until checked and given their mode;
+	// directories are made 0755, as a package install makes them, so
+	// refresh can read what is installed as a login user without sudo.
+	b.WriteString("set -e\numask 077\nmkdirs() { (umask 022 && mkdir -p -- \"$@\"); }\ntmps=\ntrap 'rm -f -- $tmps' EXIT\n")
 	type file struct {
 		step, dst, sum string
 		mode           int
@@ -124,7 +128,7 @@ func pipelineScript(w *hostWork, suffix string) (string, error) {
 		files = append(files, file{plan.TypeConf, dh.Conf.Path, dh.Conf.SHA256, 0o644, dh.Conf.Content})
 	}
 	if w.monitor != nil && w.systemd {
-		unit := render.MonitorUnit(render.MonitorUnitSpec{Cluster: w.dh.Name, Release: dh.Release.Path, Conf: dh.Conf.Path, Log: monitorLog(dh)})
+		unit := render.MonitorUnit(render.MonitorUnitSpec{Cluster: w.cluster, Release: dh.Release.Path, Conf: dh.Conf.Path, Log: monitorLog(dh)})
 		files = append(files, file{"unit", render.MonitorUnitPath(dh.Conf.Path), sha256Hex(unit), 0o644, unit})
 	}
 	var tmps, tmpPaths, dirs []string
@@ -138,7 +142,7 @@ func pipelineScript(w *hostWork, suffix string) (string, error) {
 		if !slices.Contains(dirs, dir) {
 			dirs = append(dirs, dir)
 		}
-		fmt.Fprintf(&b, "mkdir -p -- %s\ntmps=\"$tmps \"%s\n", shQuote(dir), shQuote(tmp))
+		fmt.Fprintf(&b, "mkdirs %s\ntmps=\"$tmps \"%s\n", shQuote(dir), shQuote(tmp))
 		if f.content == nil {
 			fmt.Fprintf(&b, "head -c %d > %s\n", w.releaseSize, shQuote(tmp))
 		} else {
@@ -200,6 +204,16 @@ func monitorLog(dh *plan.DesiredHost) string {
 	return path.Join(path.Dir(dh.MonitorState), "monitor.log")
 }
 
+// monitorLogHint says where to look when the monitor does not start: a
+// unit that cannot even exec it (a missing binary, a bad option) leaves
+// its reason in the journal, not the log.
+func monitorLogHint(w *hostWork) string {
+	if w.systemd {
+		return fmt.Sprintf("%s and `systemctl status %s`", monitorLog(w.dh), render.MonitorUnitName(w.dh.Conf.Path))
+	}
+	return monitorLog(w.dh)
+}
+
 func monitorPidfile(dh *plan.DesiredHost) string {
 	return path.Join(path.Dir(dh.MonitorState), "monitor.pid")
 }
@@ -211,12 +225,13 @@ func startMonitorCommand(dh *plan.DesiredHost, systemd bool) string {
 	dataDir, confDir := path.Dir(dh.MonitorState), path.Dir(dh.Conf.Path)
 	if systemd {
 		unit := render.MonitorUnitName(dh.Conf.Path)
-		return fmt.Sprintf("mkdir -p -- %s %s\nsystemctl daemon-reload\nsystemctl enable --now %s >/dev/null 2>&1 || systemctl enable --now %s",
+		return fmt.Sprintf("mkdirs %s %s\nsystemctl daemon-reload\nsystemctl enable --now %s >/dev/null 2>&1 || systemctl enable --now %s",
 			shQuote(dataDir), shQuote(confDir), shQuote(unit), shQuote(unit))
 	}
 	// Only the monitor goes to the background: a background subshell would
 	// wait for it holding the command's stdout, and the command never ends.
-	return fmt.Sprintf("mkdir -p -- %s %s\ncd /\n(setsid %s monitor --conffile %s --lockfile %s </dev/null >>%s 2>&1 & echo $! > %s)",
+	// It gets the umask systemd gives a unit (022), not the script's.
+	return fmt.Sprintf("mkdirs %s %s\ncd /\n(umask 022; setsid %s monitor --conffile %s --lockfile %s </dev/null >>%s 2>&1 & echo $! > %s)",
 		shQuote(dataDir), shQuote(confDir), shQuote(dh.Release.Path), shQuote(dh.Conf.Path),
 		shQuote(dh.Conf.Path+".lock"), shQuote(monitorLog(dh)), shQuote(monitorPidfile(dh)))
 }
@@ -483,7 +498,7 @@ func (r *runner) judge(w *hostWork, st *MonitorStatus, pending map[string]*plan.
 	if c := pending[plan.TypeMonitor]; c != nil {
 		if !st.Running {
 			if now.After(w.monitorDeadline) {
-				return false, fmt.Errorf("the monitor did not start within %v (see %s on the host)", monitorStartTimeout, monitorLog(w.dh))
+				return false, fmt.Errorf("the monitor did not start within %v (see %s on the host)", monitorStartTimeout, monitorLogHint(w))
 			}
 			return false, nil
 		}

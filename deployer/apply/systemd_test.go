@@ -12,9 +12,9 @@ import (
 	"github.com/strata-db/strata/deployer/plan"
 )
 
-// There is no systemd PID 1 on the test machines (nor in the test hosts'
-// namespaces), so these tests check what the host is told to do; the
-// detached path runs for real in the apply and e2e tests.
+// These tests check what the host is told to do; both paths run for real
+// in the e2e tests (test/e2e TestSSHApplyToSystemdHost boots a host whose
+// PID 1 is systemd, when its root filesystem is built).
 
 func TestInspectDetectsSystemdAsInit(t *testing.T) {
 	dh := &plan.DesiredHost{Name: "h", MonitorState: "/var/lib/strata/monitor.json", Conf: plan.DesiredFile{Path: "/etc/strata/strata.conf"}}
@@ -74,7 +74,7 @@ func TestPipelineStartsTheMonitorDetachedWithoutSystemd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "(setsid '/opt/strata/releases/1/strata' monitor --conffile '/etc/strata/strata.conf' --lockfile '/etc/strata/strata.conf.lock' </dev/null >>'/var/lib/strata/monitor.log' 2>&1 & echo $! > '/var/lib/strata/monitor.pid')"
+	want := "(umask 022; setsid '/opt/strata/releases/1/strata' monitor --conffile '/etc/strata/strata.conf' --lockfile '/etc/strata/strata.conf.lock' </dev/null >>'/var/lib/strata/monitor.log' 2>&1 & echo $! > '/var/lib/strata/monitor.pid')"
 	if !strings.Contains(script, want) || strings.Contains(script, "systemctl") {
 		t.Fatalf("the detached pipeline lacks %q or mentions systemctl:\n%s", want, script)
 	}
@@ -86,6 +86,7 @@ func TestDestroyStopsAndRemovesTheUnit(t *testing.T) {
 		"if [ -e '/etc/systemd/system/strata-monitor-etc-strata-strata.conf.service' ]; then",
 		`systemctl disable --now "$unit"`,
 		"rm -f -- '/etc/systemd/system/strata-monitor-etc-strata-strata.conf.service'",
+		`systemctl reset-failed "$unit"`,
 		"pidfile='/var/lib/strata/monitor.pid'",
 	} {
 		if !strings.Contains(script, want) {
@@ -116,5 +117,92 @@ func TestPipelineRefusesABadDigestAndLeavesNothing(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(root + "/opt"); len(entries) != 0 {
 		t.Fatalf("left behind: %v", entries)
+	}
+}
+
+// sudoRecorder records the sudo flag of every command it is given.
+type sudoRecorder struct{ sudo []bool }
+
+func (h *sudoRecorder) Name() string { return "h1" }
+func (h *sudoRecorder) Exec(_ context.Context, _ string, sudo bool) ([]byte, error) {
+	h.sudo = append(h.sudo, sudo)
+	return nil, nil
+}
+func (h *sudoRecorder) Stream(_ context.Context, _ string, sudo bool, _ io.Reader, _ io.Writer) error {
+	h.sudo = append(h.sudo, sudo)
+	return nil
+}
+
+// Destroy undoes as root what apply did as root: on a host whose login
+// user is not root, systemctl and removing files under /etc and /opt fail
+// otherwise.
+func TestDestroyRunsAsRootWhereApplyDid(t *testing.T) {
+	for _, sudo := range []bool{true, false} {
+		dh := pipelineHost()
+		dh.Sudo = sudo
+		h := &sudoRecorder{}
+		if err := Destroy(context.Background(), []DestroyTarget{{Host: dh}}, map[string]Host{"h1": h}, DestroyOptions{PurgeData: true}); err != nil {
+			t.Fatal(err)
+		}
+		if len(h.sudo) == 0 {
+			t.Fatal("destroy ran nothing")
+		}
+		for i, got := range h.sudo {
+			if got != sudo {
+				t.Errorf("host sudo %v: destroy's command %d ran with sudo %v", sudo, i, got)
+			}
+		}
+	}
+}
+
+// The unit names the cluster, and a monitor that does not start points at
+// the unit's status as well as the log.
+func TestUnitNamesTheClusterAndFailurePointsAtTheUnit(t *testing.T) {
+	dh := pipelineHost()
+	c := plan.Change{Address: "host.h1.monitor", Host: "h1", Type: plan.TypeMonitor, Action: plan.Create}
+	w := &hostWork{dh: dh, monitor: &c, systemd: true, cluster: "prod_eu"}
+	script, err := pipelineScript(w, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(script, "# strata monitor of cluster prod_eu.") {
+		t.Errorf("the unit does not name the cluster:\n%s", script)
+	}
+	if got := monitorLogHint(w); !strings.Contains(got, "systemctl status strata-monitor-etc-strata-strata.conf.service") {
+		t.Errorf("hint %q does not name the unit", got)
+	}
+}
+
+// Directories apply makes are 0755 (files stay private only until checked)
+// so that refresh, which runs as the login user without sudo, can read
+// what a sudo apply installed.
+func TestInstalledDirectoriesAreReadable(t *testing.T) {
+	root := t.TempDir()
+	bin := []byte("release bytes")
+	dh := plan.DesiredHost{
+		Name: "h1", MonitorState: root + "/data/monitor.json",
+		Release: plan.DesiredRelease{Version: "1", Path: root + "/opt/releases/1/strata", SHA256: digest(bin)},
+	}
+	d := &plan.Desired{Hosts: []plan.DesiredHost{dh}}
+	p := &plan.Plan{Changes: []plan.Change{{Address: "host.h1.release", Host: "h1", Type: plan.TypeRelease, Action: plan.Create}}}
+	err := Apply(context.Background(), p, d, map[string]Host{"h1": localHost{"h1"}}, Options{
+		Release: func() (io.ReadCloser, int64, error) {
+			return io.NopCloser(bytes.NewReader(bin)), int64(len(bin)), nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{root + "/opt", root + "/opt/releases", root + "/opt/releases/1"} {
+		st, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o755 {
+			t.Errorf("%s has mode %v, want 0755", dir, st.Mode().Perm())
+		}
+	}
+	if st, err := os.Stat(dh.Release.Path); err != nil || st.Mode().Perm() != 0o755 {
+		t.Errorf("release: %v, %v; want mode 0755", st, err)
 	}
 }

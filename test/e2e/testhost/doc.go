@@ -17,6 +17,16 @@
 // Traffic goes only to loopback and to these namespaces, and the harness
 // checks a namespace exists before sending to its address.
 //
+// A host's sshd shares this machine's PID namespace and /run, except that
+// a /run/systemd/system of this machine is hidden, so the deployer sees a
+// host without systemd. Options.Systemd makes the first hosts boot a real
+// systemd instead (systemd.go): systemd-nspawn --boot of the Debian root
+// filesystem SystemdRootfs (`make systemd-rootfs`), read-only under a
+// tmpfs overlay, in the host's network namespace, with the PrivateDirs
+// bound in as above; systemd is PID 1 of the host's own PID namespace and
+// runs sshd (the same host key, client key and user CA), and a user
+// "deploy" may log in too and become root with sudo.
+//
 // Needs root, ip (iproute2), unshare and nsenter (util-linux), and sshd
 // (openssh-server); New skips the test saying what is missing. The empty
 // directories /etc/strata etc. are created on the machine as mount points

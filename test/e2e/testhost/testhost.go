@@ -71,6 +71,8 @@ type Host struct {
 	// HostKeyFile is the host's private key (for tests that need another
 	// host to present it).
 	HostKeyFile string
+	// Systemd is set on a host whose PID 1 is systemd (Options.Systemd).
+	Systemd bool
 
 	dir  string
 	sshd *exec.Cmd
@@ -126,11 +128,18 @@ type Options struct {
 	Keep bool
 	// ReadyTimeout bounds the wait for every sshd to answer (default 15s).
 	ReadyTimeout time.Duration
+	// Systemd is how many hosts, the first ones, boot systemd as their
+	// PID 1 (see SystemdRequirements); the others run sshd alone.
+	Systemd int
 }
 
 // Create makes n hosts. On error everything made so far is removed.
 func Create(ctx context.Context, n int, opts Options) (*Cluster, error) {
-	if err := Requirements(); err != nil {
+	req := Requirements
+	if opts.Systemd > 0 {
+		req = SystemdRequirements
+	}
+	if err := req(); err != nil {
 		return nil, err
 	}
 	if n < 1 || n > MaxHosts {
@@ -138,6 +147,9 @@ func Create(ctx context.Context, n int, opts Options) (*Cluster, error) {
 	}
 	if opts.ReadyTimeout <= 0 {
 		opts.ReadyTimeout = 15 * time.Second
+		if opts.Systemd > 0 {
+			opts.ReadyTimeout = 60 * time.Second // a boot, on 2 shared cores
+		}
 	}
 	if err := RemoveStale(ctx); err != nil {
 		return nil, err
@@ -160,7 +172,7 @@ func (c *Cluster) build(ctx context.Context, n int, opts Options) error {
 		return err
 	}
 	for i := 1; i <= n; i++ {
-		h, err := c.addHost(ctx, i)
+		h, err := c.addHost(ctx, i, i <= opts.Systemd)
 		if err != nil {
 			return err
 		}
@@ -230,7 +242,7 @@ func writeKey(path, comment string) (ssh.Signer, string, error) {
 	return signer, path, nil
 }
 
-func (c *Cluster) addHost(ctx context.Context, i int) (*Host, error) {
+func (c *Cluster) addHost(ctx context.Context, i int, systemd bool) (*Host, error) {
 	h := &Host{
 		Name:      fmt.Sprintf("h%d", i),
 		Namespace: nsName(c.Slot, i),
@@ -263,7 +275,11 @@ func (c *Cluster) addHost(ctx context.Context, i int) (*Host, error) {
 		return nil, err
 	}
 	h.HostKey, h.HostKeyFile = signer.PublicKey(), keyFile
-	if err := c.startSSHD(h); err != nil {
+	start := c.startSSHD
+	if systemd {
+		start = c.startSystemd
+	}
+	if err := start(h); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -309,6 +325,10 @@ func (c *Cluster) startSSHD(h *Host) error {
 	for _, d := range append(PrivateDirs(), homeDir) {
 		fmt.Fprintf(&script, "mount --bind %s %s\n", shQuote(h.Path(d)), shQuote(d))
 	}
+	// Where this machine's PID 1 is systemd, hide it: such a host is one
+	// without systemd (sd_booted(3) looks for /run/systemd/system), and
+	// apply must not install units into this machine.
+	script.WriteString("if [ -d /run/systemd/system ]; then mount -t tmpfs -o size=1m,mode=755 strata-no-systemd /run/systemd; fi\n")
 	fmt.Fprintf(&script, "exec %s -D -e -f %s\n", shQuote(sshd), shQuote(cfg))
 	ip, err := lookTool("ip")
 	if err != nil {
@@ -359,7 +379,7 @@ func (c *Cluster) waitReady(ctx context.Context, h *Host, deadline time.Time) er
 			return nil
 		}
 		if time.Now().After(deadline) {
-			logText, _ := os.ReadFile(filepath.Join(h.dir, "sshd.log"))
+			logText, _ := os.ReadFile(h.logFile())
 			return fmt.Errorf("testhost: sshd of %s at %s not ready: %w; its log:\n%s", h.Name, h.SSHAddress(), err, logText)
 		}
 		select {
@@ -410,7 +430,8 @@ func (c *Cluster) Exec(ctx context.Context, h *Host, argv ...string) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"-t", strconv.Itoa(h.pid), "-m", "-n", "--"}, argv...)
+	args := append(append([]string{"-t", strconv.Itoa(h.pid)}, h.nsenterFlags()...), "--")
+	args = append(args, argv...)
 	out, err := exec.CommandContext(ctx, nsenter, args...).CombinedOutput()
 	if err != nil {
 		return out, fmt.Errorf("testhost: %s: %s: %w: %s", h.Name, strings.Join(argv, " "), err, out)

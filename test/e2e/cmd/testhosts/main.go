@@ -2,13 +2,16 @@
 // package testhost, for trying the deployer by hand or running tools
 // (ssh, ansible) against them.
 //
-//	testhosts up [-n 5] [-detach]   make N hosts; without -detach, keep them
+//	testhosts up [-n 5] [-detach] [-systemd K]
+//	                                make N hosts, the first K booting systemd
+//	                                as PID 1; without -detach, keep them
 //	                                until ^C or SIGTERM, then remove them
 //	testhosts down [-all]           remove hosts whose creator died; -all
 //	                                also removes detached ones
 //	testhosts list                  show the clusters on this machine
 //
-// It needs root, iproute2, util-linux and openssh-server.
+// It needs root, iproute2, util-linux and openssh-server; -systemd also
+// systemd-nspawn and the root filesystem of `make systemd-rootfs`.
 package main
 
 import (
@@ -35,7 +38,7 @@ func main() {
 	}
 }
 
-const usage = "usage: testhosts up [-n N] [-detach] | down [-all] | list"
+const usage = "usage: testhosts up [-n N] [-detach] [-systemd K] | down [-all] | list"
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
@@ -65,10 +68,11 @@ func up(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
 	n := fs.Int("n", 3, "number of hosts")
 	detach := fs.Bool("detach", false, "leave the hosts running after exiting (remove them with down -all)")
+	systemd := fs.Int("systemd", 0, "how many of the hosts (the first ones) boot systemd as PID 1")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	c, err := testhost.Create(ctx, *n, testhost.Options{Keep: *detach})
+	c, err := testhost.Create(ctx, *n, testhost.Options{Keep: *detach, Systemd: *systemd})
 	if err != nil {
 		return err
 	}
@@ -91,7 +95,11 @@ func describe(c *testhost.Cluster) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "test hosts, slot %d (files in %s)\n", c.Slot, c.Dir)
 	for _, h := range c.Hosts {
-		fmt.Fprintf(&b, "  %-4s %-15s netns %-16s files %s\n", h.Name, h.Address, h.Namespace, h.Root)
+		init := ""
+		if h.Systemd {
+			init = " (systemd)"
+		}
+		fmt.Fprintf(&b, "  %-4s %-15s netns %-16s files %s%s\n", h.Name, h.Address, h.Namespace, h.Root, init)
 	}
 	first := c.Hosts[0]
 	fmt.Fprintf(&b, "\nssh -i %s -o UserKnownHostsFile=%s root@%s\n", c.ClientKey, c.KnownHosts, first.Address)
