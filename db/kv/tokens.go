@@ -1,11 +1,12 @@
 package kv
 
-// Well-known endpoint tokens of a cluster's server processes. Every process listens on the coordinator tokens when
-// its address is in the cluster file, and on the controller tokens while it
-// is the cluster controller.
+// Well-known endpoint tokens of a cluster's server processes. Every process
+// listens on the coordinator and open-database tokens (any process can be
+// named a coordinator), and on the controller tokens while it is the
+// cluster controller.
 const (
-	// TokenOpenDatabase is where a cluster's entry processes (its
-	// coordinators) answer OpenDatabaseRequest with the current ClientDBInfo.
+	// TokenOpenDatabase is where every server process (clients ask the
+	// coordinators) answers OpenDatabaseRequest with the current ClientDBInfo.
 	TokenOpenDatabase uint64 = 200
 	// TokenStatus is where the cluster controller answers StatusRequest
 	// with the status document.
