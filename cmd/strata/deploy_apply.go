@@ -104,12 +104,19 @@ func (d *deployment) carryOut(cmd *cobra.Command, p *plan.Plan, desired *plan.De
 		return err
 	}
 	defer release()
+	dbFile := desired.Hosts[0].Cluster.Content
+	if d.dbClusterFile != nil {
+		// The running cluster's file: its coordinators and ID may have
+		// moved on from what the description renders.
+		dbFile = d.dbClusterFile
+		desired = desired.WithClusterFile(d.dbClusterFile)
+	}
 	changed := onlyChangedHosts(desired, p)
 	var names []string
 	for _, h := range changed.Hosts {
 		names = append(names, h.Name)
 	}
-	db := apply.Database{ClusterFile: desired.Hosts[0].Cluster.Content, Timeout: f.waitTimeout}
+	db := apply.Database{ClusterFile: dbFile, Timeout: f.waitTimeout}
 	err = apply.Apply(ctx, p, changed, d.hosts, apply.Options{
 		Parallel:    f.parallel,
 		Release:     d.openRelease,
@@ -155,7 +162,7 @@ func (d *deployment) takeLease(ctx context.Context, p *plan.Plan, runID string, 
 	noop := func() {}
 	cf := d.dbClusterFile
 	if cf == nil && d.flags.refresh && !slices.ContainsFunc(p.Changes, func(c plan.Change) bool {
-		return c.Address == "cluster.database" && c.Action == plan.Create
+		return c.Address == plan.DatabaseAddress && c.Action == plan.Create
 	}) {
 		cf = d.desired.Hosts[0].Cluster.Content
 	}

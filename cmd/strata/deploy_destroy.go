@@ -50,8 +50,8 @@ func runDestroy(cmd *cobra.Command, configPath string, f *deployFlags) error {
 		HostDone: func(host string) { d.forgetHost(host) },
 	})
 	if derr == nil {
-		d.state.Remove("cluster.database")
-		d.state.Remove("cluster.coordinators")
+		d.state.Remove(plan.DatabaseAddress)
+		d.state.Remove(plan.CoordinatorsAddress)
 	}
 	if d.stateIsNew {
 		// Nothing was ever applied from this machine; keep no state.

@@ -145,7 +145,7 @@ func observedFromState(d *plan.Desired, st *state.State) *plan.Observed {
 		}
 		o.Hosts[dh.Name] = oh
 	}
-	if r := st.Resource("cluster.database"); r != nil {
+	if r := st.Resource(plan.DatabaseAddress); r != nil {
 		o.Database = &plan.ObservedDatabase{Configured: true, Redundancy: r.Attributes["redundancy"],
 			StorageEngine: r.Attributes["storage_engine"], Coordinators: d.Database.Coordinators}
 	}

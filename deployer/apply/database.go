@@ -40,6 +40,11 @@ type Database struct {
 // listens on this machine's address toward the first coordinator (the
 // loopback address serves only local clusters).
 func (db Database) run(ctx context.Context, fn func(c *flow.Ctx, d *client.Database) error) (client.ClusterFile, error) {
+	return db.runFor(ctx, db.Timeout, fn)
+}
+
+// runFor is run with timeout as each operation's limit (0: none).
+func (db Database) runFor(ctx context.Context, timeout time.Duration, fn func(c *flow.Ctx, d *client.Database) error) (client.ClusterFile, error) {
 	cf, err := client.ParseClusterFile(string(db.ClusterFile))
 	if err != nil {
 		return cf, fmt.Errorf("cluster file: %w", err)
@@ -56,10 +61,10 @@ func (db Database) run(ctx context.Context, fn func(c *flow.Ctx, d *client.Datab
 	defer stop()
 	opts := client.DefaultOptions()
 	opts.AccessSystemKeys = true
-	opts.Timeout = db.Timeout
-	if db.Timeout > 0 {
+	opts.Timeout = timeout
+	if timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, db.Timeout+time.Second)
+		ctx, cancel = context.WithTimeout(ctx, timeout+time.Second)
 		defer cancel()
 	}
 	_, err = flow.Go(ctx, proc, "deployer", func(c *flow.Ctx) (struct{}, error) {
@@ -78,12 +83,14 @@ func (db Database) run(ctx context.Context, fn func(c *flow.Ctx, d *client.Datab
 }
 
 // Configure writes the desired configuration (configure new, or a change
-// of redundancy or storage engine) in one transaction. Coordinator changes
-// are refused: the database cannot move its coordinators yet.
+// of redundancy or storage engine) in one transaction, or moves the cluster
+// to the desired coordinators, then waits until the cluster is healthy.
 func (db Database) Configure(ctx context.Context, want plan.DesiredDatabase, c plan.Change) error {
-	if c.Address == "cluster.coordinators" {
-		return errors.New("changing the coordinators of a running database is not supported yet; " +
-			"the cluster file on the hosts keeps the old coordinators")
+	if c.Address == plan.CoordinatorsAddress {
+		if err := db.ChangeCoordinators(ctx, want.Coordinators); err != nil {
+			return err
+		}
+		return db.WaitHealthy(ctx, want.Redundancy)
 	}
 	cf, err := db.run(ctx, func(c *flow.Ctx, d *client.Database) error {
 		return d.Transact(c, func(tr *client.Transaction) error {
@@ -96,6 +103,49 @@ func (db Database) Configure(ctx context.Context, want plan.DesiredDatabase, c p
 		return fmt.Errorf("writing the configuration through %s: %w", cf, err)
 	}
 	return db.WaitHealthy(ctx, want.Redundancy)
+}
+
+// ChangeCoordinators moves the cluster to the coordinators at addrs through
+// the database, as `coordinators <addr>...` does: the cluster controller
+// copies the coordinated state to them, and every server and client
+// follows and rewrites its cluster file (with a new cluster ID). It returns
+// once the database runs on them. The hosts' cluster files are the
+// servers' to rewrite: the deployer never writes new coordinators into
+// them, or a restarted server would look for state the new coordinators do
+// not hold yet.
+func (db Database) ChangeCoordinators(ctx context.Context, addrs []string) error {
+	if len(addrs) == 0 {
+		return errors.New("moving the coordinators: no coordinators named")
+	}
+	want := clusterfile.ClusterFile{}
+	for _, a := range addrs {
+		co, err := clusterfile.ParseCoordinator(a)
+		if err != nil {
+			return fmt.Errorf("coordinator %q: %w", a, err)
+		}
+		want.Coordinators = append(want.Coordinators, co)
+	}
+	limit := db.HealthTimeout
+	if limit <= 0 {
+		limit = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit+time.Second)
+	defer cancel()
+	cf, err := db.runFor(ctx, limit, func(c *flow.Ctx, d *client.Database) error {
+		cur, ok := d.CurrentClusterFile()
+		if !ok {
+			return errors.New("the database was not opened from a cluster file")
+		}
+		if client.SameCoordinators(cur, want) {
+			return nil
+		}
+		want.Description, want.ID = cur.Description, clusterfile.NewID(c.Rand())
+		return d.ChangeCoordinators(c, want, limit)
+	})
+	if err != nil {
+		return fmt.Errorf("moving the coordinators of %s to %s: %w", cf, strings.Join(addrs, ","), err)
+	}
+	return nil
 }
 
 // WaitHealthy waits until the cluster's status says it runs mode with the

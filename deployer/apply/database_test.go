@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/deployer/plan"
 )
 
@@ -74,9 +76,22 @@ func TestDatabaseConfigureAndLease(t *testing.T) {
 	if diff := cmp.Diff(&plan.ObservedDatabase{Configured: true, Redundancy: "single", StorageEngine: "memory", Coordinators: []string{addr}}, got); diff != "" {
 		t.Fatalf("observed after configure (-want +got):\n%s", diff)
 	}
-	err = db.Configure(ctx, want, plan.Change{Address: "cluster.coordinators"})
-	if err == nil || !strings.Contains(err.Error(), "not supported") {
-		t.Fatalf("coordinator change: %v, want a refusal", err)
+	// Coordinators: the current ones are no change; one that does not
+	// answer is refused before anything moves.
+	if err := db.ChangeCoordinators(ctx, []string{addr}); err != nil {
+		t.Fatalf("no-op coordinator change: %v", err)
+	}
+	dead := freeAddress(t)
+	want.Coordinators = []string{addr}
+	err = db.Configure(ctx, want, plan.Change{Address: plan.CoordinatorsAddress})
+	if err != nil {
+		t.Fatalf("coordinators as desired: %v", err)
+	}
+	if err := db.ChangeCoordinators(ctx, []string{dead}); !errors.Is(err, client.ErrCoordinatorsUnreachable) || !strings.Contains(err.Error(), dead) {
+		t.Fatalf("change to a dead coordinator: %v, want it refused naming %s", err, dead)
+	}
+	if got, err := db.Observe(ctx); err != nil || !slices.Equal(got.Coordinators, []string{addr}) {
+		t.Fatalf("after the refused change: %+v, %v; want the database still on %s", got, err, addr)
 	}
 
 	// The lease: one holder at a time until it expires.

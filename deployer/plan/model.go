@@ -171,6 +171,20 @@ func forEachParallel(n int, fn func(i int) error) error {
 	return errors.Join(errs...)
 }
 
+// WithClusterFile returns a copy of d whose hosts get content as their
+// cluster file: once a cluster runs, its servers own the cluster file
+// (they rewrite it when the coordinators move), so a host added later
+// gets the one the cluster runs on, not the one rendered for a new
+// cluster.
+func (d *Desired) WithClusterFile(content []byte) *Desired {
+	out := *d
+	out.Hosts = slices.Clone(d.Hosts)
+	for i := range out.Hosts {
+		out.Hosts[i].Cluster = desiredFile(out.Hosts[i].Cluster.Path, content)
+	}
+	return &out
+}
+
 func desiredFile(path string, content []byte) DesiredFile {
 	sum := sha256.Sum256(content)
 	return DesiredFile{Path: path, SHA256: hex.EncodeToString(sum[:]), Content: content}

@@ -48,6 +48,14 @@ const (
 	TypeDatabase    = "database"
 )
 
+// The cluster-wide resources' addresses.
+const (
+	// DatabaseAddress is the database's configuration.
+	DatabaseAddress = "cluster.database"
+	// CoordinatorsAddress is the coordinators the database runs on.
+	CoordinatorsAddress = "cluster.coordinators"
+)
+
 // Change is one planned change to one resource.
 type Change struct {
 	Address string `json:"address"`
@@ -237,7 +245,7 @@ func planRemovedHosts(d *Desired, st *state.State) []Change {
 }
 
 func planDatabase(d *Desired, o *Observed) []Change {
-	const address = "cluster.database"
+	const address = DatabaseAddress
 	db := o.Database
 	want := d.Database
 	switch {
@@ -246,7 +254,7 @@ func planDatabase(d *Desired, o *Observed) []Change {
 	case db.Redundancy != want.Redundancy || db.StorageEngine != want.StorageEngine:
 		return []Change{{address, "", TypeDatabase, Update, fmt.Sprintf("configure %s %s (now %s %s)", want.Redundancy, want.StorageEngine, db.Redundancy, db.StorageEngine)}}
 	case !slices.Equal(sorted(db.Coordinators), sorted(want.Coordinators)):
-		return []Change{{"cluster.coordinators", "", TypeDatabase, Update, "coordinators " + strings.Join(want.Coordinators, ",")}}
+		return []Change{{CoordinatorsAddress, "", TypeDatabase, Update, "coordinators " + strings.Join(want.Coordinators, ",")}}
 	}
 	return nil
 }

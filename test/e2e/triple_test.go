@@ -4,9 +4,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/strata-db/strata/db/clusterfile"
 	"github.com/strata-db/strata/db/status"
 	"github.com/strata-db/strata/test/e2e/testhost"
 )
@@ -86,6 +88,43 @@ func TestSSHApplyTripleToFiveHosts(t *testing.T) {
 	}
 	if r := strata(t, dir, "", "plan", "-detailed-exitcode", "-var", known, config); r.code != 0 || !strings.Contains(r.stdout, "No changes.") {
 		t.Fatalf("no-change plan: %s", r)
+	}
+
+	// Coordinators are changed through the database: the plan shows it, the
+	// apply moves the coordinated state, and every server rewrites its own
+	// cluster file (with a new ID); a new plan has no changes.
+	old, err := clusterfile.Parse(string(cf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	three := old.Addresses()[:3]
+	text = strings.Replace(text, `storage_engine = "memory"`,
+		`storage_engine = "memory"`+"\n  coordinators   = [\""+strings.Join(three, `", "`)+"\"]", 1)
+	if err := os.WriteFile(config, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := strata(t, dir, "", "plan", "-detailed-exitcode", "-var", known, config); r.code != 2 || !strings.Contains(r.stdout, "cluster.coordinators") {
+		t.Fatalf("plan with new coordinators: %s", r)
+	}
+	r = mustRun(t, dir, "apply", "-auto-approve", "-connect-timeout", "5s", "-wait-timeout", "60s", "-var", known, config)
+	if !strings.Contains(r.stdout, "Apply complete!") {
+		t.Fatalf("coordinators apply:\n%s", r)
+	}
+	for _, h := range c.Hosts {
+		text, err := c.Exec(context.Background(), h, "cat", "/etc/strata/strata.cluster")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := clusterfile.Parse(string(text))
+		if err != nil {
+			t.Fatalf("%s's cluster file: %v", h.Name, err)
+		}
+		if !slices.Equal(slices.Sorted(slices.Values(got.Addresses())), slices.Sorted(slices.Values(three))) || got.ID == old.ID {
+			t.Fatalf("%s's cluster file after the move: %s; want coordinators %v and a new ID", h.Name, got, three)
+		}
+	}
+	if r := strata(t, dir, "", "plan", "-detailed-exitcode", "-var", known, config); r.code != 0 || !strings.Contains(r.stdout, "No changes.") {
+		t.Fatalf("plan after the coordinators moved: %s", r)
 	}
 }
 
