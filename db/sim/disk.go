@@ -28,6 +28,11 @@ type simFile struct {
 	durable []byte
 	current []byte
 	pending []diskWrite // applied to current, not yet to durable
+	// issued counts the writes ever made to the file, synced those made
+	// durable: pending holds writes synced+1..issued, so a Sync that
+	// started when issued was n makes exactly the writes up to n durable,
+	// however other Syncs overlap it.
+	issued, synced int
 }
 
 // diskWrite is a write (data at off) or, with truncate set, a truncation.
@@ -80,6 +85,7 @@ func (d *disk) crash(rng *rand.Rand) (lost int) {
 		}
 		lost += len(f.pending) - keep
 		f.durable, f.current, f.pending = b, slices.Clone(b), nil
+		f.synced = f.issued
 	}
 	return lost
 }
@@ -207,6 +213,7 @@ func (h *file) WriteAt(p []byte, off int64) (int, error) {
 	w := diskWrite{off: off, data: slices.Clone(p)}
 	sf.current = w.apply(sf.current)
 	sf.pending = append(sf.pending, w)
+	sf.issued++
 	return len(p), nil
 }
 
@@ -218,6 +225,7 @@ func (h *file) Truncate(size int64) error {
 	w := diskWrite{off: size, truncate: true}
 	sf.current = w.apply(sf.current)
 	sf.pending = append(sf.pending, w)
+	sf.issued++
 	return nil
 }
 
@@ -236,18 +244,28 @@ func (h *file) Sync(c *flow.Ctx) error {
 	if err != nil {
 		return err
 	}
-	upto := len(sf.pending)
+	upto := sf.issued
 	if err := c.Sleep(h.fs.latency()); err != nil {
 		return err
 	}
-	if sf, err = h.get(); err != nil {
+	again, err := h.get()
+	if err != nil {
 		return err
 	}
-	upto = min(upto, len(sf.pending))
-	for _, w := range sf.pending[:upto] {
+	if again != sf {
+		return nil // removed (and perhaps created anew) meanwhile
+	}
+	// A Sync that started later may have finished first: only the writes
+	// this one saw issued, and not yet synced, become durable.
+	n := upto - sf.synced
+	if n <= 0 {
+		return nil
+	}
+	for _, w := range sf.pending[:n] {
 		sf.durable = w.apply(sf.durable)
 	}
-	sf.pending = slices.Delete(sf.pending, 0, upto)
+	sf.pending = slices.Delete(sf.pending, 0, n)
+	sf.synced = upto
 	return nil
 }
 
