@@ -87,9 +87,10 @@ func StartSingle(c *flow.Ctx, cfg Config) (*Single, error) {
 		return nil, fmt.Errorf("worker: starting the GRV proxy: %w", err)
 	}
 	info := &wire.ClientDBInfo{
-		// A new generation on every start, so clients drop the old one's
-		// interfaces.
-		Generation:    env.Rand().Uint64() | 1,
+		// A new, larger generation on every start, so clients drop the
+		// old one's interfaces (and never go back to an older one): the
+		// start time, as a single process has no epoch of its own.
+		Generation:    uint64(env.Now().UnixNano()),
 		GrvProxies:    []*wire.GrvProxyInterface{s.GRVProxy.Interface()},
 		CommitProxies: []*wire.CommitProxyInterface{s.CommitProxy.Interface()},
 	}
