@@ -22,6 +22,7 @@ func All() []sim.Test {
 		directorytest.ConcurrentCreates(),
 		clusterRecoveryTest(),
 		clusterReplicationTest(),
+		clusterMixTest(),
 	}
 	slices.SortFunc(tests, func(a, b sim.Test) int {
 		if a.Name < b.Name {
