@@ -473,7 +473,8 @@ func (h *Host) start(c *flow.Ctx, req *wire.RecruitRequest) (*wire.RecruitReply,
 	}
 	switch role := req.GetRole().(type) {
 	case *wire.RecruitRequest_Sequencer:
-		s, err := sequencer.New(h.env, sequencer.Config{ID: id, InitialVersion: kv.Version(role.Sequencer.GetRecoveryVersion())})
+		s, err := sequencer.New(h.env, sequencer.Config{ID: id, InitialVersion: kv.Version(role.Sequencer.GetRecoveryVersion()),
+			RecoveryGap: sequencer.DefaultRecoveryGap})
 		if err != nil {
 			return nil, err
 		}
