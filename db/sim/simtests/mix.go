@@ -139,17 +139,19 @@ func mixWorkloads(d clusterDB, cycle *workloads.Cycle, bank *workloads.Bank, api
 // database available), every replica of every shard identical, and
 // every team as the mode's policy requires.
 func mixCheck(c *flow.Ctx, d clusterDB, db *client.Database, mode string, cycle *workloads.Cycle, bank *workloads.Bank) error {
-	if err := cycle.Check(c, workloads.FromClient(db)); err != nil {
-		return err
-	}
-	if err := bank.Check(c, workloads.FromClient(db)); err != nil {
-		return err
-	}
+	// Replicas first: a difference between them explains a broken
+	// invariant better than the invariant does.
 	if err := simcluster.WaitHealthy(c, db, mode, 2*time.Minute); err != nil {
 		return err
 	}
 	if err := db.CheckConsistency(c); err != nil {
 		return err
 	}
-	return d.CheckTeams(c, db, mode)
+	if err := d.CheckTeams(c, db, mode); err != nil {
+		return err
+	}
+	if err := cycle.Check(c, workloads.FromClient(db)); err != nil {
+		return err
+	}
+	return bank.Check(c, workloads.FromClient(db))
 }
