@@ -162,8 +162,7 @@ func (s *Simulation) downMachines() []*Machine {
 type RollbackOptions struct {
 	// Locate returns the process of the commit proxy that pushes commits
 	// to the logs and the processes of the current generation's logs. A
-	// round whose Locate fails, or finds fewer than two logs apart from
-	// the proxy's process, is skipped.
+	// round that finds no log but the one it keeps is skipped.
 	Locate func(c *flow.Ctx) (proxy flow.Address, logs []flow.Address, err error)
 	// MeanInterval is the mean time between rounds.
 	MeanInterval time.Duration
@@ -191,25 +190,37 @@ func (s *Simulation) Rollback(c *flow.Ctx, stop time.Time, o RollbackOptions) er
 			return nil
 		}
 		proxy, logs, err := o.Locate(c)
-		if err != nil {
+		for err != nil && s.Now().Before(stop) {
+			// Mostly a recovery in progress: try again soon, so that
+			// rounds do not all fall after the faults' end.
 			s.Note("rollback: locating the proxy and logs: %v", err)
-			continue
+			if err := c.Sleep(o.MeanInterval / 8); err != nil {
+				return err
+			}
+			proxy, logs, err = o.Locate(c)
 		}
+		if err != nil {
+			return nil
+		}
+		// The kept log is the proxy's own when it hosts one (clogging the
+		// proxy's process cuts both off), else another chosen at random.
 		var others []flow.Address
 		for _, l := range logs {
 			if l != proxy && !slices.Contains(others, l) {
 				others = append(others, l)
 			}
 		}
-		if len(others) < 2 || !s.Now().Before(stop) {
+		kept := proxy
+		if !slices.Contains(logs, proxy) && len(others) > 0 {
+			kept = others[rng.IntN(len(others))]
+			others = slices.DeleteFunc(others, func(l flow.Address) bool { return l == kept })
+		}
+		if len(others) == 0 || !s.Now().Before(stop) {
 			continue
 		}
-		kept := others[rng.IntN(len(others))]
-		s.Note("rollback: proxy %s keeps only log %s of %v", proxy, kept, others)
+		s.Note("rollback: proxy %s keeps only log %s, cut off from %v", proxy, kept, others)
 		for _, l := range others {
-			if l != kept {
-				s.ClogPair(proxy, l, o.ClogDuration)
-			}
+			s.ClogPair(proxy, l, o.ClogDuration)
 		}
 		// Let commits reach only the kept log, and storage servers pull
 		// them from it, until about when the proxy would notice the other
@@ -219,7 +230,9 @@ func (s *Simulation) Rollback(c *flow.Ctx, stop time.Time, o RollbackOptions) er
 			return err
 		}
 		s.ClogProcess(proxy, o.ClogDuration)
-		s.ClogProcess(kept, o.ClogDuration)
+		if kept != proxy {
+			s.ClogProcess(kept, o.ClogDuration)
+		}
 		if err := c.Sleep(o.ClogDuration); err != nil {
 			return err
 		}
