@@ -609,6 +609,11 @@ func (cc *Controller) waitReadable(c *flow.Ctx, core *wire.DBCoreState, ids []st
 			if err == nil && readable(rep, r) {
 				break
 			}
+			if err == nil && exactShard(rep, r) == nil {
+				// It restarted while fetching and dropped r: the move must
+				// give it r again rather than wait for it.
+				return fmt.Errorf("storage server %s no longer holds shard %s", id, kv.Printable(r.Begin))
+			}
 			if !c.Now().Before(deadline) {
 				return fmt.Errorf("storage server %s did not serve shard %s in %v", id, kv.Printable(r.Begin), cc.dd.fetchTimeout)
 			}
