@@ -16,22 +16,54 @@ import (
 // the whole database (system keys included), so it is meant for test-sized
 // data. A replica that cannot answer fails the check.
 func (d *Database) CheckConsistency(c *flow.Ctx) error {
-	p, err := d.commitProxy(c)
+	shards, err := d.shardLocations(c)
 	if err != nil {
-		return err
+		return fmt.Errorf("consistency check: %w", err)
 	}
-	codecReq, codecRep := flow.ProtoCodec[*wire.GetKeyServerLocationsRequest](), flow.ProtoCodec[*wire.GetKeyServerLocationsReply]()
-	rep, err := flow.Await(c, storageStream(p.Address, p.GetKeyServerLocations, codecReq, codecRep).GetReply(d.env,
-		&wire.GetKeyServerLocationsRequest{Begin: nil, End: maxKeyspace}))
-	if err != nil {
-		return fmt.Errorf("consistency check: shard map: %w", err)
-	}
-	for _, loc := range rep.GetShards() {
+	for _, loc := range shards {
 		if err := d.checkShard(c, loc); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// ShardTeam is one shard of the shard map and the addresses of the
+// storage servers of its team.
+type ShardTeam struct {
+	Range   kv.KeyRange
+	Servers []string
+}
+
+// ShardMap returns the whole shard map as a commit proxy serves it, for
+// tests and operators that check teams against the replication policy.
+func (d *Database) ShardMap(c *flow.Ctx) ([]ShardTeam, error) {
+	shards, err := d.shardLocations(c)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ShardTeam, len(shards))
+	for i, loc := range shards {
+		out[i].Range = kv.KeyRange{Begin: loc.GetBegin(), End: loc.GetEnd()}
+		for _, si := range loc.GetServers() {
+			out[i].Servers = append(out[i].Servers, si.GetAddress())
+		}
+	}
+	return out, nil
+}
+
+func (d *Database) shardLocations(c *flow.Ctx) ([]*wire.ShardLocation, error) {
+	p, err := d.commitProxy(c)
+	if err != nil {
+		return nil, err
+	}
+	codecReq, codecRep := flow.ProtoCodec[*wire.GetKeyServerLocationsRequest](), flow.ProtoCodec[*wire.GetKeyServerLocationsReply]()
+	rep, err := flow.Await(c, storageStream(p.Address, p.GetKeyServerLocations, codecReq, codecRep).GetReply(d.env,
+		&wire.GetKeyServerLocationsRequest{Begin: nil, End: maxKeyspace}))
+	if err != nil {
+		return nil, fmt.Errorf("shard map: %w", err)
+	}
+	return rep.GetShards(), nil
 }
 
 // checkShard compares a shard's replicas at one fresh read version,

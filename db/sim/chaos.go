@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"slices"
 	"time"
 
 	"github.com/strata-db/strata/db/flow"
@@ -155,4 +156,85 @@ func (s *Simulation) downMachines() []*Machine {
 		}
 	}
 	return out
+}
+
+// RollbackOptions shape Rollback.
+type RollbackOptions struct {
+	// Locate returns the process of the commit proxy that pushes commits
+	// to the logs and the processes of the current generation's logs. A
+	// round that finds no log but the one it keeps is skipped.
+	Locate func(c *flow.Ctx) (proxy flow.Address, logs []flow.Address, err error)
+	// MeanInterval is the mean time between rounds.
+	MeanInterval time.Duration
+	// ClogDuration is how long the proxy and the kept log stay cut off; it
+	// must be long enough for the controller to notice and lock the other
+	// logs.
+	ClogDuration time.Duration
+}
+
+// Rollback forces recoveries in which some logs, and the storage servers
+// that pulled from them, are ahead of the recovery version, so storage
+// servers must roll back (FoundationDB's Rollback workload). Each round
+// cuts the commit proxy's process off from every log but one while
+// commits are in flight, so only that log receives them; then it clogs
+// the proxy's process and that log's process altogether. The controller
+// declares the proxy failed and recovers from the logs it can lock, which
+// lack the versions only the cut-off log received. It runs until stop.
+func (s *Simulation) Rollback(c *flow.Ctx, stop time.Time, o RollbackOptions) error {
+	rng := s.rng
+	for {
+		if err := c.Sleep(time.Duration(rng.Int64N(int64(2*o.MeanInterval) + 1))); err != nil {
+			return err
+		}
+		if !s.Now().Before(stop) {
+			return nil
+		}
+		proxy, logs, err := o.Locate(c)
+		for err != nil && s.Now().Before(stop) {
+			// Mostly a recovery in progress: try again soon, so that
+			// rounds do not all fall after the faults' end.
+			s.Note("rollback: locating the proxy and logs: %v", err)
+			if err := c.Sleep(o.MeanInterval / 8); err != nil {
+				return err
+			}
+			proxy, logs, err = o.Locate(c)
+		}
+		if err != nil {
+			return nil
+		}
+		// The kept log is the proxy's own when it hosts one (clogging the
+		// proxy's process cuts both off), else another chosen at random.
+		var others []flow.Address
+		for _, l := range logs {
+			if l != proxy && !slices.Contains(others, l) {
+				others = append(others, l)
+			}
+		}
+		kept := proxy
+		if !slices.Contains(logs, proxy) && len(others) > 0 {
+			kept = others[rng.IntN(len(others))]
+			others = slices.DeleteFunc(others, func(l flow.Address) bool { return l == kept })
+		}
+		if len(others) == 0 || !s.Now().Before(stop) {
+			continue
+		}
+		s.Note("rollback: proxy %s keeps only log %s, cut off from %v", proxy, kept, others)
+		for _, l := range others {
+			s.ClogPair(proxy, l, o.ClogDuration)
+		}
+		// Let commits reach only the kept log, and storage servers pull
+		// them from it, until about when the proxy would notice the other
+		// logs' silence and stop.
+		ft := s.knobs.FailureTimeout
+		if err := c.Sleep(ft/4 + time.Duration(rng.Int64N(int64(ft)))); err != nil {
+			return err
+		}
+		s.ClogProcess(proxy, o.ClogDuration)
+		if kept != proxy {
+			s.ClogProcess(kept, o.ClogDuration)
+		}
+		if err := c.Sleep(o.ClogDuration); err != nil {
+			return err
+		}
+	}
 }

@@ -88,6 +88,24 @@ type Cluster struct {
 	LatencyProbe   LatencyProbe       `json:"latency_probe"`
 	Processes      map[string]Process `json:"processes"`
 	Messages       []Message          `json:"messages,omitempty"`
+	// Logs are the log generations: the current one's log servers, where
+	// they run and whether their processes are up (FDB's cluster.logs).
+	Logs []LogGeneration `json:"logs,omitempty"`
+}
+
+// LogGeneration is one generation's log servers.
+type LogGeneration struct {
+	Epoch                int64       `json:"epoch"`
+	Current              bool        `json:"current"`
+	LogReplicationFactor int         `json:"log_replication_factor"`
+	LogServers           []LogServer `json:"log_servers"`
+}
+
+// LogServer is one log server of a generation.
+type LogServer struct {
+	ID      string `json:"id"`
+	Address string `json:"address"`
+	Healthy bool   `json:"healthy"`
 }
 
 // Name is the cluster's description from its connection string ("" if the

@@ -410,6 +410,20 @@ func (cc *Controller) runMove(c *flow.Ctx, gen *generation, mv *shardMove) error
 		}
 	}
 	if len(added) > 0 {
+		// A copy of r left by an abandoned move to a server the proxies no
+		// longer tag missed the mutations since: drop it before tagging the
+		// server again, so the server fetches r anew.
+		for _, id := range without(added, gen.core.Shards[i].GetDest()) {
+			rep, err := cc.shardStates(c, gen.core, id)
+			if err != nil {
+				return err
+			}
+			if exactShard(rep, r) != nil {
+				if err := cc.removeShard(c, gen.core, id, r); err != nil {
+					return err
+				}
+			}
+		}
 		next := proto.CloneOf(gen.core)
 		next.Shards[i].Dest = mv.dest
 		if err := cc.writeCore(c, gen, next); err != nil {

@@ -62,11 +62,23 @@ func (cc *Controller) fillRecovered(cl *status.Cluster, coordinators int) {
 		}
 		cl.Processes[key] = p
 	}
+	cl.Logs = []status.LogGeneration{cc.currentLogs(gen, mode)}
 	cl.Data = cc.dataHealth(core, mode)
 	available := cc.recovery.Name == status.RecoveryFullyRecovered && !gen.failed.IsSet() &&
 		cl.Data.State.Name != status.DataMissing
 	cl.DatabaseAvailable = available
 	cl.FaultTolerance = cc.faultTolerance(core, mode)
+}
+
+// currentLogs lists the generation's log servers and whether their
+// processes are up.
+func (cc *Controller) currentLogs(gen *generation, mode recruit.Mode) status.LogGeneration {
+	out := status.LogGeneration{Epoch: int64(gen.epoch), Current: true, LogReplicationFactor: mode.LogReplicas}
+	for _, l := range gen.logs {
+		w := cc.workers[flow.Address(l.GetAddress())]
+		out.LogServers = append(out.LogServers, status.LogServer{ID: l.GetId(), Address: l.GetAddress(), Healthy: w != nil && !w.failed})
+	}
+	return out
 }
 
 // liveStorage returns the IDs of the storage servers whose processes are

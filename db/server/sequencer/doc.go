@@ -8,8 +8,9 @@
 //
 //	next = prev + clamp(clock - prev, 1, MaxVersionJump)
 //
-// where clock is InitialVersion plus the microseconds elapsed since the
-// sequencer started. So versions follow the clock, advance by at least one
+// where clock is InitialVersion plus RecoveryGap plus the microseconds
+// elapsed since the sequencer started (the first version leaps to at least
+// InitialVersion+RecoveryGap+1). So versions follow the clock, advance by at least one
 // per batch when batches come faster than one per microsecond, and never
 // jump more than MaxVersionJump (default kv.MVCCWindow, FDB's
 // MAX_READ_TRANSACTION_LIFE_VERSIONS) in one step, for instance after the
@@ -38,7 +39,7 @@
 // may arrive in any order); GetLiveCommittedVersion returns it. GRV proxies
 // read it to give out read versions that include every acknowledged commit.
 //
-// The initial version comes from the configuration; recovery will supply the
-// recovered version (plus a jump past anything the previous generation may
-// have handed out) in a later issue.
+// The initial version is the recovery version; the generation's first
+// version and its clock start RecoveryGap above it, past anything the
+// previous generation may have pushed to logs the recovery did not lock.
 package sequencer

@@ -18,6 +18,14 @@ type Config struct {
 	// for a new database): the first commit version is above it and the
 	// live committed version starts at it.
 	InitialVersion kv.Version
+	// RecoveryGap puts the generation's first version at least this far
+	// above InitialVersion, and the clock with it: past every version the
+	// previous generation may have pushed to a log that the recovery did
+	// not lock. Storage servers that pulled such a version hold data of a
+	// discarded branch until they hear of the recovery; they must not
+	// serve it as this generation's. FDB starts a generation
+	// MAX_VERSIONS_IN_FLIGHT past the recovery version for the same reason.
+	RecoveryGap kv.Version
 	// MaxVersionJump bounds how far one version may jump ahead of the
 	// previous one; 0 means kv.MVCCWindow.
 	MaxVersionJump kv.Version
@@ -32,7 +40,11 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultMaxVersionsAhead kv.Version = 100_000_000
-	DefaultReplyCacheSize              = 1024
+	// DefaultRecoveryGap is FDB's MAX_VERSIONS_IN_FLIGHT: far more than
+	// the versions a dying generation can push in the seconds before its
+	// commit proxies notice.
+	DefaultRecoveryGap    kv.Version = 100_000_000
+	DefaultReplyCacheSize            = 1024
 )
 
 // ErrReplyForgotten answers a retried request too old to be in the reply
@@ -70,8 +82,8 @@ type proxyState struct {
 
 // New starts a sequencer on env, listening on fresh dynamic tokens.
 func New(env *flow.Env, cfg Config) (*Sequencer, error) {
-	if cfg.InitialVersion < 0 {
-		return nil, fmt.Errorf("sequencer: initial version %d is negative", cfg.InitialVersion)
+	if cfg.InitialVersion < 0 || cfg.RecoveryGap < 0 {
+		return nil, fmt.Errorf("sequencer: initial version %d or recovery gap %d is negative", cfg.InitialVersion, cfg.RecoveryGap)
 	}
 	if cfg.MaxVersionJump == 0 {
 		cfg.MaxVersionJump = kv.MVCCWindow
@@ -137,7 +149,7 @@ func (s *Sequencer) LiveCommittedVersion() kv.Version { return s.committed }
 
 // clockVersion is the version the clock says it is now.
 func (s *Sequencer) clockVersion() kv.Version {
-	return s.cfg.InitialVersion + kv.Version(s.env.Now().Sub(s.start)/time.Microsecond)
+	return s.cfg.InitialVersion + s.cfg.RecoveryGap + kv.Version(s.env.Now().Sub(s.start)/time.Microsecond)
 }
 
 // nextVersion picks the version after prev (see the package doc).
@@ -194,6 +206,9 @@ func (s *Sequencer) answer(c *flow.Ctx, ps *proxyState, r *flow.Request[*wire.Ge
 		return nil
 	}
 	v := nextVersion(s.prev, s.clockVersion(), s.cfg.MaxVersionJump)
+	if s.prev == s.cfg.InitialVersion {
+		v = max(v, s.cfg.InitialVersion+s.cfg.RecoveryGap+1) // the first version leaps the gap
+	}
 	rep := &wire.GetCommitVersionReply{PrevVersion: int64(s.prev), Version: int64(v), RequestNum: num}
 	s.prev = v
 	s.metrics.versions.Inc()

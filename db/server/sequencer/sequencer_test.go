@@ -273,3 +273,28 @@ func TestLiveCommittedVersionIsTheMaximumReported(t *testing.T) {
 		t.Fatal("a report above every handed-out version was accepted")
 	}
 }
+
+// A new generation's first version leaps the recovery gap at once, chained
+// to the recovery version, and later versions follow the clock from there.
+func TestFirstVersionLeapsTheRecoveryGap(t *testing.T) {
+	const rv, gap = 5_000_000, 100_000_000
+	cl := newCluster(t, 9, sequencer.Config{InitialVersion: rv, RecoveryGap: gap})
+	var first, second *wire.GetCommitVersionReply
+	cl.run(t, func(c *flow.Ctx) error {
+		var err error
+		if first, err = flow.Await(c, cl.getVersion("p", 1)); err != nil {
+			return err
+		}
+		if err := c.Sleep(time.Second); err != nil {
+			return err
+		}
+		second, err = flow.Await(c, cl.getVersion("p", 2))
+		return err
+	})
+	if first.PrevVersion != rv || first.Version <= rv+gap || first.Version > rv+gap+10_000 {
+		t.Fatalf("first reply %v, want prev %d and a version just above %d", first, rv, rv+gap)
+	}
+	if got := second.Version - first.Version; got < 990_000 || got > 1_010_000 {
+		t.Fatalf("1s apart, versions advanced by %d, want about 1,000,000", got)
+	}
+}

@@ -47,6 +47,17 @@ func (s *Server) SetLogs(logs []*wire.TLogInterface, recoveryVersion kv.Version)
 	return nil
 }
 
+// SetLogsAfterGap is SetLogs for a server that missed one or more
+// generations between the last logs it followed and logs. It does not know
+// their recovery versions, and what it pulled from its last logs may lie
+// above one of them, on a branch that recovery discarded; so it rolls back
+// to the largest version it knows committed, which is below every later
+// recovery version, and pulls the rest again from logs (they hold it: the
+// server popped nothing above its durable version).
+func (s *Server) SetLogsAfterGap(logs []*wire.TLogInterface, recoveryVersion kv.Version) error {
+	return s.SetLogs(logs, min(recoveryVersion, max(s.knownCommitted, s.durable, s.committing)))
+}
+
 // rollback discards every version above rv. What the server wrote after
 // its version (copied pages, clears of ranges it stopped owning) goes too,
 // so it is written again: the clears at once, the copies by fetching the

@@ -350,6 +350,9 @@ func (h *Host) apply(info *wire.ServerDBInfo) {
 		return
 	}
 	newEpoch := info.GetEpoch() > h.info.GetEpoch()
+	// A host that missed a generation cannot tell its storage servers the
+	// missed recovery versions; they must roll back further.
+	gap := h.info.GetEpoch() != 0 && info.GetEpoch() > h.info.GetEpoch()+1
 	h.info = info
 	if newEpoch {
 		h.env.Trace(flow.SevInfo, "WorkerNewGeneration", flow.D("Epoch", info.GetEpoch()),
@@ -360,7 +363,11 @@ func (h *Host) apply(info *wire.ServerDBInfo) {
 			if s.srv == nil {
 				continue
 			}
-			if err := s.srv.SetLogs(info.GetLogs(), kv.Version(info.GetRecoveryVersion())); err != nil {
+			setLogs := s.srv.SetLogs
+			if gap {
+				setLogs = s.srv.SetLogsAfterGap
+			}
+			if err := setLogs(info.GetLogs(), kv.Version(info.GetRecoveryVersion())); err != nil {
 				h.env.Trace(flow.SevError, "WorkerStorageSetLogsFailed", flow.D("ID", s.id), flow.D("Error", err.Error()))
 			}
 		}
@@ -466,7 +473,8 @@ func (h *Host) start(c *flow.Ctx, req *wire.RecruitRequest) (*wire.RecruitReply,
 	}
 	switch role := req.GetRole().(type) {
 	case *wire.RecruitRequest_Sequencer:
-		s, err := sequencer.New(h.env, sequencer.Config{ID: id, InitialVersion: kv.Version(role.Sequencer.GetRecoveryVersion())})
+		s, err := sequencer.New(h.env, sequencer.Config{ID: id, InitialVersion: kv.Version(role.Sequencer.GetRecoveryVersion()),
+			RecoveryGap: sequencer.DefaultRecoveryGap})
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ package simcluster
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -200,7 +201,14 @@ func ReadStatus(c *flow.Ctx, db *client.Database) (*status.Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	return status.Parse(doc)
+	st, err := status.Parse(doc)
+	if err != nil {
+		return nil, err
+	}
+	if st.Cluster == nil {
+		return nil, fmt.Errorf("status has no cluster section: %v", st.Client.Messages)
+	}
+	return st, nil
 }
 
 // WaitHealthy polls status until the cluster runs mode with its data
@@ -276,4 +284,64 @@ func Exclude(c *flow.Ctx, db *client.Database, addr, mode string, limit time.Dur
 		}
 	}
 	return fmt.Errorf("the exclusion of %s did not finish in %v: %s", addr, limit, last)
+}
+
+// ProxyAndLogs reads status and returns the process of a commit proxy
+// and the processes of the current generation's logs: what the Rollback
+// fault cuts apart.
+func ProxyAndLogs(c *flow.Ctx, db *client.Database) (flow.Address, []flow.Address, error) {
+	st, err := ReadStatus(c, db)
+	if err != nil {
+		return "", nil, err
+	}
+	var proxy flow.Address
+	for _, addr := range slices.Sorted(maps.Keys(st.Cluster.Processes)) {
+		p := st.Cluster.Processes[addr]
+		if slices.ContainsFunc(p.Roles, func(r status.Role) bool { return r.Role == status.RoleCommitProxy }) {
+			proxy = flow.Address(p.Address)
+			break
+		}
+	}
+	var logs []flow.Address
+	for _, g := range st.Cluster.Logs {
+		if !g.Current {
+			continue
+		}
+		for _, l := range g.LogServers {
+			logs = append(logs, flow.Address(l.Address))
+		}
+	}
+	if proxy == "" || len(logs) == 0 {
+		return "", nil, fmt.Errorf("status names no commit proxy or no current log (recovery %s)", st.Cluster.RecoveryState.Name)
+	}
+	return proxy, logs, nil
+}
+
+// CheckTeams checks every shard's team against the redundancy mode's
+// policy: exactly its replica count of storage servers, each in a
+// different zone.
+func (cl *Cluster) CheckTeams(c *flow.Ctx, db *client.Database, mode string) error {
+	replicas := map[string]int{"single": 1, "double": 2, "triple": 3}[mode]
+	if replicas == 0 {
+		return fmt.Errorf("checking teams: no policy for mode %q", mode)
+	}
+	shards, err := db.ShardMap(c)
+	if err != nil {
+		return fmt.Errorf("checking teams: %w", err)
+	}
+	for _, sh := range shards {
+		zones := map[string]bool{}
+		for _, addr := range sh.Servers {
+			p := cl.Sim.Process(flow.Address(addr))
+			if p == nil {
+				return fmt.Errorf("shard %s: storage server at %s, which is no simulated process", sh.Range, addr)
+			}
+			zones[p.Machine.Locality.Zone] = true
+		}
+		if len(sh.Servers) != replicas || len(zones) != replicas {
+			return fmt.Errorf("shard %s (%s): team %v spans %d zones, want %d servers in %d zones",
+				sh.Range, mode, sh.Servers, len(zones), replicas, replicas)
+		}
+	}
+	return nil
 }

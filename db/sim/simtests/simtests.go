@@ -23,6 +23,7 @@ func All() []sim.Test {
 		clusterRecoveryTest(),
 		clusterReplicationTest(),
 		clusterSplitTest(),
+		clusterMixTest(),
 	}
 	slices.SortFunc(tests, func(a, b sim.Test) int {
 		if a.Name < b.Name {

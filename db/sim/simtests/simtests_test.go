@@ -21,6 +21,18 @@ const (
 	clusterFresh = 4
 )
 
+// foundSeed is a seed that found a bug beyond the numbered seeds, with the
+// Buggify setting it found it under; found seeds run on every build too, so
+// the bugs stay fixed.
+type foundSeed struct {
+	seed    uint64
+	buggify bool
+}
+
+var foundSeeds = map[string][]foundSeed{
+	"cluster-mix": {{63, true}, {66, true}, {308, false}},
+}
+
 func seedsFor(t *testing.T, name string) []uint64 {
 	if strings.HasPrefix(name, "cluster-") {
 		return seeds(t, clusterSeeds, clusterFresh)
@@ -51,6 +63,11 @@ func TestSimulationSeeds(t *testing.T) {
 			for i, seed := range seedsFor(t, test.Name) {
 				opts := sim.Options{Buggify: i%4 != 3}
 				if r := sim.RunTest(test, seed, opts); r.Err != nil {
+					t.Errorf("%v\nreproduce with: %s", r.Err, r.ReproduceCommand())
+				}
+			}
+			for _, f := range foundSeeds[test.Name] {
+				if r := sim.RunTest(test, f.seed, sim.Options{Buggify: f.buggify}); r.Err != nil {
 					t.Errorf("%v\nreproduce with: %s", r.Err, r.ReproduceCommand())
 				}
 			}

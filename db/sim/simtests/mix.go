@@ -1,0 +1,157 @@
+package simtests
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/strata-db/strata/db/client"
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/sim"
+	"github.com/strata-db/strata/db/sim/simcluster"
+	"github.com/strata-db/strata/db/workloads"
+)
+
+// clusterMixTest is issue #5's mix: Cycle, Bank and ApiCorrectness, each
+// under its own key prefix, on a double or triple cluster while Attrition
+// kills and reboots processes, machines and one zone at a time (within
+// the modes' fault tolerance), RandomClogging clogs links and swizzles,
+// and Rollback forces recoveries that roll storage servers back. Then
+// every invariant, every replica and the teams are checked.
+func clusterMixTest() sim.Test {
+	return sim.Test{
+		Name: "cluster-mix",
+		Description: "double or triple: Cycle, Bank and ApiCorrectness under Attrition (one zone at a time), " +
+			"RandomClogging with swizzle and Rollback; then replicas identical, nothing moving, teams per policy, status healthy",
+		Run: runClusterMix,
+	}
+}
+
+// mixChaos is how long faults are injected; workloads run until then.
+const mixChaos = 20 * time.Second
+
+func runClusterMix(s *sim.Simulation) error {
+	rng := s.Rand()
+	mode := []string{"double", "triple"}[rng.IntN(2)]
+	zones := 3 + rng.IntN(2)
+	servers := zones + rng.IntN(4)
+	d := clusterDB{simcluster.New(s, simcluster.Options{Servers: servers, Zones: zones, Clients: 2 + rng.IntN(2)})}
+	cycle := workloads.NewCycle("cycle/", 10+rng.IntN(40))
+	bank := workloads.NewBank("bank/", 5+rng.IntN(20), 1000)
+	var apis []*workloads.ApiCorrectness
+	for i := range 1 + rng.IntN(3) {
+		apis = append(apis, workloads.NewApiCorrectness(fmt.Sprintf("api%d/", i), 20+rng.IntN(40)))
+	}
+	s.Note("cluster-mix %s servers=%d zones=%d api=%d", mode, servers, zones, len(apis))
+	setup := d.Spawn(0, "Configure", func(c *flow.Ctx, db *client.Database) error {
+		if err := simcluster.Configure(c, db, mode); err != nil {
+			return err
+		}
+		if err := cycle.Setup(c, workloads.FromClient(db)); err != nil {
+			return err
+		}
+		if err := bank.Setup(c, workloads.FromClient(db)); err != nil {
+			return err
+		}
+		return simcluster.WaitHealthy(c, db, mode, 2*time.Minute)
+	})
+	if err := d.WaitAll(3*time.Minute, setup); err != nil {
+		return fmt.Errorf("setup (%s): %w", mode, err)
+	}
+	stop := s.Now().Add(mixChaos)
+	actors := append(mixFaults(s, d, servers, stop), mixWorkloads(d, cycle, bank, apis, stop)...)
+	if err := d.WaitAll(10*time.Minute, actors...); err != nil {
+		return fmt.Errorf("%s: %w", mode, err)
+	}
+	check := d.Spawn(0, "Check", func(c *flow.Ctx, db *client.Database) error {
+		return mixCheck(c, d, db, mode, cycle, bank)
+	})
+	if err := d.WaitAll(5*time.Minute, check); err != nil {
+		return fmt.Errorf("%s: %w", mode, err)
+	}
+	reads := 0
+	for _, w := range apis {
+		reads += w.Reads
+	}
+	s.Note("%s: cycle committed=%d bank transfers=%d api reads=%d", mode, cycle.Committed, bank.Transfers, reads)
+	if cycle.Committed == 0 || bank.Transfers == 0 || reads == 0 {
+		return fmt.Errorf("%s: a workload did nothing (cycle %d, bank %d, api reads %d)", mode, cycle.Committed, bank.Transfers, reads)
+	}
+	return nil
+}
+
+// mixFaults starts the fault injectors until stop: RandomClogging among
+// every process, one swizzle of the servers at a random moment, Attrition
+// of one zone at a time, and Rollback.
+func mixFaults(s *sim.Simulation, d clusterDB, servers int, stop time.Time) []*flow.Actor {
+	rng := s.Rand()
+	oneZone := func(down []*sim.Machine) bool {
+		z := map[string]bool{}
+		for _, m := range down {
+			z[m.Locality.Zone] = true
+		}
+		return len(z) <= 1
+	}
+	swizzleAt := time.Duration(rng.Int64N(int64(mixChaos / 2)))
+	clogFor := 2*s.Knobs().FailureTimeout + time.Duration(2+rng.IntN(5))*time.Second
+	return []*flow.Actor{
+		d.Clog(stop),
+		s.Controller().Spawn("Swizzle", func(c *flow.Ctx) error {
+			if err := c.Sleep(swizzleAt); err != nil {
+				return err
+			}
+			return s.Swizzle(c, d.ServerAddrs(), time.Second)
+		}),
+		s.Controller().Spawn("Attrition", func(c *flow.Ctx) error {
+			return s.Attrition(c, stop, sim.AttritionOptions{
+				Machines: s.Machines()[:servers], MeanInterval: 4 * time.Second, MaxDowntime: 3 * time.Second, Allowed: oneZone,
+			})
+		}),
+		d.Spawn(0, "Rollback", func(c *flow.Ctx, db *client.Database) error {
+			return s.Rollback(c, stop, sim.RollbackOptions{
+				Locate:       func(c *flow.Ctx) (flow.Address, []flow.Address, error) { return simcluster.ProxyAndLogs(c, db) },
+				MeanInterval: 2 * time.Second,
+				ClogDuration: clogFor,
+			})
+		}),
+	}
+}
+
+// mixWorkloads starts Cycle and Bank on every client until stop and each
+// ApiCorrectness on a client of its own turn, each under its own prefix.
+func mixWorkloads(d clusterDB, cycle *workloads.Cycle, bank *workloads.Bank, apis []*workloads.ApiCorrectness, stop time.Time) []*flow.Actor {
+	var actors []*flow.Actor
+	for i := range len(d.Clients) + 1 {
+		audit := i%2 == 1
+		actors = append(actors,
+			d.spawn(i, "Cycle", func(c *flow.Ctx, db workloads.DB) error { return cycle.Run(c, db, stop, 20*time.Millisecond) }),
+			d.spawn(i, "Bank", func(c *flow.Ctx, db workloads.DB) error {
+				return bank.Run(c, db, stop, 20*time.Millisecond, audit)
+			}))
+	}
+	for i, w := range apis {
+		actors = append(actors, d.spawn(i+1, "ApiCorrectness", w.Run))
+	}
+	return actors
+}
+
+// mixCheck is the consistency check after the faults: the workloads'
+// invariants, status healthy (fully replicated, nothing moving, the
+// database available), every replica of every shard identical, and
+// every team as the mode's policy requires.
+func mixCheck(c *flow.Ctx, d clusterDB, db *client.Database, mode string, cycle *workloads.Cycle, bank *workloads.Bank) error {
+	// Replicas first: a difference between them explains a broken
+	// invariant better than the invariant does.
+	if err := simcluster.WaitHealthy(c, db, mode, 2*time.Minute); err != nil {
+		return err
+	}
+	if err := db.CheckConsistency(c); err != nil {
+		return err
+	}
+	if err := d.CheckTeams(c, db, mode); err != nil {
+		return err
+	}
+	if err := cycle.Check(c, workloads.FromClient(db)); err != nil {
+		return err
+	}
+	return bank.Check(c, workloads.FromClient(db))
+}
