@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/status"
 )
@@ -187,7 +188,7 @@ func countZones(st *status.Status, mode string) int {
 		if p.Excluded {
 			continue
 		}
-		z := faultZone(p)
+		z := client.FaultZone(p)
 		if mode == "three_data_hall" {
 			z = p.Locality["data_hall"]
 			if z == "" {

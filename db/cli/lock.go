@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/kv"
 )
 
@@ -148,7 +149,7 @@ func (in *Interpreter) warnUnknownZone(ctx context.Context, zone string) {
 		return
 	}
 	for _, p := range st.Cluster.Processes {
-		if faultZone(p) == zone {
+		if client.FaultZone(p) == zone {
 			return
 		}
 	}

@@ -198,19 +198,3 @@ func processLocality(p status.Process) map[string]string {
 	}
 	return loc
 }
-
-// faultZone is the zone p counts in for replication: its zone id, else its
-// machine id, else its host.
-func faultZone(p status.Process) string {
-	loc := processLocality(p)
-	if z := loc["zoneid"]; z != "" {
-		return z
-	}
-	if m := loc["machineid"]; m != "" {
-		return m
-	}
-	if e, err := kv.ParseExclusion(p.Address); err == nil {
-		return e.Host
-	}
-	return p.Address
-}

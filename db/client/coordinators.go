@@ -113,18 +113,17 @@ func isUnreachable(p status.Process) bool {
 	return slices.ContainsFunc(p.Messages, func(m status.Message) bool { return m.Name == "unreachable_process" })
 }
 
-// FaultZone is the zone a process counts in for coordinators: its zoneid,
-// else its machine, else its host.
+// FaultZone is the zone a process counts in for replication and for
+// coordinators: its zoneid, else its machine, else its host.
 func FaultZone(p status.Process) string {
-	loc := map[string]string{}
-	if p.Locality != nil {
-		loc = p.Locality
-	}
-	if z := loc["zoneid"]; z != "" {
+	if z := p.Locality["zoneid"]; z != "" {
 		return z
 	}
-	if m := loc["machineid"]; m != "" {
+	if m := p.Locality["machineid"]; m != "" {
 		return m
+	}
+	if p.MachineID != "" {
+		return p.MachineID
 	}
 	if e, err := kv.ParseExclusion(p.Address); err == nil {
 		return e.Host
