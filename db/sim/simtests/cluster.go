@@ -18,6 +18,52 @@ func (d clusterDB) spawn(i int, name string, body func(c *flow.Ctx, db workloads
 	return d.Spawn(i, name, func(c *flow.Ctx, db *client.Database) error { return body(c, workloads.FromClient(db)) })
 }
 
+// setup configures the database in mode, sets up cycle and bank, runs
+// more (if any) and waits until the cluster is healthy.
+func (d clusterDB) setup(mode string, cycle *workloads.Cycle, bank *workloads.Bank, more func(c *flow.Ctx, db *client.Database) error) error {
+	a := d.Spawn(0, "Configure", func(c *flow.Ctx, db *client.Database) error {
+		if err := simcluster.Configure(c, db, mode); err != nil {
+			return err
+		}
+		if err := cycle.Setup(c, workloads.FromClient(db)); err != nil {
+			return err
+		}
+		if err := bank.Setup(c, workloads.FromClient(db)); err != nil {
+			return err
+		}
+		if more != nil {
+			if err := more(c, db); err != nil {
+				return err
+			}
+		}
+		return simcluster.WaitHealthy(c, db, mode, 2*time.Minute)
+	})
+	if err := d.WaitAll(3*time.Minute, a); err != nil {
+		return fmt.Errorf("setup (%s): %w", mode, err)
+	}
+	return nil
+}
+
+// zoneAttrition kills and reboots the first servers machines until stop,
+// never more than one zone down at a time: within every mode's fault
+// tolerance.
+func zoneAttrition(s *sim.Simulation, servers int, stop time.Time) *flow.Actor {
+	return s.Controller().Spawn("Attrition", func(c *flow.Ctx) error {
+		return s.Attrition(c, stop, sim.AttritionOptions{
+			Machines: s.Machines()[:servers], MeanInterval: 4 * time.Second, MaxDowntime: 3 * time.Second, Allowed: atMostOneZone,
+		})
+	})
+}
+
+// atMostOneZone allows a set of down machines within one zone.
+func atMostOneZone(down []*sim.Machine) bool {
+	z := map[string]bool{}
+	for _, m := range down {
+		z[m.Locality.Zone] = true
+	}
+	return len(z) <= 1
+}
+
 // clusterRecoveryTest runs Cycle and Bank on a multi-process cluster while
 // Attrition kills and reboots its processes, machines and zones: every
 // failure of a transaction role is a recovery to a new generation.
@@ -84,20 +130,8 @@ func clusterReplicationTest() sim.Test {
 			d := clusterDB{simcluster.New(s, simcluster.Options{Servers: servers, Zones: zones, Clients: 1 + rng.IntN(3)})}
 			cycle := workloads.NewCycle("cycle/", 10+rng.IntN(40))
 			bank := workloads.NewBank("bank/", 5+rng.IntN(20), 1000)
-			setup := d.Spawn(0, "Configure", func(c *flow.Ctx, db *client.Database) error {
-				if err := simcluster.Configure(c, db, mode); err != nil {
-					return err
-				}
-				if err := cycle.Setup(c, workloads.FromClient(db)); err != nil {
-					return err
-				}
-				if err := bank.Setup(c, workloads.FromClient(db)); err != nil {
-					return err
-				}
-				return simcluster.WaitHealthy(c, db, mode, 2*time.Minute)
-			})
-			if err := d.WaitAll(3*time.Minute, setup); err != nil {
-				return fmt.Errorf("setup (%s): %w", mode, err)
+			if err := d.setup(mode, cycle, bank, nil); err != nil {
+				return err
 			}
 			if servers > zones && rng.IntN(2) == 0 {
 				// Exclude a server whose zone has another: its data must
@@ -112,18 +146,7 @@ func clusterReplicationTest() sim.Test {
 				s.Note("excluded %s", victim)
 			}
 			stop := s.Now().Add(20 * time.Second)
-			oneZone := func(down []*sim.Machine) bool {
-				z := map[string]bool{}
-				for _, m := range down {
-					z[m.Locality.Zone] = true
-				}
-				return len(z) <= 1
-			}
-			actors := []*flow.Actor{d.Clog(stop), s.Controller().Spawn("Attrition", func(c *flow.Ctx) error {
-				return s.Attrition(c, stop, sim.AttritionOptions{
-					Machines: s.Machines()[:servers], MeanInterval: 4 * time.Second, MaxDowntime: 3 * time.Second, Allowed: oneZone,
-				})
-			})}
+			actors := []*flow.Actor{d.Clog(stop), zoneAttrition(s, servers, stop)}
 			for i := range 2 + rng.IntN(4) {
 				audit := i%2 == 1
 				actors = append(actors, d.spawn(i, "Cycle", func(c *flow.Ctx, db workloads.DB) error {

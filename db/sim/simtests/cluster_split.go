@@ -44,24 +44,12 @@ func clusterSplitTest() sim.Test {
 			cycle := workloads.NewCycle("cycle/", 10+rng.IntN(40))
 			bank := workloads.NewBank("bank/", 5+rng.IntN(20), 1000)
 			fill := &filler{prefix: "fill/", value: 100 + rng.IntN(150)}
-			setup := d.Spawn(0, "Configure", func(c *flow.Ctx, db *client.Database) error {
-				if err := simcluster.Configure(c, db, mode); err != nil {
-					return err
-				}
-				if err := cycle.Setup(c, workloads.FromClient(db)); err != nil {
-					return err
-				}
-				if err := bank.Setup(c, workloads.FromClient(db)); err != nil {
-					return err
-				}
-				// At least three shards' worth before the workloads start.
-				if err := fill.write(c, db, int(3*maxShard)/fill.value+rng.IntN(20)); err != nil {
-					return err
-				}
-				return simcluster.WaitHealthy(c, db, mode, 2*time.Minute)
+			// At least three shards' worth before the workloads start.
+			err := d.setup(mode, cycle, bank, func(c *flow.Ctx, db *client.Database) error {
+				return fill.write(c, db, int(3*maxShard)/fill.value+rng.IntN(20))
 			})
-			if err := d.WaitAll(3*time.Minute, setup); err != nil {
-				return fmt.Errorf("setup (%s): %w", mode, err)
+			if err != nil {
+				return err
 			}
 			excluded := ""
 			if servers > zones+1 && rng.IntN(2) == 0 {
@@ -78,18 +66,7 @@ func clusterSplitTest() sim.Test {
 				s.Note("excluded %s", victim)
 			}
 			stop := s.Now().Add(20 * time.Second)
-			oneZone := func(down []*sim.Machine) bool {
-				z := map[string]bool{}
-				for _, m := range down {
-					z[m.Locality.Zone] = true
-				}
-				return len(z) <= 1
-			}
-			actors := []*flow.Actor{d.Clog(stop), s.Controller().Spawn("Attrition", func(c *flow.Ctx) error {
-				return s.Attrition(c, stop, sim.AttritionOptions{
-					Machines: s.Machines()[:servers], MeanInterval: 4 * time.Second, MaxDowntime: 3 * time.Second, Allowed: oneZone,
-				})
-			})}
+			actors := []*flow.Actor{d.Clog(stop), zoneAttrition(s, servers, stop)}
 			actors = append(actors, d.Spawn(0, "Filler", func(c *flow.Ctx, db *client.Database) error {
 				return fill.run(c, db, stop, 500*time.Millisecond)
 			}))

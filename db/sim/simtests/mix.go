@@ -42,20 +42,8 @@ func runClusterMix(s *sim.Simulation) error {
 		apis = append(apis, workloads.NewApiCorrectness(fmt.Sprintf("api%d/", i), 20+rng.IntN(40)))
 	}
 	s.Note("cluster-mix %s servers=%d zones=%d api=%d", mode, servers, zones, len(apis))
-	setup := d.Spawn(0, "Configure", func(c *flow.Ctx, db *client.Database) error {
-		if err := simcluster.Configure(c, db, mode); err != nil {
-			return err
-		}
-		if err := cycle.Setup(c, workloads.FromClient(db)); err != nil {
-			return err
-		}
-		if err := bank.Setup(c, workloads.FromClient(db)); err != nil {
-			return err
-		}
-		return simcluster.WaitHealthy(c, db, mode, 2*time.Minute)
-	})
-	if err := d.WaitAll(3*time.Minute, setup); err != nil {
-		return fmt.Errorf("setup (%s): %w", mode, err)
+	if err := d.setup(mode, cycle, bank, nil); err != nil {
+		return err
 	}
 	stop := s.Now().Add(mixChaos)
 	actors := append(mixFaults(s, d, servers, stop), mixWorkloads(d, cycle, bank, apis, stop)...)
@@ -84,13 +72,6 @@ func runClusterMix(s *sim.Simulation) error {
 // of one zone at a time, and Rollback.
 func mixFaults(s *sim.Simulation, d clusterDB, servers int, stop time.Time) []*flow.Actor {
 	rng := s.Rand()
-	oneZone := func(down []*sim.Machine) bool {
-		z := map[string]bool{}
-		for _, m := range down {
-			z[m.Locality.Zone] = true
-		}
-		return len(z) <= 1
-	}
 	swizzleAt := time.Duration(rng.Int64N(int64(mixChaos / 2)))
 	clogFor := 2*s.Knobs().FailureTimeout + time.Duration(2+rng.IntN(5))*time.Second
 	return []*flow.Actor{
@@ -101,11 +82,7 @@ func mixFaults(s *sim.Simulation, d clusterDB, servers int, stop time.Time) []*f
 			}
 			return s.Swizzle(c, d.ServerAddrs(), time.Second)
 		}),
-		s.Controller().Spawn("Attrition", func(c *flow.Ctx) error {
-			return s.Attrition(c, stop, sim.AttritionOptions{
-				Machines: s.Machines()[:servers], MeanInterval: 4 * time.Second, MaxDowntime: 3 * time.Second, Allowed: oneZone,
-			})
-		}),
+		zoneAttrition(s, servers, stop),
 		d.Spawn(0, "Rollback", func(c *flow.Ctx, db *client.Database) error {
 			return s.Rollback(c, stop, sim.RollbackOptions{
 				Locate:       func(c *flow.Ctx) (flow.Address, []flow.Address, error) { return simcluster.ProxyAndLogs(c, db) },
