@@ -67,20 +67,7 @@ func BenchmarkSequencerKill(b *testing.B) {
 // started after the kill, and restarts the process.
 func killSequencer(b *testing.B, cl *testserver.Cluster, load *testserver.Loader) gap {
 	b.Helper()
-	st, err := cl.Status(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	masters := testserver.WithRole(st, status.RoleMaster)
-	if len(masters) != 1 {
-		b.Fatalf("want one master, status has %v: %s", masters, testserver.Summary(st))
-	}
-	victim := cl.Server(masters[0])
-	p, _ := testserver.ProcessAt(st, victim.Address)
-	var roles []string
-	for _, r := range p.Roles {
-		roles = append(roles, r.Role)
-	}
+	victim, roles := cl.Sequencer(b)
 	victim.Kill()
 	killed := time.Now()
 	d, err := load.AwaitCommit(killed, 60*time.Second)

@@ -63,20 +63,7 @@ func TestTripleKillSequencerUnderLoadLosesNoAcknowledgedCommit(t *testing.T) {
 	load := testserver.StartLoader(tc.db, "load/", 8, 0)
 	t.Cleanup(func() { load.Stop() })
 	time.Sleep(3 * time.Second)
-	st, err := tc.Status(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	masters := testserver.WithRole(st, status.RoleMaster)
-	if len(masters) != 1 {
-		t.Fatalf("want one master, status has %v: %s", masters, testserver.Summary(st))
-	}
-	victim := tc.Server(masters[0])
-	p, _ := testserver.ProcessAt(st, victim.Address)
-	var roles []string
-	for _, r := range p.Roles {
-		roles = append(roles, r.Role)
-	}
+	victim, roles := tc.Sequencer(t)
 	victim.Kill()
 	killed := time.Now()
 	t.Logf("killed %s (zone %s, roles %v) with SIGKILL", victim.Address, victim.Zone, roles)
@@ -92,7 +79,7 @@ func TestTripleKillSequencerUnderLoadLosesNoAcknowledgedCommit(t *testing.T) {
 	acked, errs := load.Stop()
 	t.Logf("%d commits acknowledged; Transact errors: %v", len(acked), errs)
 	testserver.CheckAll(t, tc.db, acked)
-	st = tc.WaitStatus(t, 30*time.Second, "healthy triple after the restart", healthyTriple)
+	st := tc.WaitStatus(t, 30*time.Second, "healthy triple after the restart", healthyTriple)
 	t.Logf("healthy again: %s", testserver.Summary(st))
 }
 

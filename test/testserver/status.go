@@ -177,3 +177,25 @@ func ZonesWith(st *status.Status, role string) map[string]bool {
 	}
 	return zones
 }
+
+// Sequencer returns the server holding the sequencer (status's master role)
+// and the roles that process plays, failing the test unless exactly one
+// does.
+func (c *Cluster) Sequencer(t testing.TB) (*Server, []string) {
+	t.Helper()
+	st, err := c.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	masters := WithRole(st, status.RoleMaster)
+	if len(masters) != 1 {
+		t.Fatalf("want one master, status has %v: %s", masters, Summary(st))
+	}
+	victim := c.Server(masters[0])
+	p, _ := ProcessAt(st, victim.Address)
+	var roles []string
+	for _, r := range p.Roles {
+		roles = append(roles, r.Role)
+	}
+	return victim, roles
+}
