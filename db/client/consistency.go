@@ -33,6 +33,8 @@ func (d *Database) CheckConsistency(c *flow.Ctx) error {
 type ShardTeam struct {
 	Range   kv.KeyRange
 	Servers []string
+	// IDs are the storage servers' IDs, in the order of Servers.
+	IDs []string
 }
 
 // ShardMap returns the whole shard map as a commit proxy serves it, for
@@ -47,6 +49,7 @@ func (d *Database) ShardMap(c *flow.Ctx) ([]ShardTeam, error) {
 		out[i].Range = kv.KeyRange{Begin: loc.GetBegin(), End: loc.GetEnd()}
 		for _, si := range loc.GetServers() {
 			out[i].Servers = append(out[i].Servers, si.GetAddress())
+			out[i].IDs = append(out[i].IDs, si.GetId())
 		}
 	}
 	return out, nil

@@ -399,6 +399,9 @@ func (cc *Controller) runMove(c *flow.Ctx, gen *generation, mv *shardMove) error
 		return fmt.Errorf("shard %s is no longer in the map", kv.Printable(mv.begin))
 	}
 	r := shardRange(gen.core, i)
+	if err := cc.untagAbandoned(c, gen, i, mv); err != nil {
+		return err
+	}
 	// The destination's servers that do not hold r yet: new members, and
 	// members that lost it (a restart while fetching).
 	var added []string
@@ -468,6 +471,28 @@ func (cc *Controller) runMove(c *flow.Ctx, gen *generation, mv *shardMove) error
 	// finished anew.
 	next := proto.CloneOf(gen.core)
 	next.Shards[i].Servers, next.Shards[i].Dest = mv.dest, nil
+	if _, err := cc.commitShardLocation(c, gen, next, i); err != nil {
+		return err
+	}
+	return cc.writeCore(c, gen, next)
+}
+
+// untagAbandoned takes the destinations an interrupted move leaves behind
+// off shard i before the coordinated state forgets them. The proxies'
+// maps shrink only by a commit, which tags each leaver with a
+// PrivateRemoveShard so it stops serving the shard; a recovery rebuilds
+// the maps from the coordinated state. Writing the state first would let a
+// recovery in between rebuild maps without the leavers: nothing would ever
+// untag them, and a client that cached the old team would read their
+// frozen copy at any later version.
+func (cc *Controller) untagAbandoned(c *flow.Ctx, gen *generation, i int, mv *shardMove) error {
+	cur := gen.core.Shards[i]
+	gone := without(without(cur.GetDest(), mv.dest), mv.src)
+	if len(gone) == 0 {
+		return nil
+	}
+	next := proto.CloneOf(gen.core)
+	next.Shards[i].Dest = without(cur.GetDest(), gone)
 	if _, err := cc.commitShardLocation(c, gen, next, i); err != nil {
 		return err
 	}

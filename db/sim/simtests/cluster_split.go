@@ -105,7 +105,10 @@ func clusterSplitTest() sim.Test {
 						return err
 					}
 				}
-				return db.CheckConsistency(c)
+				if err := db.CheckConsistency(c); err != nil {
+					return err
+				}
+				return simcluster.CheckShardOwners(c, db)
 			})
 			if err := d.WaitAll(5*time.Minute, check); err != nil {
 				return fmt.Errorf("%s: %w", mode, err)

@@ -114,7 +114,8 @@ func mixWorkloads(d clusterDB, cycle *workloads.Cycle, bank *workloads.Bank, api
 // mixCheck is the consistency check after the faults: the workloads'
 // invariants, status healthy (fully replicated, nothing moving, the
 // database available), every replica of every shard identical, and
-// every team as the mode's policy requires.
+// every team as the mode's policy requires, and no storage server
+// serving a range outside its teams.
 func mixCheck(c *flow.Ctx, d clusterDB, db *client.Database, mode string, cycle *workloads.Cycle, bank *workloads.Bank) error {
 	// Replicas first: a difference between them explains a broken
 	// invariant better than the invariant does.
@@ -125,6 +126,9 @@ func mixCheck(c *flow.Ctx, d clusterDB, db *client.Database, mode string, cycle 
 		return err
 	}
 	if err := d.CheckTeams(c, db, mode); err != nil {
+		return err
+	}
+	if err := simcluster.CheckShardOwners(c, db); err != nil {
 		return err
 	}
 	if err := cycle.Check(c, workloads.FromClient(db)); err != nil {
