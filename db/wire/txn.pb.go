@@ -1522,8 +1522,13 @@ type ResolverTransaction struct {
 	ReadConflictRanges    []*KeyRange            `protobuf:"bytes,2,rep,name=read_conflict_ranges,json=readConflictRanges,proto3" json:"read_conflict_ranges,omitempty"`
 	WriteConflictRanges   []*KeyRange            `protobuf:"bytes,3,rep,name=write_conflict_ranges,json=writeConflictRanges,proto3" json:"write_conflict_ranges,omitempty"`
 	ReportConflictingKeys bool                   `protobuf:"varint,4,opt,name=report_conflicting_keys,json=reportConflictingKeys,proto3" json:"report_conflicting_keys,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// state_mutations are the transaction's writes of the state every commit
+	// proxy keeps (\xff/keyServers/, \xff/dbLocked), before versionstamps are
+	// written in; lock_aware is its option. Set only for such transactions.
+	StateMutations []*Mutation `protobuf:"bytes,5,rep,name=state_mutations,json=stateMutations,proto3" json:"state_mutations,omitempty"`
+	LockAware      bool        `protobuf:"varint,6,opt,name=lock_aware,json=lockAware,proto3" json:"lock_aware,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ResolverTransaction) Reset() {
@@ -1584,16 +1589,33 @@ func (x *ResolverTransaction) GetReportConflictingKeys() bool {
 	return false
 }
 
+func (x *ResolverTransaction) GetStateMutations() []*Mutation {
+	if x != nil {
+		return x.StateMutations
+	}
+	return nil
+}
+
+func (x *ResolverTransaction) GetLockAware() bool {
+	if x != nil {
+		return x.LockAware
+	}
+	return false
+}
+
 // Batches reach a resolver in version order: a batch is resolved only after
 // the batch whose version is its prev_version.
 type ResolveTransactionBatchRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PrevVersion   int64                  `protobuf:"varint,1,opt,name=prev_version,json=prevVersion,proto3" json:"prev_version,omitempty"`
-	Version       int64                  `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
-	ProxyId       string                 `protobuf:"bytes,3,opt,name=proxy_id,json=proxyId,proto3" json:"proxy_id,omitempty"`
-	Transactions  []*ResolverTransaction `protobuf:"bytes,4,rep,name=transactions,proto3" json:"transactions,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	PrevVersion  int64                  `protobuf:"varint,1,opt,name=prev_version,json=prevVersion,proto3" json:"prev_version,omitempty"`
+	Version      int64                  `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	ProxyId      string                 `protobuf:"bytes,3,opt,name=proxy_id,json=proxyId,proto3" json:"proxy_id,omitempty"`
+	Transactions []*ResolverTransaction `protobuf:"bytes,4,rep,name=transactions,proto3" json:"transactions,omitempty"`
+	// last_received_version: the proxy has applied every state transaction
+	// up to this version; the reply carries the others' after it.
+	LastReceivedVersion int64 `protobuf:"varint,5,opt,name=last_received_version,json=lastReceivedVersion,proto3" json:"last_received_version,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *ResolveTransactionBatchRequest) Reset() {
@@ -1654,15 +1676,26 @@ func (x *ResolveTransactionBatchRequest) GetTransactions() []*ResolverTransactio
 	return nil
 }
 
+func (x *ResolveTransactionBatchRequest) GetLastReceivedVersion() int64 {
+	if x != nil {
+		return x.LastReceivedVersion
+	}
+	return 0
+}
+
 // committed[i]: 0 conflict, 1 committed, 2 too old (read version before the
 // resolver's window). conflicting[i] lists read-range indexes of
 // transaction i that conflicted, when it asked for them.
 type ResolveTransactionBatchReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Committed     []uint32               `protobuf:"varint,1,rep,packed,name=committed,proto3" json:"committed,omitempty"`
-	Conflicting   []*ConflictingRanges   `protobuf:"bytes,2,rep,name=conflicting,proto3" json:"conflicting,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Committed   []uint32               `protobuf:"varint,1,rep,packed,name=committed,proto3" json:"committed,omitempty"`
+	Conflicting []*ConflictingRanges   `protobuf:"bytes,2,rep,name=conflicting,proto3" json:"conflicting,omitempty"`
+	// state_transactions are the other proxies' state transactions of the
+	// versions after last_received_version and before this batch's, in
+	// version and batch order, each with this resolver's verdict.
+	StateTransactions []*StateTransaction `protobuf:"bytes,3,rep,name=state_transactions,json=stateTransactions,proto3" json:"state_transactions,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ResolveTransactionBatchReply) Reset() {
@@ -1705,6 +1738,13 @@ func (x *ResolveTransactionBatchReply) GetCommitted() []uint32 {
 func (x *ResolveTransactionBatchReply) GetConflicting() []*ConflictingRanges {
 	if x != nil {
 		return x.Conflicting
+	}
+	return nil
+}
+
+func (x *ResolveTransactionBatchReply) GetStateTransactions() []*StateTransaction {
+	if x != nil {
+		return x.StateTransactions
 	}
 	return nil
 }
@@ -3069,6 +3109,86 @@ func (*TLogConfirmRunningReply) Descriptor() ([]byte, []int) {
 	return file_db_wire_txn_proto_rawDescGZIP(), []int{52}
 }
 
+// StateTransaction is a transaction that wrote the commit proxies' state,
+// as one resolver saw it: committed is its verdict (as in
+// ResolveTransactionBatchReply.committed), index the transaction's place in
+// its batch (for its versionstamp).
+type StateTransaction struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       int64                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	Index         uint32                 `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	Committed     uint32                 `protobuf:"varint,3,opt,name=committed,proto3" json:"committed,omitempty"`
+	LockAware     bool                   `protobuf:"varint,4,opt,name=lock_aware,json=lockAware,proto3" json:"lock_aware,omitempty"`
+	Mutations     []*Mutation            `protobuf:"bytes,5,rep,name=mutations,proto3" json:"mutations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StateTransaction) Reset() {
+	*x = StateTransaction{}
+	mi := &file_db_wire_txn_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StateTransaction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StateTransaction) ProtoMessage() {}
+
+func (x *StateTransaction) ProtoReflect() protoreflect.Message {
+	mi := &file_db_wire_txn_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StateTransaction.ProtoReflect.Descriptor instead.
+func (*StateTransaction) Descriptor() ([]byte, []int) {
+	return file_db_wire_txn_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *StateTransaction) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *StateTransaction) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *StateTransaction) GetCommitted() uint32 {
+	if x != nil {
+		return x.Committed
+	}
+	return 0
+}
+
+func (x *StateTransaction) GetLockAware() bool {
+	if x != nil {
+		return x.LockAware
+	}
+	return false
+}
+
+func (x *StateTransaction) GetMutations() []*Mutation {
+	if x != nil {
+		return x.Mutations
+	}
+	return nil
+}
+
 var File_db_wire_txn_proto protoreflect.FileDescriptor
 
 const file_db_wire_txn_proto_rawDesc = "" +
@@ -3178,20 +3298,25 @@ const file_db_wire_txn_proto_rawDesc = "" +
 	"\x03end\x18\x02 \x01(\fR\x03end\x127\n" +
 	"\aservers\x18\x03 \x03(\v2\x1d.strata.wire.StorageInterfaceR\aservers\"P\n" +
 	"\x1aGetKeyServerLocationsReply\x122\n" +
-	"\x06shards\x18\x01 \x03(\v2\x1a.strata.wire.ShardLocationR\x06shards\"\x84\x02\n" +
+	"\x06shards\x18\x01 \x03(\v2\x1a.strata.wire.ShardLocationR\x06shards\"\xe3\x02\n" +
 	"\x13ResolverTransaction\x12!\n" +
 	"\fread_version\x18\x01 \x01(\x03R\vreadVersion\x12G\n" +
 	"\x14read_conflict_ranges\x18\x02 \x03(\v2\x15.strata.wire.KeyRangeR\x12readConflictRanges\x12I\n" +
 	"\x15write_conflict_ranges\x18\x03 \x03(\v2\x15.strata.wire.KeyRangeR\x13writeConflictRanges\x126\n" +
-	"\x17report_conflicting_keys\x18\x04 \x01(\bR\x15reportConflictingKeys\"\xbe\x01\n" +
+	"\x17report_conflicting_keys\x18\x04 \x01(\bR\x15reportConflictingKeys\x12>\n" +
+	"\x0fstate_mutations\x18\x05 \x03(\v2\x15.strata.wire.MutationR\x0estateMutations\x12\x1d\n" +
+	"\n" +
+	"lock_aware\x18\x06 \x01(\bR\tlockAware\"\xf2\x01\n" +
 	"\x1eResolveTransactionBatchRequest\x12!\n" +
 	"\fprev_version\x18\x01 \x01(\x03R\vprevVersion\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\x12\x19\n" +
 	"\bproxy_id\x18\x03 \x01(\tR\aproxyId\x12D\n" +
-	"\ftransactions\x18\x04 \x03(\v2 .strata.wire.ResolverTransactionR\ftransactions\"~\n" +
+	"\ftransactions\x18\x04 \x03(\v2 .strata.wire.ResolverTransactionR\ftransactions\x122\n" +
+	"\x15last_received_version\x18\x05 \x01(\x03R\x13lastReceivedVersion\"\xcc\x01\n" +
 	"\x1cResolveTransactionBatchReply\x12\x1c\n" +
 	"\tcommitted\x18\x01 \x03(\rR\tcommitted\x12@\n" +
-	"\vconflicting\x18\x02 \x03(\v2\x1e.strata.wire.ConflictingRangesR\vconflicting\"-\n" +
+	"\vconflicting\x18\x02 \x03(\v2\x1e.strata.wire.ConflictingRangesR\vconflicting\x12L\n" +
+	"\x12state_transactions\x18\x03 \x03(\v2\x1d.strata.wire.StateTransactionR\x11stateTransactions\"-\n" +
 	"\x11ConflictingRanges\x12\x18\n" +
 	"\aindexes\x18\x01 \x03(\rR\aindexes\"X\n" +
 	"\x0fTaggedMutations\x12\x10\n" +
@@ -3271,7 +3396,14 @@ const file_db_wire_txn_proto_rawDesc = "" +
 	"\x06shards\x18\x03 \x03(\v2\x1d.strata.wire.StorageShardInfoR\x06shards\x12\x18\n" +
 	"\aversion\x18\x04 \x01(\x03R\aversion\"\x1b\n" +
 	"\x19TLogConfirmRunningRequest\"\x19\n" +
-	"\x17TLogConfirmRunningReplyB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
+	"\x17TLogConfirmRunningReply\"\xb4\x01\n" +
+	"\x10StateTransaction\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x03R\aversion\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\rR\x05index\x12\x1c\n" +
+	"\tcommitted\x18\x03 \x01(\rR\tcommitted\x12\x1d\n" +
+	"\n" +
+	"lock_aware\x18\x04 \x01(\bR\tlockAware\x123\n" +
+	"\tmutations\x18\x05 \x03(\v2\x15.strata.wire.MutationR\tmutationsB%Z#github.com/strata-db/strata/db/wireb\x06proto3"
 
 var (
 	file_db_wire_txn_proto_rawDescOnce sync.Once
@@ -3285,7 +3417,7 @@ func file_db_wire_txn_proto_rawDescGZIP() []byte {
 	return file_db_wire_txn_proto_rawDescData
 }
 
-var file_db_wire_txn_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_db_wire_txn_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_db_wire_txn_proto_goTypes = []any{
 	(*KeyValue)(nil),                       // 0: strata.wire.KeyValue
 	(*Mutation)(nil),                       // 1: strata.wire.Mutation
@@ -3340,6 +3472,7 @@ var file_db_wire_txn_proto_goTypes = []any{
 	(*ShardMetricsReply)(nil),              // 50: strata.wire.ShardMetricsReply
 	(*TLogConfirmRunningRequest)(nil),      // 51: strata.wire.TLogConfirmRunningRequest
 	(*TLogConfirmRunningReply)(nil),        // 52: strata.wire.TLogConfirmRunningReply
+	(*StateTransaction)(nil),               // 53: strata.wire.StateTransaction
 }
 var file_db_wire_txn_proto_depIdxs = []int32{
 	5,  // 0: strata.wire.ClientDBInfo.grv_proxies:type_name -> strata.wire.GrvProxyInterface
@@ -3351,22 +3484,25 @@ var file_db_wire_txn_proto_depIdxs = []int32{
 	23, // 6: strata.wire.GetKeyServerLocationsReply.shards:type_name -> strata.wire.ShardLocation
 	2,  // 7: strata.wire.ResolverTransaction.read_conflict_ranges:type_name -> strata.wire.KeyRange
 	2,  // 8: strata.wire.ResolverTransaction.write_conflict_ranges:type_name -> strata.wire.KeyRange
-	25, // 9: strata.wire.ResolveTransactionBatchRequest.transactions:type_name -> strata.wire.ResolverTransaction
-	28, // 10: strata.wire.ResolveTransactionBatchReply.conflicting:type_name -> strata.wire.ConflictingRanges
-	1,  // 11: strata.wire.TaggedMutations.mutations:type_name -> strata.wire.Mutation
-	29, // 12: strata.wire.TLogCommitRequest.messages:type_name -> strata.wire.TaggedMutations
-	1,  // 13: strata.wire.VersionedMutations.mutations:type_name -> strata.wire.Mutation
-	32, // 14: strata.wire.TLogPeekReply.messages:type_name -> strata.wire.VersionedMutations
-	3,  // 15: strata.wire.GetKeyRequest.selector:type_name -> strata.wire.KeySelector
-	3,  // 16: strata.wire.GetKeyReply.selector:type_name -> strata.wire.KeySelector
-	0,  // 17: strata.wire.GetKeyValuesReply.data:type_name -> strata.wire.KeyValue
-	47, // 18: strata.wire.TLogLockReply.tags:type_name -> strata.wire.TLogTagState
-	48, // 19: strata.wire.ShardMetricsReply.shards:type_name -> strata.wire.StorageShardInfo
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	1,  // 9: strata.wire.ResolverTransaction.state_mutations:type_name -> strata.wire.Mutation
+	25, // 10: strata.wire.ResolveTransactionBatchRequest.transactions:type_name -> strata.wire.ResolverTransaction
+	28, // 11: strata.wire.ResolveTransactionBatchReply.conflicting:type_name -> strata.wire.ConflictingRanges
+	53, // 12: strata.wire.ResolveTransactionBatchReply.state_transactions:type_name -> strata.wire.StateTransaction
+	1,  // 13: strata.wire.TaggedMutations.mutations:type_name -> strata.wire.Mutation
+	29, // 14: strata.wire.TLogCommitRequest.messages:type_name -> strata.wire.TaggedMutations
+	1,  // 15: strata.wire.VersionedMutations.mutations:type_name -> strata.wire.Mutation
+	32, // 16: strata.wire.TLogPeekReply.messages:type_name -> strata.wire.VersionedMutations
+	3,  // 17: strata.wire.GetKeyRequest.selector:type_name -> strata.wire.KeySelector
+	3,  // 18: strata.wire.GetKeyReply.selector:type_name -> strata.wire.KeySelector
+	0,  // 19: strata.wire.GetKeyValuesReply.data:type_name -> strata.wire.KeyValue
+	47, // 20: strata.wire.TLogLockReply.tags:type_name -> strata.wire.TLogTagState
+	48, // 21: strata.wire.ShardMetricsReply.shards:type_name -> strata.wire.StorageShardInfo
+	1,  // 22: strata.wire.StateTransaction.mutations:type_name -> strata.wire.Mutation
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_db_wire_txn_proto_init() }
@@ -3380,7 +3516,7 @@ func file_db_wire_txn_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_db_wire_txn_proto_rawDesc), len(file_db_wire_txn_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   53,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

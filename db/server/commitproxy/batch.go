@@ -20,6 +20,8 @@ type batch struct {
 	versionReply   flow.Future[*wire.GetCommitVersionReply]
 	prev           kv.Version
 	version        kv.Version
+	// state are the other proxies' state transactions before version.
+	state []*wire.StateTransaction
 }
 
 // txn is one transaction of a batch and, once decided, its outcome.
@@ -171,12 +173,16 @@ func (p *Proxy) sendToResolvers(e *flow.Env, b *batch) []flow.Future[*wire.Resol
 			Version:      int64(b.version),
 			ProxyId:      p.cfg.ID,
 			Transactions: make([]*wire.ResolverTransaction, len(b.txns)),
+
+			LastReceivedVersion: int64(p.stateApplied),
 		}
 		for j, t := range b.txns {
 			rt := &wire.ResolverTransaction{ReadVersion: t.req.Msg.GetReadVersion(), ReportConflictingKeys: t.req.Msg.GetReportConflictingKeys()}
 			if t.err == nil {
 				rt.ReadConflictRanges = clipRanges(t.req.Msg.GetReadConflictRanges(), r.Range)
 				rt.WriteConflictRanges = clipRanges(t.req.Msg.GetWriteConflictRanges(), r.Range)
+				rt.StateMutations = stateMutations(t.req.Msg.GetMutations())
+				rt.LockAware = t.req.Msg.GetLockAware()
 			} else {
 				// A refused transaction's read version may be anything a
 				// client sent (even at or above the batch's version, which
@@ -199,8 +205,10 @@ func (p *Proxy) collectVerdicts(c *flow.Ctx, b *batch, replies []flow.Future[*wi
 	}
 	tooOld := make([]bool, len(b.txns))
 	conflict := make([]bool, len(b.txns))
+	reps := make([]*wire.ResolveTransactionBatchReply, len(replies))
 	for i, f := range replies {
 		rep, _ := f.Get()
+		reps[i] = rep
 		verdicts := rep.GetCommitted()
 		if len(verdicts) != len(b.txns) {
 			return fmt.Errorf("resolver %d: %d verdicts for %d transactions: %w", i, len(verdicts), len(b.txns), errResolverReply)
@@ -217,6 +225,7 @@ func (p *Proxy) collectVerdicts(c *flow.Ctx, b *batch, replies []flow.Future[*wi
 			}
 		}
 	}
+	b.state = combineState(reps)
 	for j, t := range b.txns {
 		switch {
 		case t.err != nil:
@@ -231,8 +240,11 @@ func (p *Proxy) collectVerdicts(c *flow.Ctx, b *batch, replies []flow.Future[*wi
 
 // logRequest builds the batch's log push: the committed transactions'
 // mutations in batch order, versionstamps substituted, tagged by the shard
-// map (after applying the batch's own \xff/keyServers/ changes, in order).
+// map (after applying the other proxies' state transactions before it and
+// the batch's own \xff/keyServers/ changes, in order).
 func (p *Proxy) logRequest(b *batch) *wire.TLogCommitRequest {
+	p.applyOthersState(b.state)
+	p.stateApplied = max(p.stateApplied, b.version)
 	tags := newTagger()
 	for i, t := range b.txns {
 		if t.err != nil {

@@ -45,6 +45,9 @@ type Proxy struct {
 
 	shards *shardMap
 	lock   lockState
+	// stateApplied is the version up to which every state transaction
+	// (see state.go) is applied to shards and lock.
+	stateApplied kv.Version
 	// batchNum numbers this proxy's batches from 1; it is also the
 	// sequencer request number.
 	batchNum uint64
@@ -250,9 +253,9 @@ func (p *Proxy) observeBatchLatency(d time.Duration) {
 func (p *Proxy) accept(c *flow.Ctx, b *batch, r *commitRequest) {
 	p.m.transactions.Inc()
 	size, err := checkTransaction(r.Msg)
-	if err == nil {
-		err = p.lock.refuses(r.Msg)
-	}
+	// Not the lock: this proxy may not yet know of a lock or unlock
+	// another proxy committed. It is checked once the batch has the
+	// state transactions before it (logRequest).
 	if err == nil {
 		err = checkLockWrites(r.Msg)
 	}

@@ -250,3 +250,65 @@ func TestReadsBeforeTheFirstVersionAreTooOld(t *testing.T) {
 		return nil
 	})
 }
+
+// State transactions reach the other proxies, in version order with this
+// resolver's verdicts, never their own proxy; a proxy that has not
+// received ones the resolver has since forgotten is refused.
+func TestStateTransactionsReachTheOtherProxies(t *testing.T) {
+	lock := []*wire.Mutation{{Type: uint32(kv.SetValue), Key: kv.DBLockedKey, Param: []byte("uid")}}
+	stateTxn := func(rv int64, conflictOn string) *wire.ResolverTransaction {
+		tx := &wire.ResolverTransaction{ReadVersion: rv, StateMutations: lock, LockAware: true,
+			WriteConflictRanges: []*wire.KeyRange{{Begin: []byte("s"), End: []byte("s\x00")}}}
+		if conflictOn != "" {
+			tx.ReadConflictRanges = []*wire.KeyRange{{Begin: []byte(conflictOn), End: []byte(conflictOn + "\x00")}}
+		}
+		return tx
+	}
+	batch := func(proxy string, prev, v, last int64, txns ...*wire.ResolverTransaction) *wire.ResolveTransactionBatchRequest {
+		return &wire.ResolveTransactionBatchRequest{ProxyId: proxy, PrevVersion: prev, Version: v, LastReceivedVersion: last, Transactions: txns}
+	}
+	runScript(t, resolver.Config{InitialVersion: 100}, func(cl *client) error {
+		// cp1 at 200: a state transaction that commits and one that
+		// conflicts with it (it read "s", written at 200 before it).
+		if _, err := cl.call(batch("cp1", 100, 200, 0, stateTxn(100, ""), stateTxn(150, "s"))); err != nil {
+			return err
+		}
+		rep, err := cl.call(batch("cp2", 200, 300, 0, &wire.ResolverTransaction{ReadVersion: 250}))
+		if err != nil {
+			return err
+		}
+		want := []*wire.StateTransaction{
+			{Version: 200, Index: 0, Committed: 1, LockAware: true, Mutations: lock},
+			{Version: 200, Index: 1, Committed: 0, LockAware: true, Mutations: lock},
+		}
+		if diff := cmp.Diff(want, rep.StateTransactions, protocmp.Transform()); diff != "" {
+			t.Errorf("cp2's state transactions (-want +got):\n%s", diff)
+		}
+		// cp1 never gets its own back; cp2, having received up to 300, no
+		// longer gets those of 200.
+		rep, err = cl.call(batch("cp1", 300, 400, 200))
+		if err != nil {
+			return err
+		}
+		if len(rep.StateTransactions) != 0 {
+			t.Errorf("cp1 got its own state transactions: %v", rep.StateTransactions)
+		}
+		rep, err = cl.call(batch("cp2", 400, 500, 300))
+		if err != nil {
+			return err
+		}
+		if len(rep.StateTransactions) != 0 {
+			t.Errorf("cp2 got state transactions again: %v", rep.StateTransactions)
+		}
+		// Much later, the one of 200 is forgotten: a proxy that last
+		// received before it is refused.
+		far := int64(500 + 11*kv.MVCCWindow)
+		if _, err := cl.call(batch("cp2", 500, far, 500, stateTxn(499, ""))); err != nil {
+			return err
+		}
+		if _, err := cl.call(batch("cp3", far, far+1, 0)); !errors.Is(err, kv.ErrCommitUnknownResult) {
+			t.Errorf("a proxy that missed forgotten state transactions: %v, want commit_unknown_result", err)
+		}
+		return nil
+	})
+}

@@ -49,6 +49,7 @@ type Resolver struct {
 	listener *flow.Listener[*wire.ResolveTransactionBatchRequest, *wire.ResolveTransactionBatchReply]
 	chain    versionChain
 	replies  *recentReplies
+	state    stateLog
 	serve    *flow.Actor
 	stopped  bool
 }
@@ -147,6 +148,15 @@ func (r *Resolver) answer(req request) {
 
 func (r *Resolver) resolve(req request) {
 	prev, v := kv.Version(req.Msg.PrevVersion), kv.Version(req.Msg.Version)
+	state, err := r.state.since(req.Msg.ProxyId, kv.Version(req.Msg.LastReceivedVersion), v)
+	if err != nil {
+		// Not resolved: the batch stays out of the chain, and the proxy
+		// ends the generation.
+		r.env.Trace(flow.SevWarnAlw, "ResolverStateForgotten", flow.D("Proxy", req.Msg.ProxyId),
+			flow.D("LastReceived", req.Msg.LastReceivedVersion), flow.D("Forgotten", r.state.forgotten))
+		req.Fail(err)
+		return
+	}
 	start := r.env.Now()
 	batch := clip(req.Msg, r.cfg.Keys)
 	// Reads older than the window, or older than this resolver's first
@@ -154,6 +164,8 @@ func (r *Resolver) resolve(req request) {
 	// from before it, so it cannot detect conflicts with them.
 	results := r.set.Resolve(batch.txns, v, max(r.cfg.InitialVersion, v-kv.MVCCWindow))
 	reply := batch.reply(req.Msg, results)
+	reply.StateTransactions = state
+	r.state.record(req.Msg, reply.Committed)
 	r.record(results, r.env.Now().Sub(start))
 	r.replies.add(prev, v, reply)
 	r.chain.advance(v)

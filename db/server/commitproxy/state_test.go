@@ -1,0 +1,154 @@
+package commitproxy_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/server/commitproxy"
+	"github.com/strata-db/strata/db/server/grvproxy"
+	"github.com/strata-db/strata/db/server/resolver"
+	"github.com/strata-db/strata/db/server/sequencer"
+	"github.com/strata-db/strata/db/sim"
+	"github.com/strata-db/strata/db/wire"
+	"google.golang.org/protobuf/proto"
+)
+
+// newStateCluster is newClusterN with two commit proxies and the real
+// resolvers (split at "m"), which carry each proxy's state transactions to
+// the other.
+func newStateCluster(t *testing.T, seed uint64) *cluster {
+	t.Helper()
+	s := sim.New(seed, sim.Options{})
+	cl := &cluster{s: s}
+	add := func(boot sim.BootFunc) *sim.Process { return s.AddProcess(s.AddMachine(flow.Locality{}), 1, boot) }
+	var seq *wire.SequencerInterface
+	cl.seqProc = add(func(e *flow.Env) {
+		sq, err := sequencer.New(e, sequencer.Config{ID: "seq", InitialVersion: initialVersion})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq = sq.Interface()
+	})
+	ranges := []kv.KeyRange{{Begin: []byte{}, End: []byte("m")}, {Begin: []byte("m"), End: kv.AllKeys.End}}
+	var rs []commitproxy.Resolver
+	for i, r := range ranges {
+		add(func(e *flow.Env) {
+			res := resolver.New(e, resolver.Config{ID: string(rune('r' + i)), Keys: r, InitialVersion: initialVersion})
+			rs = append(rs, commitproxy.Resolver{Interface: res.Interface(), Range: r})
+		})
+	}
+	var logs []*wire.TLogInterface
+	for i := range cl.logs {
+		cl.logs[i] = &fakeLog{fsync: time.Millisecond}
+		cl.logProcs[i] = add(func(e *flow.Env) { logs = append(logs, serveLog(e, cl.logs[i])) })
+	}
+	for _, id := range []string{"cp1", "cp2"} {
+		add(func(e *flow.Env) {
+			p, err := commitproxy.New(e, commitproxy.Config{ID: id, Sequencer: seq, Resolvers: rs, TLogs: logs, Shards: testShards()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cl.cps = append(cl.cps, p.Interface())
+		})
+	}
+	cl.cp = cl.cps[0]
+	add(func(e *flow.Env) {
+		g, err := grvproxy.New(e, grvproxy.Config{Sequencer: seq})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl.grv = g.Interface()
+	})
+	cl.client = add(func(*flow.Env) {}).Env()
+	return cl
+}
+
+// commitVia commits req through cp at a fresh read version.
+func commitErrVia(c *flow.Ctx, cl *cluster, cp *wire.CommitProxyInterface, req *wire.CommitTransactionRequest) (int64, error) {
+	rv, err := cl.readVersion(c)
+	if err != nil {
+		return 0, err
+	}
+	req.ReadVersion = rv
+	rep, err := flow.Await(c, cl.commitVia(cp, req))
+	return rep.GetVersion(), err
+}
+
+// A lock committed through one proxy refuses plain transactions on the
+// other, and an unlock through the other frees the first.
+func TestLockReachesEveryProxy(t *testing.T) {
+	cl := newStateCluster(t, 41)
+	lockKey, unlock := string(kv.DBLockedKey), clearLock(kv.DBLockedKey, kv.KeyAfter(kv.DBLockedKey))
+	cl.run(t, time.Minute, func(c *flow.Ctx) error {
+		cp1, cp2 := cl.cps[0], cl.cps[1]
+		steps := []struct {
+			name string
+			via  *wire.CommitProxyInterface
+			req  *wire.CommitTransactionRequest
+			want error
+		}{
+			{"plain write on proxy 2", cp2, set("a", "1"), nil},
+			{"lock on proxy 1", cp1, lockAware(set(lockKey, string(lockUID))), nil},
+			{"plain write on proxy 2 while locked", cp2, set("a", "2"), kv.ErrDatabaseLocked},
+			{"lock_aware write on proxy 2 while locked", cp2, lockAware(set("b", "1")), nil},
+			{"unlock on proxy 2", cp2, lockAware(unlock), nil},
+			{"plain write on proxy 1 after unlock", cp1, set("a", "3"), nil},
+			{"plain write on proxy 2 after unlock", cp2, set("a", "4"), nil},
+		}
+		for _, s := range steps {
+			_, err := commitErrVia(c, cl, s.via, s.req)
+			if (s.want == nil) != (err == nil) || (s.want != nil && !errors.Is(err, s.want)) {
+				t.Errorf("%s: %v, want %v", s.name, err, s.want)
+			}
+		}
+		return nil
+	})
+}
+
+// A shard map change committed through one proxy tags the other proxy's
+// later writes and shows in its locations, and the proxy that did not
+// commit it does not tag the leaver's removal again.
+func TestShardMapChangeReachesEveryProxy(t *testing.T) {
+	cl := newStateCluster(t, 42)
+	moved, err := proto.Marshal(&wire.ShardLocation{Servers: []*wire.StorageInterface{{Address: "10.9.9.9:1", Id: "h", Tag: 7}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.run(t, time.Minute, func(c *flow.Ctx) error {
+		cp1, cp2 := cl.cps[0], cl.cps[1]
+		// Move [p, \xff\xff) from tag 4 to tag 7 through proxy 1.
+		move := &wire.CommitTransactionRequest{Mutations: []*wire.Mutation{
+			{Type: uint32(kv.SetValue), Key: append(commitproxy.KeyServersPrefix, 'p'), Param: moved},
+		}}
+		mv, err := commitErrVia(c, cl, cp1, move)
+		if err != nil {
+			return err
+		}
+		if m := pushedAt(cl.logs[0], mv, 4); len(m) != 1 || kv.MutationType(m[0].GetType()) != kv.PrivateRemoveShard {
+			t.Errorf("the move's push to the leaver (tag 4): %v, want one PrivateRemoveShard", m)
+		}
+		v, err := commitErrVia(c, cl, cp2, set("x", "1"))
+		if err != nil {
+			return err
+		}
+		if m := pushedAt(cl.logs[0], v, 7); !hasMutation(m, "x", "1") {
+			t.Errorf("proxy 2's write to x after the move went to tag 7's %v", m)
+		}
+		if m := pushedAt(cl.logs[0], v, 4); len(m) != 0 {
+			t.Errorf("proxy 2 still tagged the leaver (tag 4): %v", m)
+		}
+		st := flow.NewRequestStream(flow.Endpoint{Addr: flow.Address(cp2.Address), Token: cp2.GetKeyServerLocations},
+			flow.ProtoCodec[*wire.GetKeyServerLocationsRequest](), flow.ProtoCodec[*wire.GetKeyServerLocationsReply]())
+		rep, err := flow.Await(c, st.GetReply(cl.client, &wire.GetKeyServerLocationsRequest{Begin: []byte("x"), End: []byte("y")}))
+		if err != nil {
+			return err
+		}
+		if s := rep.GetShards(); len(s) != 1 || len(s[0].GetServers()) != 1 || s[0].GetServers()[0].GetTag() != 7 {
+			t.Errorf("proxy 2's location of x: %v, want tag 7", s)
+		}
+		return nil
+	})
+}
