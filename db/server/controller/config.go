@@ -29,9 +29,17 @@ type ConfigurationReader interface {
 // \xff/conf/failed/) and the zone under maintenance.
 type Settings struct {
 	RedundancyMode, StorageEngine string
-	Exclusions                    []kv.Exclusion
+	// Roles are the role counts `configure` set (0: the mode's default).
+	Roles      RoleCounts
+	Exclusions []kv.Exclusion
 	// Maintenance is the zone data distribution leaves alone, if any.
 	Maintenance *kv.HealthyZone
+}
+
+// RoleCounts are the numbers of transaction roles a configuration asks
+// for; 0 leaves one to the redundancy mode's default.
+type RoleCounts struct {
+	CommitProxies, GRVProxies, Resolvers, Logs int
 }
 
 // Config configures a Member.
@@ -88,4 +96,16 @@ func Priority(class string) uint64 {
 	default:
 		return 1
 	}
+}
+
+// setIn writes the counts into conf.
+func (r RoleCounts) setIn(conf *wire.DatabaseConfiguration) {
+	conf.CommitProxies, conf.GrvProxies = int32(r.CommitProxies), int32(r.GRVProxies)
+	conf.Resolvers, conf.Logs = int32(r.Resolvers), int32(r.Logs)
+}
+
+// in reports whether conf asks for the same counts.
+func (r RoleCounts) in(conf *wire.DatabaseConfiguration) bool {
+	return int(conf.GetCommitProxies()) == r.CommitProxies && int(conf.GetGrvProxies()) == r.GRVProxies &&
+		int(conf.GetResolvers()) == r.Resolvers && int(conf.GetLogs()) == r.Logs
 }

@@ -37,9 +37,10 @@ type Controller struct {
 	started  time.Time
 
 	workers map[flow.Address]*worker
-	// redundancy and engine are the configuration read from the
-	// database, "" until read.
+	// redundancy, engine and roles are the configuration read from the
+	// database, "" and zero until read.
 	redundancy, engine string
+	roles              RoleCounts
 
 	// The database's recovery: the running generation (nil before the
 	// first recovery), its ServerDBInfo and the recovery phase.
@@ -221,7 +222,7 @@ func (cc *Controller) readConfiguration(c *flow.Ctx) error {
 		case err != nil:
 			c.Trace(flow.SevInfo, "ControllerConfigurationUnread", flow.D("Error", fmt.Sprint(err)))
 		default:
-			cc.redundancy, cc.engine = got.RedundancyMode, got.StorageEngine
+			cc.redundancy, cc.engine, cc.roles = got.RedundancyMode, got.StorageEngine, got.Roles
 			cc.exclusionList, cc.maintenance = got.Exclusions, got.Maintenance
 			cc.exclusions = cc.excludedAddresses()
 			cc.checkConfiguration()

@@ -151,6 +151,9 @@ func (cc *Controller) recoverOnce(c *flow.Ctx) (*generation, error) {
 	if cc.engine != "" {
 		core.Configuration.StorageEngine = cc.engine
 	}
+	if cc.redundancy != "" {
+		cc.roles.setIn(core.Configuration)
+	}
 	var old *lockedLogs
 	if len(core.GetLogs()) > 0 {
 		cc.setRecoveryState(status.RecoveryLockingOldTxnServers, "Locking the previous generation's logs.")
@@ -337,6 +340,10 @@ func (cc *Controller) checkConfiguration() {
 	}
 	if gen.core.GetConfiguration().GetRedundancyMode() != cc.redundancy {
 		gen.failed.Send("configuration changed to " + cc.redundancy)
+		return
+	}
+	if !cc.roles.in(gen.core.GetConfiguration()) {
+		gen.failed.Send("configuration changed the role counts")
 		return
 	}
 	// An excluded process hosting a transaction role: the next generation

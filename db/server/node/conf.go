@@ -34,6 +34,8 @@ func (r ConfigurationReader) ReadConfiguration(c *flow.Ctx) (controller.Settings
 		return st, err
 	}
 	st.RedundancyMode, st.StorageEngine = cfg.RedundancyMode, cfg.StorageEngine
+	st.Roles = controller.RoleCounts{CommitProxies: cfg.CommitProxies, GRVProxies: cfg.GRVProxies,
+		Resolvers: cfg.Resolvers, Logs: cfg.Logs}
 	for _, row := range rows {
 		if e, _, err := kv.DecodeExclusionKey(row.Key); err == nil {
 			st.Exclusions = append(st.Exclusions, e)

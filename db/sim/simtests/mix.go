@@ -1,11 +1,14 @@
 package simtests
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/sim"
 	"github.com/strata-db/strata/db/sim/simcluster"
 	"github.com/strata-db/strata/db/workloads"
@@ -41,8 +44,14 @@ func runClusterMix(s *sim.Simulation) error {
 	for i := range 1 + rng.IntN(3) {
 		apis = append(apis, workloads.NewApiCorrectness(fmt.Sprintf("api%d/", i), 20+rng.IntN(40)))
 	}
-	s.Note("cluster-mix %s servers=%d zones=%d api=%d", mode, servers, zones, len(apis))
-	if err := d.setup(mode, cycle, bank, nil); err != nil {
+	// Several commit proxies and resolvers share the proxies' state (shard
+	// map, lock) through the resolvers; the counts take effect at the
+	// first recovery the faults cause.
+	proxies, resolvers := 1+rng.IntN(2), 1+rng.IntN(2)
+	s.Note("cluster-mix %s servers=%d zones=%d api=%d commit_proxies=%d resolvers=%d", mode, servers, zones, len(apis), proxies, resolvers)
+	if err := d.setup(mode, cycle, bank, func(c *flow.Ctx, db *client.Database) error {
+		return configureRoles(c, db, proxies, resolvers)
+	}); err != nil {
 		return err
 	}
 	stop := s.Now().Add(mixChaos)
@@ -51,7 +60,10 @@ func runClusterMix(s *sim.Simulation) error {
 		return fmt.Errorf("%s: %w", mode, err)
 	}
 	check := d.Spawn(0, "Check", func(c *flow.Ctx, db *client.Database) error {
-		return mixCheck(c, d, db, mode, cycle, bank)
+		if err := mixCheck(c, d, db, mode, cycle, bank); err != nil {
+			return err
+		}
+		return checkRoleCounts(c, db, proxies, resolvers)
 	})
 	if err := d.WaitAll(5*time.Minute, check); err != nil {
 		return fmt.Errorf("%s: %w", mode, err)
@@ -114,8 +126,8 @@ func mixWorkloads(d clusterDB, cycle *workloads.Cycle, bank *workloads.Bank, api
 // mixCheck is the consistency check after the faults: the workloads'
 // invariants, status healthy (fully replicated, nothing moving, the
 // database available), every replica of every shard identical, and
-// every team as the mode's policy requires, and no storage server
-// serving a range outside its teams.
+// every team as the mode's policy requires, no storage server serving a
+// range outside its teams, and a lock that every commit proxy obeys.
 func mixCheck(c *flow.Ctx, d clusterDB, db *client.Database, mode string, cycle *workloads.Cycle, bank *workloads.Bank) error {
 	// Replicas first: a difference between them explains a broken
 	// invariant better than the invariant does.
@@ -131,8 +143,73 @@ func mixCheck(c *flow.Ctx, d clusterDB, db *client.Database, mode string, cycle 
 	if err := simcluster.CheckShardOwners(c, db); err != nil {
 		return err
 	}
+	if err := checkLock(c, db); err != nil {
+		return err
+	}
 	if err := cycle.Check(c, workloads.FromClient(db)); err != nil {
 		return err
 	}
 	return bank.Check(c, workloads.FromClient(db))
+}
+
+// configureRoles sets the numbers of commit proxies and resolvers, as
+// `configure commit_proxies=N resolvers=M` does.
+func configureRoles(c *flow.Ctx, db *client.Database, proxies, resolvers int) error {
+	return db.Transact(c, func(tr *client.Transaction) error {
+		tr.Options().SetAccessSystemKeys()
+		tr.Options().SetLockAware()
+		tr.Set(kv.ConfKey(kv.ConfCommitProxies), []byte(strconv.Itoa(proxies)))
+		tr.Set(kv.ConfKey(kv.ConfResolvers), []byte(strconv.Itoa(resolvers)))
+		return nil
+	})
+}
+
+// lockChecks is how many plain commits checkLock tries while locked: the
+// client spreads them over the commit proxies.
+const lockChecks = 8
+
+// checkLock locks the database, checks that no plain transaction commits
+// through any commit proxy while it is locked, and unlocks it.
+func checkLock(c *flow.Ctx, db *client.Database) error {
+	setLock := func(locked bool) error {
+		return db.Transact(c, func(tr *client.Transaction) error {
+			tr.Options().SetAccessSystemKeys()
+			tr.Options().SetLockAware()
+			if locked {
+				tr.Set(kv.DBLockedKey, []byte("mix-lock-check"))
+			} else {
+				tr.Clear(kv.DBLockedKey)
+			}
+			return nil
+		})
+	}
+	if err := setLock(true); err != nil {
+		return fmt.Errorf("locking: %w", err)
+	}
+	for i := range lockChecks {
+		tr := db.CreateTransaction()
+		tr.Set([]byte("lock-check/"), []byte{byte(i)})
+		if err := tr.Commit(c); !errors.Is(err, kv.ErrDatabaseLocked) {
+			return fmt.Errorf("a plain commit while the database is locked: %v, want database_locked", err)
+		}
+	}
+	if err := setLock(false); err != nil {
+		return fmt.Errorf("unlocking: %w", err)
+	}
+	return nil
+}
+
+// checkRoleCounts checks that the running generation has the configured
+// numbers of commit proxies and resolvers (the faults caused recoveries,
+// and the configuration change itself ends a generation).
+func checkRoleCounts(c *flow.Ctx, db *client.Database, proxies, resolvers int) error {
+	st, err := simcluster.ReadStatus(c, db)
+	if err != nil {
+		return err
+	}
+	if got := st.Cluster.Configuration; got.CommitProxies != proxies || got.Resolvers != resolvers {
+		return fmt.Errorf("the generation has %d commit proxies and %d resolvers, configured %d and %d",
+			got.CommitProxies, got.Resolvers, proxies, resolvers)
+	}
+	return nil
 }
