@@ -16,17 +16,11 @@ import (
 // The cluster tests simulate many processes for minutes each and run
 // fewer seeds per build (clusterSeeds, clusterFresh); `strata sim --test
 // cluster-... --seeds 500` is the deep run.
-//
-// clusterFresh is 0 while an open bug breaks the Bank invariant in about
-// 1 of 60 fresh cluster-mix seeds (cluster-mix seed 6705853784003942745:
-// "triple: bank: total is 11965, want 12000"): fresh seeds would fail
-// unrelated builds at random. Set STRATA_SIM_CLUSTER_FRESH=N to draw N
-// anyway; put it back to 4 once the bug is fixed.
 const (
 	fixedSeeds   = 40
 	freshSeeds   = 10
 	clusterSeeds = 16
-	clusterFresh = 0
+	clusterFresh = 4
 )
 
 // foundSeed is a seed that found a bug beyond the numbered seeds, with the
