@@ -18,15 +18,15 @@
 // # Lock
 //
 // While the database is locked (kv.DBLockedKey holds the lock's UID),
-// transactions that are not lock_aware get database_locked (1038): at
-// intake, and again in batch order after resolution, so a lock committed by
-// a transaction of a batch refuses the plain transactions after it in the
-// same batch. The proxy starts from Config.Locked (the key's value when the
-// generation starts) and follows the key's committed sets and clears.
-// Writing the key needs lock_aware (else client_invalid_operation, which is
-// not retried, unlike database_locked); atomic operations on it are
-// refused. Like the shard map, a lock committed through another commit
-// proxy is not seen until the next generation.
+// transactions that are not lock_aware get database_locked (1038), in
+// batch order after resolution, so a lock committed by a transaction of a
+// batch refuses the plain transactions after it in the same batch. Not at
+// intake: this proxy may not have received another proxy's lock or unlock
+// yet. The proxy starts from Config.Locked (the key's value when the
+// generation starts) and follows the key's committed sets and clears, its
+// own and the other proxies' (see State). Writing the key needs lock_aware
+// (else client_invalid_operation, which is not retried, unlike
+// database_locked); atomic operations on it are refused.
 //
 // # Batches
 //
@@ -88,9 +88,21 @@
 // in-memory form of \xff/keyServers/ (see KeyServersPrefix): whole shards
 // intersecting [begin, end), an empty end meaning the end of the key space.
 // Committed sets and clears of \xff/keyServers/ keys update the map, in
-// commit order. Changes committed through other commit proxies are not seen
-// yet: FoundationDB forwards them through the resolvers, which this
-// protocol does not do.
+// commit order, including those committed through other commit proxies.
+//
+// # State
+//
+// The shard map and the lock are the proxies' state: every proxy must hold
+// the same at every version (FoundationDB's txnStateStore). A transaction
+// that writes them sends its state mutations and lock_aware option with
+// its resolver request; each resolver hands them, with its verdict, to the
+// other proxies with their next batch (ResolveTransactionBatchReply's
+// state_transactions after the proxy's last_received_version). Before
+// tagging a batch, the proxy applies the other proxies' state transactions
+// of earlier versions in version and batch order: committed only if every
+// resolver said so, refused if a lock refuses it, versionstamps written in
+// as their proxy did. Since the resolvers see every batch in version order,
+// each proxy's state at version v is the same.
 //
 // Metrics (Env.Metrics), prefixed commitproxy.: transactions, committed,
 // conflicts, too_old, rejected, unknown_result, batches counters; latency

@@ -12,6 +12,14 @@
 // proxies arrive interleaved and out of order; a batch seen again (a proxy's
 // retry) gets the reply it got the first time.
 //
+// Resolvers also carry the commit proxies' state transactions (writes of
+// the shard map and the lock) from the proxy that committed them to the
+// others: each batch's reply holds the other proxies' state transactions
+// since the version the proxy last received, with this resolver's
+// verdicts. They are kept for 10 MVCC windows; a proxy silent longer
+// (proxies commit empty batches while idle, so only a cut-off one) gets
+// commit_unknown_result and its generation ends.
+//
 // The conflict detection itself is the pure data structure of package
 // conflict; this package adds the version chain, the request validation
 // and clipping, the reply cache and the metrics.
