@@ -357,3 +357,10 @@ func DecodeLockUID(v []byte) (LockUID, error) {
 	copy(u[:], v)
 	return u, nil
 }
+
+// TxsTag is the log tag of the transactions that change the lock
+// (DBLockedKey): the commit proxy that commits one also tags its lock
+// mutations with TxsTag, so a recovery finds every lock change the
+// coordinated state does not hold yet in the locked logs (FoundationDB's
+// txsTag). No storage server gets this tag.
+const TxsTag uint32 = 1<<32 - 1

@@ -274,6 +274,9 @@ func (p *Proxy) logRequest(b *batch) *wire.TLogCommitRequest {
 			}
 			p.lock.apply(mu)
 			tags.add(p.shards, mu)
+			if touchesLock(mu) {
+				tags.byTag[kv.TxsTag] = append(tags.byTag[kv.TxsTag], mu)
+			}
 			if touched && err == nil {
 				tags.removeShards(p.shards.removed)
 			}

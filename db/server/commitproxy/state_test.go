@@ -99,9 +99,16 @@ func TestLockReachesEveryProxy(t *testing.T) {
 			{"plain write on proxy 2 after unlock", cp2, set("a", "4"), nil},
 		}
 		for _, s := range steps {
-			_, err := commitErrVia(c, cl, s.via, s.req)
+			v, err := commitErrVia(c, cl, s.via, s.req)
 			if (s.want == nil) != (err == nil) || (s.want != nil && !errors.Is(err, s.want)) {
 				t.Errorf("%s: %v, want %v", s.name, err, s.want)
+			}
+			// A committed lock change is also on the txs tag, where a
+			// recovery finds it.
+			if touches := s.req.Mutations[0].GetKey(); err == nil && string(touches) == lockKey {
+				if m := pushedAt(cl.logs[0], v, kv.TxsTag); len(m) != 1 {
+					t.Errorf("%s: txs tag of version %d holds %v, want the lock mutation", s.name, v, m)
+				}
 			}
 		}
 		return nil

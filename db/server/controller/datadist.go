@@ -82,6 +82,12 @@ func (cc *Controller) distribute(c *flow.Ctx, gen *generation) error {
 		if err := c.Sleep(cc.dd.interval); err != nil {
 			return err
 		}
+		if err := cc.syncLock(c, gen); err != nil {
+			if errors.Is(err, flow.ErrOperationCancelled) || errors.Is(err, errGenerationSuperseded) {
+				return err
+			}
+			c.Trace(flow.SevWarn, "ControllerLockSyncFailed", flow.D("Error", err.Error()))
+		}
 		if err := cc.recruitMissingStorage(c, gen); err != nil {
 			if errors.Is(err, flow.ErrOperationCancelled) {
 				return err

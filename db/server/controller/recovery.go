@@ -32,6 +32,9 @@ type generation struct {
 	// failed is fulfilled when a transaction role's process fails.
 	failed    flow.Promise[string]
 	recovered time.Time
+	// lockKnown is the version up to which the coordinated state holds
+	// the lock (see lockstate.go).
+	lockKnown kv.Version
 }
 
 // txProcess is a process hosting transaction roles of a generation.
@@ -160,6 +163,9 @@ func (cc *Controller) recoverOnce(c *flow.Ctx) (*generation, error) {
 		if old, err = cc.lockOldLogs(c, core); err != nil {
 			return nil, err
 		}
+		if err := cc.recoverLock(c, core, old); err != nil {
+			return nil, err
+		}
 	}
 	cc.setRecoveryState(status.RecoveryRecruitingTxnServers, "Recruiting the transaction subsystem.")
 	gen, err := cc.recruitGeneration(c, core, old)
@@ -247,6 +253,9 @@ func (cc *Controller) lockOldLogs(c *flow.Ctx, core *wire.DBCoreState) (*lockedL
 			}
 		}
 		for _, t := range got[0].reply.GetTags() {
+			if t.GetTag() == kv.TxsTag {
+				continue // recoverLock reads it; the next generation starts without it
+			}
 			out.tags = append(out.tags, &wire.LogTagPopped{Tag: t.GetTag(), Popped: t.GetPopped()})
 		}
 		c.Trace(flow.SevInfo, "RecoveryLockedLogs", flow.D("Locked", len(got)), flow.D("Of", len(core.GetLogs())),

@@ -39,7 +39,7 @@ func (cc *Controller) recruitGeneration(c *flow.Ctx, core *wire.DBCoreState, old
 	next := proto.CloneOf(core)
 	next.Epoch = core.GetEpoch() + 1
 	next.RecoveryVersion = int64(rv)
-	gen := &generation{epoch: next.Epoch, rv: rv, core: next, processes: map[flow.Address]*txProcess{}, failed: flow.NewPromise[string]()}
+	gen := &generation{epoch: next.Epoch, rv: rv, core: next, processes: map[flow.Address]*txProcess{}, failed: flow.NewPromise[string](), lockKnown: rv}
 	r := &recruiter{cc: cc, epoch: next.Epoch, gen: gen}
 
 	// Logs first: every other role needs them, and seeding is the slow part.

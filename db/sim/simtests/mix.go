@@ -3,6 +3,7 @@ package simtests
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/sim"
 	"github.com/strata-db/strata/db/sim/simcluster"
+	"github.com/strata-db/strata/db/status"
 	"github.com/strata-db/strata/db/workloads"
 )
 
@@ -143,7 +145,7 @@ func mixCheck(c *flow.Ctx, d clusterDB, db *client.Database, mode string, cycle 
 	if err := simcluster.CheckShardOwners(c, db); err != nil {
 		return err
 	}
-	if err := checkLock(c, db); err != nil {
+	if err := checkLock(c, d, db); err != nil {
 		return err
 	}
 	if err := cycle.Check(c, workloads.FromClient(db)); err != nil {
@@ -168,9 +170,11 @@ func configureRoles(c *flow.Ctx, db *client.Database, proxies, resolvers int) er
 // client spreads them over the commit proxies.
 const lockChecks = 8
 
-// checkLock locks the database, checks that no plain transaction commits
-// through any commit proxy while it is locked, and unlocks it.
-func checkLock(c *flow.Ctx, db *client.Database) error {
+// checkLock locks the database and checks that no plain transaction
+// commits through any commit proxy, before and after a recovery (the lock
+// outlives its generation); then unlocks it and checks, after another
+// recovery, that plain transactions commit again.
+func checkLock(c *flow.Ctx, d clusterDB, db *client.Database) error {
 	setLock := func(locked bool) error {
 		return db.Transact(c, func(tr *client.Transaction) error {
 			tr.Options().SetAccessSystemKeys()
@@ -183,20 +187,66 @@ func checkLock(c *flow.Ctx, db *client.Database) error {
 			return nil
 		})
 	}
+	refused := func(when string) error {
+		for i := range lockChecks {
+			tr := db.CreateTransaction()
+			tr.Set([]byte("lock-check/"), []byte{byte(i)})
+			if err := tr.Commit(c); !errors.Is(err, kv.ErrDatabaseLocked) {
+				return fmt.Errorf("a plain commit while the database is locked (%s): %v, want database_locked", when, err)
+			}
+		}
+		return nil
+	}
 	if err := setLock(true); err != nil {
 		return fmt.Errorf("locking: %w", err)
 	}
-	for i := range lockChecks {
-		tr := db.CreateTransaction()
-		tr.Set([]byte("lock-check/"), []byte{byte(i)})
-		if err := tr.Commit(c); !errors.Is(err, kv.ErrDatabaseLocked) {
-			return fmt.Errorf("a plain commit while the database is locked: %v, want database_locked", err)
-		}
+	if err := refused("just locked"); err != nil {
+		return err
+	}
+	if err := d.recover(c, db); err != nil {
+		return err
+	}
+	if err := refused("after a recovery"); err != nil {
+		return err
 	}
 	if err := setLock(false); err != nil {
 		return fmt.Errorf("unlocking: %w", err)
 	}
-	return nil
+	if err := d.recover(c, db); err != nil {
+		return err
+	}
+	return db.Transact(c, func(tr *client.Transaction) error {
+		tr.Set([]byte("lock-check/"), []byte("unlocked"))
+		return nil
+	})
+}
+
+// recover reboots the sequencer's process and waits until a later
+// generation is fully recovered.
+func (d clusterDB) recover(c *flow.Ctx, db *client.Database) error {
+	st, err := simcluster.ReadStatus(c, db)
+	if err != nil {
+		return err
+	}
+	was := st.Cluster.Generation
+	for addr, p := range st.Cluster.Processes {
+		if slices.ContainsFunc(p.Roles, func(r status.Role) bool { return r.Role == status.RoleMaster }) {
+			if proc := d.Sim.Process(flow.Address(addr)); proc != nil {
+				d.Sim.Reboot(proc, time.Second)
+			}
+		}
+	}
+	deadline := c.Now().Add(time.Minute)
+	for c.Now().Before(deadline) {
+		if err := c.Sleep(200 * time.Millisecond); err != nil {
+			return err
+		}
+		st, err := simcluster.ReadStatus(c, db)
+		if err == nil && st.Cluster.Generation > was && st.Cluster.RecoveryState.Name == status.RecoveryFullyRecovered {
+			return nil
+		}
+	}
+	return fmt.Errorf("no recovery after generation %d within a minute", was)
 }
 
 // checkRoleCounts checks that the running generation has the configured
