@@ -274,7 +274,7 @@ func (p *Proxy) logRequest(b *batch) *wire.TLogCommitRequest {
 			}
 			p.lock.apply(mu)
 			tags.add(p.shards, mu)
-			if touchesLock(mu) {
+			if p.cfg.TagLockChanges && touchesLock(mu) {
 				tags.byTag[kv.TxsTag] = append(tags.byTag[kv.TxsTag], mu)
 			}
 			if touched && err == nil {

@@ -32,6 +32,11 @@ type Config struct {
 	// lock_aware fail with database_locked; later changes come from the
 	// key's committed mutations.
 	Locked []byte
+	// TagLockChanges also tags committed lock changes with kv.TxsTag, for
+	// a cluster controller that carries the lock across generations (it
+	// reads and pops the tag). A single process, which pops nothing but
+	// its storage tag, leaves it off.
+	TagLockChanges bool
 
 	// While batches are in flight, batch starts are spaced by the batch
 	// interval: a tenth of the smoothed batch latency, at least

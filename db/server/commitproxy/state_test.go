@@ -47,7 +47,7 @@ func newStateCluster(t *testing.T, seed uint64) *cluster {
 	}
 	for _, id := range []string{"cp1", "cp2"} {
 		add(func(e *flow.Env) {
-			p, err := commitproxy.New(e, commitproxy.Config{ID: id, Sequencer: seq, Resolvers: rs, TLogs: logs, Shards: testShards()})
+			p, err := commitproxy.New(e, commitproxy.Config{ID: id, Sequencer: seq, Resolvers: rs, TLogs: logs, Shards: testShards(), TagLockChanges: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -531,7 +531,7 @@ func (h *Host) startCommitProxy(id string, init *wire.InitCommitProxy) (*commitp
 	if len(init.GetResolvers()) != len(init.GetResolverRanges()) {
 		return nil, ErrBadRecruit
 	}
-	cfg := commitproxy.Config{ID: id, Sequencer: init.GetSequencer(), TLogs: init.GetLogs(), Locked: init.GetLocked()}
+	cfg := commitproxy.Config{ID: id, Sequencer: init.GetSequencer(), TLogs: init.GetLogs(), Locked: init.GetLocked(), TagLockChanges: true}
 	for i, r := range init.GetResolvers() {
 		rr := init.GetResolverRanges()[i]
 		cfg.Resolvers = append(cfg.Resolvers, commitproxy.Resolver{Interface: r, Range: kv.KeyRange{Begin: rr.GetBegin(), End: rr.GetEnd()}})

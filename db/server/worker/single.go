@@ -1,7 +1,9 @@
 package worker
 
 import (
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/strata-db/strata/db/engine"
 	"github.com/strata-db/strata/db/flow"
@@ -70,6 +72,10 @@ func StartSingle(c *flow.Ctx, cfg Config) (*Single, error) {
 	}
 	recovered := kv.Version(s.TLog.Version())
 	env.Trace(flow.SevInfo, "SingleRecovery", flow.D("RecoveryVersion", int64(recovered)))
+	locked, err := readLock(c, storageIface, recovered)
+	if err != nil {
+		return nil, err
+	}
 	if s.Sequencer, err = sequencer.New(env, sequencer.Config{ID: cfg.ID + "/sequencer", InitialVersion: recovered}); err != nil {
 		return nil, fmt.Errorf("worker: starting the sequencer: %w", err)
 	}
@@ -80,6 +86,7 @@ func StartSingle(c *flow.Ctx, cfg Config) (*Single, error) {
 		Resolvers: []commitproxy.Resolver{{Interface: s.Resolver.Interface(), Range: kv.AllKeys}},
 		TLogs:     []*wire.TLogInterface{s.TLog.Interface()},
 		Shards:    []commitproxy.Shard{{Range: kv.AllKeys, Servers: []*wire.StorageInterface{storageIface}}},
+		Locked:    locked,
 	}); err != nil {
 		return nil, fmt.Errorf("worker: starting the commit proxy: %w", err)
 	}
@@ -115,4 +122,33 @@ func (s *Single) startStorage(env *flow.Env, cfg Config, eng engine.Engine) (*wi
 		return nil, fmt.Errorf("worker: starting the storage server: %w", err)
 	}
 	return s.Storage.Interface(), nil
+}
+
+// readLockTimeout bounds reading the lock from the process's own storage
+// server, which first replays its log up to the recovered version.
+const readLockTimeout = time.Minute
+
+// readLock reads the lock (kv.DBLockedKey) at version v from the process's
+// own storage server: a database locked before a restart stays locked.
+func readLock(c *flow.Ctx, si *wire.StorageInterface, v kv.Version) ([]byte, error) {
+	s := flow.NewRequestStream(flow.Endpoint{Addr: flow.Address(si.GetAddress()), Token: si.GetGetValue()},
+		flow.ProtoCodec[*wire.GetValueRequest](), flow.ProtoCodec[*wire.GetValueReply]())
+	deadline := c.Now().Add(readLockTimeout)
+	for {
+		rep, err := flow.Timeout(c, s.GetReply(c.Env, &wire.GetValueRequest{Key: kv.DBLockedKey, Version: int64(v)}), readLockTimeout)
+		switch {
+		case err == nil && !rep.GetPresent():
+			return nil, nil
+		case err == nil:
+			if rep.GetValue() == nil {
+				return []byte{}, nil // locked with an empty value is still locked
+			}
+			return rep.GetValue(), nil
+		case !errors.Is(err, kv.ErrFutureVersion) || !c.Now().Before(deadline):
+			return nil, fmt.Errorf("worker: reading the lock at version %d: %w", v, err)
+		}
+		if err := c.Sleep(10 * time.Millisecond); err != nil {
+			return nil, err
+		}
+	}
 }
