@@ -21,8 +21,8 @@ import (
 // set. Nothing may be lost, the old coordinators must forward to the new
 // ones, every live process's cluster file must name the final set, and
 // the dead coordinator, rebooted with its stale cluster file, must follow.
-// It is a sim.Test, so `strata sim` can run it once db/sim/simtests lists
-// it.
+// db/sim/simtests lists it, so `strata sim --test cluster-coordinators`
+// runs it and CI runs its seeds.
 func CoordinatorsTest() sim.Test {
 	return sim.Test{
 		Name:        "cluster-coordinators",
