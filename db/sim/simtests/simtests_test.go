@@ -40,13 +40,14 @@ type foundSeed struct {
 var foundSeeds = map[string][]foundSeed{
 	"cluster-mix": {{63, true}, {66, true}, {308, false}},
 	// cluster-coordinators broke Cycle on these seeds without the
-	// sequencer's RecoveryGap: the controller elected at the new
-	// coordinators recovered before every worker had re-registered, so
-	// it locked one of the two old logs, and a storage server on a
-	// late-registering process, holding the old generation's tail from
-	// the unlocked log above the recovery version, served it at the new
-	// generation's read versions until it heard of the recovery.
-	"cluster-coordinators": {{6994091011781607212, true}, {4097537609838211777, true}, {3153705479556865965, true}, {3455526273023207404, false}},
+	// sequencer's RecoveryGap (worker.host passing 0): a recovery locked
+	// one of the two old logs, and storage servers that had pulled the
+	// old generation's tail from the other one, above the recovery
+	// version, served it at the new generation's read versions until
+	// they heard of the recovery. Coordinator moves make such recoveries
+	// common: the controller elected at the new coordinators recovers
+	// while processes are still re-registering with it.
+	"cluster-coordinators": {{1155909041671337670, true}, {4022314655500996172, true}, {3796213346599918033, true}},
 }
 
 func seedsFor(t *testing.T, name string) []uint64 {
