@@ -24,7 +24,11 @@
 //     heartbeats, for NomineeTimeout after the last one. It never preempts
 //     a live nominee, and after a restart it nominates nobody for
 //     NomineeTimeout (it forgot whom it had promised); both keep leases
-//     safe;
+//     safe. It nominates nobody for a key until a tick (PollTimeout/4)
+//     after the key's first candidate arrived, so candidates arriving
+//     together, as every server does after a coordinators move, are
+//     ranked together instead of each coordinator nominating the first
+//     comer and splitting the vote for NomineeTimeout;
 //   - forwarding: once a key's move to new coordinators is decided, every
 //     request for the key is answered with the new connection string.
 //

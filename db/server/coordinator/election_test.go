@@ -399,3 +399,41 @@ func TestStoppedLeaderIsReplaced(t *testing.T) {
 		})
 	}}, 1, 2, 3)
 }
+
+func TestCandidatesArrivingTogetherAgreeAtOnce(t *testing.T) {
+	// After a coordinators move every server campaigns at the new
+	// coordinators within milliseconds, and each coordinator hears the
+	// candidate on its own process first. They must still nominate one
+	// candidate at once, not split the vote until nominations lapse.
+	timing := coordinator.DefaultTiming()
+	bound := timing.PollTimeout
+	runSeeds(t, sim.Test{Name: "election-fresh-key", Run: func(s *sim.Simulation) error {
+		cc := newCoordCluster(s, 3)
+		cn := conn("db", "moved", cc.procs)
+		le, err := coordinator.NewLeaderElection(cn)
+		if err != nil {
+			return err
+		}
+		log := &leaderLog{s: s}
+		return drive(s, s.Controller(), time.Minute, func(c *flow.Ctx) error {
+			// Past the coordinators' quiet period, as after a move.
+			if err := c.Sleep(timing.NomineeTimeout + time.Second); err != nil {
+				return err
+			}
+			start := s.Elapsed()
+			for _, p := range cc.procs {
+				campaignForever(p.Env(), le, 0, log)
+			}
+			if err := waitFor(c, func() bool { return log.current() != nil || log.err != nil }); err != nil {
+				return err
+			}
+			if log.err != nil {
+				return log.err
+			}
+			if took := log.current().start - start; took > bound {
+				return fmt.Errorf("leader elected %v after the candidates arrived together, want within %v", took, bound)
+			}
+			return cc.bootErr
+		})
+	}}, 1, 2, 3, 4, 5, 6)
+}

@@ -22,6 +22,15 @@ type election struct {
 	nominee      *wire.LeaderInfo
 	nomineeUntil time.Time
 	candidates   map[uint64]candidate // by change ID
+	// firstCandidate is when the key's first candidate registered here.
+	// The coordinator nominates nobody until a tick has passed since, so
+	// candidates that arrive together are ranked together: after a
+	// coordinators move every server campaigns at the new coordinators
+	// within milliseconds, and each coordinator hears its own process's
+	// candidate first. Nominating the first comer split the vote until
+	// the nominations lapsed (NomineeTimeout without a controller);
+	// waiting a tick lets every coordinator nominate the same best one.
+	firstCandidate time.Time
 	// changed is fulfilled (and replaced) when the nominee changes or the
 	// key is forwarded, to answer long polls.
 	changed flow.Promise[struct{}]
@@ -75,7 +84,7 @@ func (co *Coordinator) reevaluate(e *election) {
 			best = cand.info
 		}
 	}
-	if e.nominee == nil && best != nil && !now.Before(co.quietUntil) {
+	if e.nominee == nil && best != nil && !now.Before(co.quietUntil) && !now.Before(e.firstCandidate.Add(co.tickInterval())) {
 		e.nominee = best
 		e.nomineeUntil = now.Add(co.timing.NomineeTimeout)
 	}
@@ -94,12 +103,16 @@ func sortedIDs(m map[uint64]candidate) []uint64 {
 	return ids
 }
 
+// tickInterval is how often tick reevaluates every key.
+func (co *Coordinator) tickInterval() time.Duration {
+	return min(co.timing.PollTimeout, co.timing.NomineeTimeout) / 4
+}
+
 // tick lets nominations lapse and quiet periods end without waiting for a
 // request.
 func (co *Coordinator) tick(c *flow.Ctx) error {
-	every := min(co.timing.PollTimeout, co.timing.NomineeTimeout) / 4
 	for {
-		if err := c.Sleep(every); err != nil {
+		if err := c.Sleep(co.tickInterval()); err != nil {
 			return err
 		}
 		for _, key := range sortedKeys(co.elections) {
@@ -124,6 +137,9 @@ func (co *Coordinator) serveCandidacy(c *flow.Ctx) error {
 		}
 		e := co.election(key)
 		if info := r.Msg.GetCandidate(); info.GetChangeId() != 0 {
+			if e.firstCandidate.IsZero() {
+				e.firstCandidate = co.env.Now()
+			}
 			e.candidates[info.GetChangeId()] = candidate{info: info, lastSeen: co.env.Now()}
 		}
 		co.reevaluate(e)

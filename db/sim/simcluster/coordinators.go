@@ -7,6 +7,7 @@ import (
 	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/clusterfile"
 	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/status"
 )
 
 // FileOf returns the cluster file of the process at addr: the one it last
@@ -47,7 +48,19 @@ func ChangeCoordinators(c *flow.Ctx, db *client.Database, addrs []flow.Address, 
 		want.Coordinators = append(want.Coordinators, co)
 	}
 	if len(addrs) == 0 {
-		st, err := ReadStatus(c, db)
+		// Not ReadStatus: a status without a cluster section (no
+		// controller answered it) is AutoCoordinators'
+		// ErrNoClusterStatus, which callers retry.
+		var doc []byte
+		err := db.Transact(c, func(tr *client.Transaction) error {
+			var err error
+			doc, err = tr.Get(c, client.StatusJSONKey)
+			return err
+		})
+		if err != nil {
+			return cur, fmt.Errorf("simcluster: status for coordinators auto: %w", err)
+		}
+		st, err := status.Parse(doc)
 		if err != nil {
 			return cur, fmt.Errorf("simcluster: status for coordinators auto: %w", err)
 		}

@@ -21,8 +21,8 @@ import (
 // set. Nothing may be lost, the old coordinators must forward to the new
 // ones, every live process's cluster file must name the final set, and
 // the dead coordinator, rebooted with its stale cluster file, must follow.
-// It is a sim.Test, so `strata sim` can run it once db/sim/simtests lists
-// it.
+// db/sim/simtests lists it, so `strata sim --test cluster-coordinators`
+// runs it and CI runs its seeds.
 func CoordinatorsTest() sim.Test {
 	return sim.Test{
 		Name:        "cluster-coordinators",
@@ -91,13 +91,15 @@ func CoordinatorsTest() sim.Test {
 // changeRetrying changes the coordinators (auto if addrs is empty),
 // retrying while the new ones do not all answer (clogging, or status still
 // counts the dead coordinator as reachable: the failure monitor takes a
-// moment) or status has no cluster section (a recovery after the kill),
-// as an operator would.
+// moment), status has no cluster section (a recovery after the kill) or
+// lists too few reachable zones (a new controller before every process
+// registered with it, or clogging), as an operator would.
 func changeRetrying(c *flow.Ctx, db *client.Database, addrs []flow.Address, tries int) (clusterfile.ClusterFile, error) {
 	for {
 		cf, err := ChangeCoordinators(c, db, addrs, time.Minute)
 		tries--
-		retry := errors.Is(err, client.ErrCoordinatorsUnreachable) || errors.Is(err, client.ErrNoClusterStatus)
+		retry := errors.Is(err, client.ErrCoordinatorsUnreachable) || errors.Is(err, client.ErrNoClusterStatus) ||
+			errors.Is(err, client.ErrNotEnoughMachines)
 		if !retry || tries == 0 {
 			return cf, err
 		}

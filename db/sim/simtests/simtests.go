@@ -6,6 +6,7 @@ import (
 
 	"github.com/strata-db/strata/db/directory/directorytest"
 	"github.com/strata-db/strata/db/sim"
+	"github.com/strata-db/strata/db/sim/simcluster"
 )
 
 // All returns every named simulation test, sorted by name.
@@ -24,6 +25,7 @@ func All() []sim.Test {
 		clusterReplicationTest(),
 		clusterSplitTest(),
 		clusterMixTest(),
+		simcluster.CoordinatorsTest(),
 	}
 	slices.SortFunc(tests, func(a, b sim.Test) int {
 		if a.Name < b.Name {
