@@ -42,4 +42,10 @@
 // The initial version is the recovery version; the generation's first
 // version and its clock start RecoveryGap above it, past anything the
 // previous generation may have pushed to logs the recovery did not lock.
+// That is a guarantee because of the in-flight bound: with RecoveryGap
+// set, no version after the first is handed out until the first is
+// reported committed, and none more than RecoveryGap above the live
+// committed version (FDB's MAX_VERSIONS_IN_FLIGHT). Every version on any
+// log is then within the gap of a version committed on every log, which a
+// recovery's version is at or above.
 package sequencer

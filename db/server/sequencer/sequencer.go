@@ -3,6 +3,7 @@ package sequencer
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/strata-db/strata/db/flow"
@@ -58,7 +59,11 @@ type Sequencer struct {
 	start     time.Time
 	prev      kv.Version // the last version handed out
 	committed kv.Version // the live committed version
-	proxies   map[string]*proxyState
+	// raised is fulfilled (and replaced) whenever committed grows, to wake
+	// a request held back by the in-flight bound.
+	raised  flow.Promise[struct{}]
+	first   kv.Version // the generation's first version, 0 until handed out
+	proxies map[string]*proxyState
 
 	getVersion *flow.Listener[*wire.GetCommitVersionRequest, *wire.GetCommitVersionReply]
 	report     *flow.Listener[*wire.ReportCommittedRequest, *wire.ReportCommittedReply]
@@ -104,6 +109,7 @@ func New(env *flow.Env, cfg Config) (*Sequencer, error) {
 		start:      env.Now(),
 		prev:       cfg.InitialVersion,
 		committed:  cfg.InitialVersion,
+		raised:     flow.NewPromise[struct{}](),
 		proxies:    map[string]*proxyState{},
 		getVersion: flow.Listen(env, 0, flow.ProtoCodec[*wire.GetCommitVersionRequest](), flow.ProtoCodec[*wire.GetCommitVersionReply]()),
 		report:     flow.Listen(env, 0, flow.ProtoCodec[*wire.ReportCommittedRequest](), flow.ProtoCodec[*wire.ReportCommittedReply]()),
@@ -202,12 +208,18 @@ func (s *Sequencer) answer(c *flow.Ctx, ps *proxyState, r *flow.Request[*wire.Ge
 	if err := s.waitForClock(c); err != nil {
 		return err
 	}
+	if err := s.waitInFlight(c); err != nil {
+		return err
+	}
 	if s.answerRetry(ps, r) { // a copy of it was answered meanwhile
 		return nil
 	}
 	v := nextVersion(s.prev, s.clockVersion(), s.cfg.MaxVersionJump)
-	if s.prev == s.cfg.InitialVersion {
+	if s.first == 0 {
 		v = max(v, s.cfg.InitialVersion+s.cfg.RecoveryGap+1) // the first version leaps the gap
+		s.first = v
+	} else if limit := s.inFlightLimit(); v > limit {
+		v = limit // waitInFlight made sure limit > prev
 	}
 	rep := &wire.GetCommitVersionReply{PrevVersion: int64(s.prev), Version: int64(v), RequestNum: num}
 	s.prev = v
@@ -252,6 +264,37 @@ func (s *Sequencer) waitForClock(c *flow.Ctx) error {
 	}
 }
 
+// inFlightLimit is the highest version that may be handed out now, when
+// RecoveryGap is set: at most RecoveryGap above the live committed version,
+// and nothing after the first version until it is committed. Every version
+// a log holds is then less than RecoveryGap above a version committed on
+// every log, so a recovery's recovery version, which is at or above each
+// committed version, plus the gap is above every version of this
+// generation on any log, even on logs the recovery did not lock. This is
+// what makes RecoveryGap a guarantee rather than a guess about how far a
+// dying generation's logs may run ahead (FDB: MAX_VERSIONS_IN_FLIGHT, and
+// the recovery transaction committing before any other).
+func (s *Sequencer) inFlightLimit() kv.Version {
+	if s.cfg.RecoveryGap == 0 {
+		return math.MaxInt64
+	}
+	if s.committed < s.first {
+		return s.first
+	}
+	return s.committed + s.cfg.RecoveryGap
+}
+
+// waitInFlight holds the next version back until the in-flight bound
+// (inFlightLimit) leaves room for it.
+func (s *Sequencer) waitInFlight(c *flow.Ctx) error {
+	for s.first != 0 && s.inFlightLimit() <= s.prev {
+		if _, err := flow.Await(c, s.raised.Future()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Sequencer) serveReports(c *flow.Ctx) error {
 	for {
 		r, err := s.report.Requests().Next(c)
@@ -266,7 +309,12 @@ func (s *Sequencer) serveReports(c *flow.Ctx) error {
 			r.Fail(fmt.Errorf("sequencer: reported committed version %d above the latest version %d", v, s.prev))
 			continue
 		}
-		s.committed = max(s.committed, v)
+		if v > s.committed {
+			s.committed = v
+			raised := s.raised
+			s.raised = flow.NewPromise[struct{}]()
+			raised.Send(struct{}{})
+		}
 		r.Reply(&wire.ReportCommittedReply{})
 	}
 }

@@ -137,6 +137,9 @@ func TestVersionJumpIsCapped(t *testing.T) {
 		if first, err = flow.Await(c, cl.getVersion("p", 1)); err != nil {
 			return err
 		}
+		if _, err := flow.Await(c, cl.report(first.Version)); err != nil {
+			return err
+		}
 		if err := c.Sleep(time.Second); err != nil {
 			return err
 		}
@@ -285,6 +288,9 @@ func TestFirstVersionLeapsTheRecoveryGap(t *testing.T) {
 		if first, err = flow.Await(c, cl.getVersion("p", 1)); err != nil {
 			return err
 		}
+		if _, err := flow.Await(c, cl.report(first.Version)); err != nil {
+			return err
+		}
 		if err := c.Sleep(time.Second); err != nil {
 			return err
 		}
@@ -297,4 +303,57 @@ func TestFirstVersionLeapsTheRecoveryGap(t *testing.T) {
 	if got := second.Version - first.Version; got < 990_000 || got > 1_010_000 {
 		t.Fatalf("1s apart, versions advanced by %d, want about 1,000,000", got)
 	}
+}
+
+// With a recovery gap, nothing follows the first version until it is
+// committed, and no version is handed out more than the gap above the
+// live committed version, however far the clock runs: what a dying
+// generation pushed to any log stays below the next one's first version.
+func TestVersionsStayWithinTheGapAboveCommitted(t *testing.T) {
+	const rv, gap = 5_000_000, 10_000_000
+	cl := newCluster(t, 10, sequencer.Config{InitialVersion: rv, RecoveryGap: gap})
+	cl.run(t, func(c *flow.Ctx) error {
+		first, err := flow.Await(c, cl.getVersion("p", 1))
+		if err != nil {
+			return err
+		}
+		second := cl.getVersion("p", 2)
+		if err := c.Sleep(time.Second); err != nil {
+			return err
+		}
+		if second.IsReady() {
+			t.Errorf("a second version before the first was committed")
+		}
+		if _, err := flow.Await(c, cl.report(first.Version)); err != nil {
+			return err
+		}
+		if _, err := flow.Await(c, second); err != nil {
+			return err
+		}
+		// The clock runs 30 s (30,000,000 versions) on; nothing more is
+		// committed. Versions climb to the bound and stop there.
+		if err := c.Sleep(30 * time.Second); err != nil {
+			return err
+		}
+		bound := first.Version + gap
+		for num := uint64(3); num < 20; num++ {
+			f := cl.getVersion("p", num)
+			if err := c.Sleep(time.Second); err != nil {
+				return err
+			}
+			if !f.IsReady() {
+				return nil // held at the bound
+			}
+			rep, err := f.Get()
+			if err != nil {
+				return err
+			}
+			if rep.Version > bound {
+				t.Errorf("version %d with %d committed, above the bound %d", rep.Version, first.Version, bound)
+				return nil
+			}
+		}
+		t.Errorf("versions never stopped at the in-flight bound %d", bound)
+		return nil
+	})
 }
