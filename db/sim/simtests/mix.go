@@ -187,12 +187,27 @@ func checkLock(c *flow.Ctx, d clusterDB, db *client.Database) error {
 			return nil
 		})
 	}
+	// refused commits plain transactions until lockChecks of them got
+	// database_locked; any that commits fails the check. Other errors
+	// (a recovery in progress: the rebooted process coming back ends a
+	// generation too) are retried.
 	refused := func(when string) error {
-		for i := range lockChecks {
+		for i, tries := 0, 0; i < lockChecks; tries++ {
+			if tries > 20*lockChecks {
+				return fmt.Errorf("no plain commit got database_locked (%s) in %d tries", when, tries)
+			}
 			tr := db.CreateTransaction()
 			tr.Set([]byte("lock-check/"), []byte{byte(i)})
-			if err := tr.Commit(c); !errors.Is(err, kv.ErrDatabaseLocked) {
-				return fmt.Errorf("a plain commit while the database is locked (%s): %v, want database_locked", when, err)
+			err := tr.Commit(c)
+			switch {
+			case err == nil:
+				return fmt.Errorf("a plain commit while the database is locked (%s) committed", when)
+			case errors.Is(err, kv.ErrDatabaseLocked):
+				i++
+			default:
+				if err := c.Sleep(100 * time.Millisecond); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
