@@ -168,6 +168,14 @@ func (h *Host) reopenLog(c *flow.Ctx, data []byte) error {
 		return err
 	}
 	l, err := tlog.New(c, tlog.Config{ID: ref.GetId(), Dir: logDir(ref.GetId()), Locked: true})
+	if errors.Is(err, tlog.ErrIncomplete) {
+		// The marker is written only once the log is seeded, so an
+		// incomplete log under it is a destroy (its generation was
+		// superseded) that a crash interrupted: finish it. Dropping the
+		// marker makes removeOrphans delete the files.
+		h.env.Trace(flow.SevInfo, "WorkerFinishedLogDestroy", flow.D("ID", ref.GetId()))
+		return removeFile(c, h.env.Files(), logMarker(ref.GetId()))
+	}
 	if err != nil {
 		return err
 	}

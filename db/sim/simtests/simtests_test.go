@@ -33,6 +33,9 @@ type foundSeed struct {
 
 var foundSeeds = map[string][]foundSeed{
 	"cluster-mix": {{63, true}, {66, true}, {308, false}},
+	// A process killed while destroying a superseded log could never start
+	// again: its marker named a log the destroy had left incomplete.
+	"cluster-replication": {{1184050622887378642, true}},
 	// cluster-coordinators broke Cycle on these seeds without the
 	// sequencer's RecoveryGap (worker.host passing 0): a recovery locked
 	// one of the two old logs, and storage servers that had pulled the
