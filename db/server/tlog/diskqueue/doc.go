@@ -39,9 +39,19 @@
 // a prefix of what was pushed (after the reclaimed part) that holds every
 // record whose Commit returned.
 //
+// A segment's file is filled with zeros ahead of its records
+// (Options.PreallocBytes, synced by an actor of its own), so that the
+// commits' syncs overwrite allocated blocks: on ext4 or xfs such an
+// fdatasync needs no journal commit, so it is cheaper and does not queue
+// behind the file system's other metadata work. Zeros never follow a
+// segment's records once it is full (they stop at SegmentBytes).
+//
 // Open scans the segments in order, validates every record, truncates the
 // first torn or corrupt record and everything after it (deleting later
-// segments), syncs what it kept and returns the surviving records.
+// segments), syncs what it kept and returns the surviving records. The
+// zeros preallocated after the last segment's records are cut off the same
+// way (a zero length is not a valid record), so a restart never finds
+// stale bytes past the records it appends.
 //
 // The queue is role code: it runs on one actor baton, uses no goroutines or
 // locks, and behaves the same on the simulator's disks and on the operating

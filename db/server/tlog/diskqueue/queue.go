@@ -24,7 +24,15 @@ type Options struct {
 	// MaxSyncs bounds the syncs that may run at once (default
 	// DefaultMaxSyncs; 1 makes every commit wait for the sync before it).
 	MaxSyncs int
+	// PreallocBytes is how far ahead of the records a segment's file is
+	// filled with zeros (and synced, off the commit path), so that the
+	// syncs of commits overwrite allocated blocks and need no metadata
+	// journal commit. Default DefaultPreallocBytes; negative disables it.
+	PreallocBytes int64
 }
+
+// DefaultPreallocBytes is the default Options.PreallocBytes.
+const DefaultPreallocBytes = 256 << 10
 
 // DefaultMaxSyncs is the default Options.MaxSyncs: a commit arriving while
 // a sync runs starts its own at once rather than waiting for the running
@@ -62,9 +70,12 @@ type segment struct {
 	f      flow.File
 	size   int64 // bytes written
 	synced int64 // bytes known durable
-	first  int64 // version of its first record, if count > 0
-	last   int64 // version of its last record, if count > 0
-	count  int   // records written
+	// allocated is how far the file holds written bytes: the records,
+	// then zeros written ahead of them (see Options.PreallocBytes).
+	allocated int64
+	first     int64 // version of its first record, if count > 0
+	last      int64 // version of its last record, if count > 0
+	count     int   // records written
 }
 
 // Queue is an open disk queue. It is used by the actors of one process,
@@ -95,7 +106,10 @@ type Queue struct {
 	// rolling is set while a flush starts a new segment (which blocks on
 	// the directory's sync): nobody else writes or syncs meanwhile.
 	rolling bool
-	err     error // a failed write or sync: the queue is unusable
+	// prealloc is the actor syncing the zeros last written ahead of the
+	// records, while it runs.
+	prealloc *flow.Actor
+	err      error // a failed write or sync: the queue is unusable
 
 	syncs, overlapped uint64
 	reclaimed         int64
@@ -115,6 +129,9 @@ func Open(c *flow.Ctx, fs flow.FS, dir string, opts Options) (*Queue, []Record, 
 	if c.Buggify("DiskQueueTinySegments") {
 		// Roll and reclaim segments constantly in simulation.
 		opts.SegmentBytes = 4 << 10
+	}
+	if opts.PreallocBytes == 0 {
+		opts.PreallocBytes = DefaultPreallocBytes
 	}
 	if opts.MaxSyncs <= 0 {
 		opts.MaxSyncs = DefaultMaxSyncs
@@ -217,7 +234,12 @@ func (q *Queue) syncCovers(n uint64) bool {
 // that cannot be started before the running syncs end: the queue moves on
 // only from a fully synced segment.
 func (q *Queue) mustRollAfterSyncs() bool {
-	return q.bufCount > 0 && q.segmentFull() && len(q.syncing) > 0
+	return q.bufCount > 0 && q.segmentFull() && (len(q.syncing) > 0 || q.preallocating())
+}
+
+// preallocating reports whether the zeros written ahead are being synced.
+func (q *Queue) preallocating() bool {
+	return q.prealloc != nil && !q.prealloc.Done().IsReady()
 }
 
 // segmentFull reports whether the active segment takes no more records.
@@ -269,11 +291,41 @@ func (q *Queue) write(c *flow.Ctx) error {
 		seg.first = q.bufFirst
 	}
 	seg.size += int64(len(q.buf))
+	seg.allocated = max(seg.allocated, seg.size)
 	seg.last = q.lastPushed
 	seg.count += q.bufCount
 	q.lastWritten = q.lastPushed
 	q.written = q.pushed
 	q.buf, q.bufCount = q.buf[:0], 0
+	return q.allocateAhead(c, seg)
+}
+
+// allocateAhead fills the segment's file with zeros ahead of its records
+// once less than half of Options.PreallocBytes is left, up to the segment's
+// size, and syncs them on an actor of their own: the commits' syncs then
+// overwrite allocated, initialized blocks, which (on ext4, xfs) needs no
+// journal commit, so they are cheaper and do not queue behind the file
+// system's other metadata work. The zeros are written here, on the
+// caller's turn, so they always precede the records later written over
+// them; a crash that keeps them is a torn tail, which Open truncates.
+func (q *Queue) allocateAhead(c *flow.Ctx, seg *segment) error {
+	ahead := q.opts.PreallocBytes
+	if ahead <= 0 || seg.allocated-seg.size >= ahead/2 || seg.allocated >= q.opts.SegmentBytes || q.preallocating() {
+		return nil
+	}
+	end := min(seg.allocated+ahead, q.opts.SegmentBytes)
+	if _, err := seg.f.WriteAt(make([]byte, end-seg.allocated), seg.allocated); err != nil {
+		return q.fail(c, fmt.Errorf("preallocating %s: %w", seg.name, err))
+	}
+	seg.allocated = end
+	f, name := seg.f, seg.name
+	q.prealloc = c.Spawn("DiskQueuePrealloc", func(c *flow.Ctx) error {
+		defer q.wake() // a roll may wait for this sync
+		if err := f.Sync(c); err != nil {
+			return q.fail(c, fmt.Errorf("syncing the space preallocated in %s: %w", name, err))
+		}
+		return nil
+	})
 	return nil
 }
 
@@ -375,7 +427,7 @@ func (q *Queue) ensureSegment(c *flow.Ctx) error {
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
 	q.nextSeq++
-	seg := &segment{seq: seq, name: name, f: f, size: headerSize, prev: q.lastWritten}
+	seg := &segment{seq: seq, name: name, f: f, size: headerSize, allocated: headerSize, prev: q.lastWritten}
 	q.segments = append(q.segments, seg)
 	if cur != nil {
 		// Appends never return to a full segment.
@@ -462,6 +514,9 @@ func (q *Queue) Stats() Stats {
 
 // Close closes the queue's files. Buffered records not committed are lost.
 func (q *Queue) Close() error {
+	if q.prealloc != nil {
+		q.prealloc.Cancel()
+	}
 	var first error
 	for _, s := range q.segments {
 		if s.f == nil {

@@ -385,17 +385,16 @@ func corruptMiddle(c *flow.Ctx, name string) error {
 	return f.Sync(c)
 }
 
-// A torn tail (a record cut short) is dropped and the file truncated.
-func TestTornTailIsTruncated(t *testing.T) {
-	err := runInProcess(4, func(c *flow.Ctx) error {
-		q, _, err := diskqueue.Open(c, c.Files(), "tlog", diskqueue.Options{})
+// Segments are filled with zeros ahead of their records; reopening cuts
+// the zeros off, and the queue goes on appending and preallocating.
+func TestPreallocatedSpaceIsNotARecord(t *testing.T) {
+	err := runInProcess(5, func(c *flow.Ctx) error {
+		opts := diskqueue.Options{SegmentBytes: 1 << 20, PreallocBytes: 64 << 10}
+		q, _, err := diskqueue.Open(c, c.Files(), "tlog", opts)
 		if err != nil {
 			return err
 		}
 		if err := pushCommit(c, q, span(1, 10)...); err != nil {
-			return err
-		}
-		if err := q.Close(); err != nil {
 			return err
 		}
 		files, err := segmentFiles(c)
@@ -406,7 +405,53 @@ func TestTornTailIsTruncated(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		size, err := f.Size()
+		if size, err := f.Size(); err != nil || size != q.Stats().Bytes+64<<10 {
+			return fmt.Errorf("segment file is %d bytes (err %v), want the %d bytes of records and 64 KiB preallocated", size, err, q.Stats().Bytes)
+		}
+		for round := range 2 {
+			if err := q.Close(); err != nil {
+				return err
+			}
+			var recs []diskqueue.Record
+			q, recs, err = diskqueue.Open(c, c.Files(), "tlog", opts)
+			if err != nil {
+				return err
+			}
+			last := int64(10 + 10*round)
+			if d := cmp.Diff(recordsFor(span(1, last)...), recs); d != "" {
+				return fmt.Errorf("round %d: recovered (-want +got):\n%s", round, d)
+			}
+			if err := pushCommit(c, q, span(last+1, last+10)...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A torn tail (a record cut short) is dropped and the file truncated.
+func TestTornTailIsTruncated(t *testing.T) {
+	err := runInProcess(4, func(c *flow.Ctx) error {
+		q, _, err := diskqueue.Open(c, c.Files(), "tlog", diskqueue.Options{})
+		if err != nil {
+			return err
+		}
+		if err := pushCommit(c, q, span(1, 10)...); err != nil {
+			return err
+		}
+		// The records end here; zeros preallocated for more follow.
+		size := q.Stats().Bytes
+		if err := q.Close(); err != nil {
+			return err
+		}
+		files, err := segmentFiles(c)
+		if err != nil || len(files) != 1 {
+			return fmt.Errorf("files %v, err %v; want one segment", files, err)
+		}
+		f, err := c.Files().Open("tlog/"+files[0], false)
 		if err != nil {
 			return err
 		}
