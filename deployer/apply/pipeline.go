@@ -144,6 +144,7 @@ func pipelineScript(w *hostWork, suffix string) (string, error) {
 		}
 		fmt.Fprintf(&b, "mkdirs %s\ntmps=\"$tmps \"%s\n", shQuote(dir), shQuote(tmp))
 		if f.content == nil {
+			b.WriteString(growStdinPipe)
 			fmt.Fprintf(&b, "head -c %d > %s\n", w.releaseSize, shQuote(tmp))
 		} else {
 			if len(f.content) > maxInlineFile {
@@ -187,6 +188,19 @@ func pipelineScript(w *hostWork, suffix string) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// growStdinPipe makes the pipe sshd feeds stdin through 1 MiB instead of
+// 64 KiB (F_SETPIPE_SZ is fcntl 1031 on Linux; either end may set it).
+// OpenSSH's sshd reads up to 256 KiB of the connection per loop but writes
+// at most a pipe's worth to the command: with 64 KiB its channel buffer
+// stays full at the window (2 MiB), and each packet appended to it moves
+// the whole buffer and grows it into fresh pages. Measured on 8 test hosts
+// at once with the 41 MB release: sshd CPU 7.9-9.3 s -> 2.1-3.4 s, all
+// uploads 9.0-9.7 s -> 2.7-4.5 s. Best effort, with what a host has (perl
+// is essential on Debian and Ubuntu, python3 on most others); without
+// either the upload only stays slower.
+const growStdinPipe = "perl -e 'fcntl(STDIN, 1031, 1 << 20)' 2>/dev/null || " +
+	"python3 -c 'import fcntl; fcntl.fcntl(0, 1031, 1 << 20)' 2>/dev/null || :\n"
 
 // maxInlineFile bounds a file carried inside a script: one argument of
 // the remote shell's command line may hold 128 KiB on Linux.
