@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -30,7 +29,6 @@ type hostWork struct {
 	monitor                     *plan.Change
 	wait                        bool
 	systemd                     bool
-	cluster                     string            // the cluster's name, for the unit
 	phaseOf                     map[string]string // step -> event phase
 	releaseSize                 int64
 	releaseSrc                  io.Reader
@@ -81,11 +79,6 @@ func (w *hostWork) busy() bool {
 	return w.release != nil || w.clusterFile != nil || w.conf != nil || w.monitor != nil || w.waitConverged
 }
 
-func sha256Hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
-
 // Pipeline protocol: the script prints "strata-step NAME" after each step
 // is durable, and "strata-monitor HELD" + the monitor's state file +
 // "strata-end" whenever either changed, then reads one line: "done" ends
@@ -128,8 +121,7 @@ func pipelineScript(w *hostWork, suffix string) (string, error) {
 		files = append(files, file{plan.TypeConf, dh.Conf.Path, dh.Conf.SHA256, 0o644, dh.Conf.Content})
 	}
 	if w.monitor != nil && w.systemd {
-		unit := render.MonitorUnit(render.MonitorUnitSpec{Cluster: w.cluster, Release: dh.Release.Path, Conf: dh.Conf.Path, Log: monitorLog(dh)})
-		files = append(files, file{"unit", render.MonitorUnitPath(dh.Conf.Path), sha256Hex(unit), 0o644, unit})
+		files = append(files, file{"unit", dh.MonitorUnit.Path, dh.MonitorUnit.SHA256, 0o644, dh.MonitorUnit.Content})
 	}
 	var tmps, tmpPaths, dirs []string
 	for _, f := range files {
@@ -214,9 +206,7 @@ func quoteAll(xs []string) string {
 	return strings.Join(q, " ")
 }
 
-func monitorLog(dh *plan.DesiredHost) string {
-	return path.Join(path.Dir(dh.MonitorState), "monitor.log")
-}
+func monitorLog(dh *plan.DesiredHost) string { return dh.MonitorLog() }
 
 // monitorLogHint says where to look when the monitor does not start: a
 // unit that cannot even exec it (a missing binary, a bad option) leaves

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/strata-db/strata/deployer/plan"
+	"github.com/strata-db/strata/deployer/render"
 )
 
 // These tests check what the host is told to do; both paths run for real
@@ -38,11 +39,19 @@ func TestInspectDetectsSystemdAsInit(t *testing.T) {
 }
 
 func pipelineHost() *plan.DesiredHost {
-	return &plan.DesiredHost{
+	dh := &plan.DesiredHost{
 		Name: "h1", MonitorState: "/var/lib/strata/monitor.json",
 		Release: plan.DesiredRelease{Version: "1", Path: "/opt/strata/releases/1/strata", SHA256: strings.Repeat("a", 64)},
 		Conf:    plan.DesiredFile{Path: "/etc/strata/strata.conf", SHA256: strings.Repeat("b", 64), Content: []byte("[monitor]\n")},
 	}
+	withUnit(dh, "prod")
+	return dh
+}
+
+// withUnit gives dh the monitor unit plan.BuildDesired renders for it.
+func withUnit(dh *plan.DesiredHost, cluster string) {
+	unit := render.MonitorUnit(render.MonitorUnitSpec{Cluster: cluster, Release: dh.Release.Path, Conf: dh.Conf.Path, Log: dh.MonitorLog()})
+	dh.MonitorUnit = plan.DesiredFile{Path: render.MonitorUnitPath(dh.Conf.Path), SHA256: digest(unit), Content: unit}
 }
 
 func TestPipelineInstallsTheMonitorAsASystemdUnitWhereSystemdRuns(t *testing.T) {
@@ -159,8 +168,9 @@ func TestDestroyRunsAsRootWhereApplyDid(t *testing.T) {
 // the unit's status as well as the log.
 func TestUnitNamesTheClusterAndFailurePointsAtTheUnit(t *testing.T) {
 	dh := pipelineHost()
+	withUnit(dh, "prod_eu")
 	c := plan.Change{Address: "host.h1.monitor", Host: "h1", Type: plan.TypeMonitor, Action: plan.Create}
-	w := &hostWork{dh: dh, monitor: &c, systemd: true, cluster: "prod_eu"}
+	w := &hostWork{dh: dh, monitor: &c, systemd: true}
 	script, err := pipelineScript(w, "x")
 	if err != nil {
 		t.Fatal(err)
