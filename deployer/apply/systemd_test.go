@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -214,5 +215,31 @@ func TestInstalledDirectoriesAreReadable(t *testing.T) {
 	}
 	if st, err := os.Stat(dh.Release.Path); err != nil || st.Mode().Perm() != 0o755 {
 		t.Errorf("release: %v, %v; want mode 0755", st, err)
+	}
+}
+
+// The upload makes the pipe its stdin comes through 1 MiB before reading
+// the release (growStdinPipe): the same pipe, as the host's shell got it.
+func TestUploadGrowsTheStdinPipe(t *testing.T) {
+	dh := pipelineHost()
+	c := plan.Change{Address: "host.h1.release", Host: "h1", Type: plan.TypeRelease, Action: plan.Create}
+	script, err := pipelineScript(&hostWork{dh: dh, release: &c, releaseSize: 5}, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i, j := strings.Index(script, growStdinPipe), strings.Index(script, "head -c 5 >"); i < 0 || j < i {
+		t.Fatalf("the pipe is not grown before the release is read:\n%s", script)
+	}
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 (to read the pipe's size) is not installed")
+	}
+	cmd := exec.Command("/bin/sh", "-c", growStdinPipe+"python3 -c 'import fcntl; print(fcntl.fcntl(0, 1032))'")
+	cmd.Stdin = strings.NewReader("") // a pipe, as sshd gives the command
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "1048576" {
+		t.Errorf("stdin's pipe holds %s bytes, want 1048576", got)
 	}
 }
