@@ -138,7 +138,7 @@ func (r *runner) wide(ctx context.Context, works []*hostWork, wait bool) error {
 func (r *runner) rolling(ctx context.Context, works []*hostWork, wait bool) error {
 	var early, serial []*hostWork
 	for _, w := range works {
-		e := &hostWork{dh: w.dh, release: w.release, clusterFile: w.clusterFile, phaseOf: w.phaseOf, systemd: w.systemd, cluster: w.cluster}
+		e := &hostWork{dh: w.dh, release: w.release, clusterFile: w.clusterFile, phaseOf: w.phaseOf, systemd: w.systemd}
 		early = append(early, e)
 		w.release, w.clusterFile = nil, nil
 		serial = append(serial, w)
@@ -167,7 +167,7 @@ func (r *runner) hostWorks(p *plan.Plan) []*hostWork {
 	var out []*hostWork
 	for i := range r.d.Hosts {
 		dh := &r.d.Hosts[i]
-		w := &hostWork{dh: dh, phaseOf: phaseOf, systemd: r.opts.Systemd[dh.Name], cluster: r.d.Cluster}
+		w := &hostWork{dh: dh, phaseOf: phaseOf, systemd: r.opts.Systemd[dh.Name]}
 		for _, c := range p.Changes {
 			if c.Host != dh.Name || c.Action == plan.Delete {
 				continue

@@ -85,6 +85,7 @@ func (db Database) runFor(ctx context.Context, timeout time.Duration, fn func(c 
 // Configure writes the desired configuration (configure new, or a change
 // of redundancy or storage engine) in one transaction, or moves the cluster
 // to the desired coordinators, then waits until the cluster is healthy.
+// The write and the wait share one client connection.
 func (db Database) Configure(ctx context.Context, want plan.DesiredDatabase, c plan.Change) error {
 	if c.Address == plan.CoordinatorsAddress {
 		if err := db.ChangeCoordinators(ctx, want.Coordinators); err != nil {
@@ -92,17 +93,32 @@ func (db Database) Configure(ctx context.Context, want plan.DesiredDatabase, c p
 		}
 		return db.WaitHealthy(ctx, want.Redundancy)
 	}
-	cf, err := db.run(ctx, func(c *flow.Ctx, d *client.Database) error {
-		return d.Transact(c, func(tr *client.Transaction) error {
+	limit := db.healthLimit()
+	written := false
+	cf, err := db.runFor(ctx, db.Timeout+limit, func(c *flow.Ctx, d *client.Database) error {
+		err := d.Transact(c, func(tr *client.Transaction) error {
+			if db.Timeout > 0 {
+				if err := tr.Options().SetTimeout(db.Timeout); err != nil {
+					return err
+				}
+			}
 			tr.Set([]byte(RedundancyKey), []byte(want.Redundancy))
 			tr.Set([]byte(StorageEngineKey), []byte(want.StorageEngine))
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		written = true
+		return waitHealthy(c, d, want.Redundancy, limit)
 	})
-	if err != nil {
+	switch {
+	case err != nil && !written:
 		return fmt.Errorf("writing the configuration through %s: %w", cf, err)
+	case err != nil:
+		return err
 	}
-	return db.WaitHealthy(ctx, want.Redundancy)
+	return nil
 }
 
 // ChangeCoordinators moves the cluster to the coordinators at addrs through
@@ -153,37 +169,57 @@ func (db Database) ChangeCoordinators(ctx context.Context, addrs []string) error
 // replicated, nothing moving), or until HealthTimeout, then says what is
 // still missing.
 func (db Database) WaitHealthy(ctx context.Context, mode string) error {
-	limit := db.HealthTimeout
-	if limit <= 0 {
-		limit = 2 * time.Minute
+	limit := db.healthLimit()
+	_, err := db.runFor(ctx, limit, func(c *flow.Ctx, d *client.Database) error {
+		return waitHealthy(c, d, mode, limit)
+	})
+	return err
+}
+
+func (db Database) healthLimit() time.Duration {
+	if db.HealthTimeout <= 0 {
+		return 2 * time.Minute
 	}
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
+	return db.HealthTimeout
+}
+
+// Status reads while waiting for health: each is bounded by
+// statusReadTimeout, and the next is asked healthPollInterval after the
+// previous answered. A read waits for the cluster to have a controller,
+// so the interval only bounds how late a change of status is seen; every
+// look was a new client process and connection before (500 ms apart).
+const (
+	statusReadTimeout  = 10 * time.Second
+	healthPollInterval = 100 * time.Millisecond
+)
+
+// waitHealthy reads the status on d until unhealthy finds nothing missing
+// or limit has passed.
+func waitHealthy(c *flow.Ctx, d *client.Database, mode string, limit time.Duration) error {
+	deadline := c.Now().Add(limit)
 	missing := "no status yet"
 	for {
-		st, err := db.status(ctx)
+		st, err := readStatus(c, d, min(statusReadTimeout, max(deadline.Sub(c.Now()), time.Millisecond)))
 		if err != nil {
 			missing = "status: " + err.Error()
 		} else if missing = unhealthy(st, mode); missing == "" {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
+		if !c.Now().Add(healthPollInterval).Before(deadline) {
 			return fmt.Errorf("the cluster is not healthy after %v: %s", limit, missing)
-		case <-time.After(500 * time.Millisecond):
+		}
+		if err := c.Sleep(healthPollInterval); err != nil {
+			return err
 		}
 	}
 }
 
-func (db Database) status(ctx context.Context) (*status.Status, error) {
-	var doc []byte
-	one := db
-	one.Timeout = 10 * time.Second
-	_, err := one.run(ctx, func(c *flow.Ctx, d *client.Database) error {
-		var err error
-		doc, err = d.CreateTransaction().Get(c, client.StatusJSONKey)
-		return err
-	})
+func readStatus(c *flow.Ctx, d *client.Database, timeout time.Duration) (*status.Status, error) {
+	tr := d.CreateTransaction()
+	if err := tr.Options().SetTimeout(timeout); err != nil {
+		return nil, err
+	}
+	doc, err := tr.Get(c, client.StatusJSONKey)
 	if err != nil {
 		return nil, err
 	}

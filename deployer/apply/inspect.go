@@ -142,9 +142,9 @@ if [ ! -e %s ] && [ -n "%s" ]; then
 fi
 `
 
-// refreshScript prints what the release, conf and cluster file are: one
-// stat line each (size, mtime, inode, path) from one stat run, the
-// release's digest, then the conf and the cluster file themselves, read
+// refreshScript prints what the release, conf, cluster file and monitor
+// unit (systemd hosts) are: one stat line each (size, mtime, inode, path)
+// from one stat run, the release's digest, then the small files themselves, read
 // with the shell's builtins and hashed here (they are small, and every
 // process a host starts costs 5-10 ms of CPU on a small machine); then the
 // monitor's snapshot. The shell cannot pass NUL bytes on: a file whose
@@ -158,16 +158,16 @@ fi
 // used ("cached DIGEST"). A file replaced or rewritten changes at least one
 // of them.
 const refreshScript = `echo ` + refreshMarker + `
-rel=%[1]s; conf=%[2]s; cl=%[3]s; nl='
+rel=%[1]s; conf=%[2]s; cl=%[3]s; unit=%[5]s; nl='
 '
 set --
-for f in "$rel" "$conf" "$cl"; do [ -e "$f" ] && set -- "$@" "$f"; done
+for f in "$rel" "$conf" "$cl" "$unit"; do [ -e "$f" ] && set -- "$@" "$f"; done
 info=; [ $# = 0 ] || info=$(stat -c '%%s %%Y %%i %%n' -- "$@") || exit 1
 printf '%%s\n' "$info"
 if [ -e "$rel" ]; then
   if [ -e "$rel.sha256" ] && read -r c k < "$rel.sha256" && [ "$k $rel" = "${info%%%%"$nl"*}" ]; then echo "cached $c"; else sha256sum -- "$rel" || exit 1; fi
 fi
-for f in "$conf" "$cl"; do
+for f in "$conf" "$cl" "$unit"; do
   [ -e "$f" ] || continue
   if [ ! -f "$f" ]; then
     if [ -d "$f" ]; then echo "$f: Is a directory" >&2; else echo "$f: not a regular file" >&2; fi
@@ -199,7 +199,7 @@ func inspectScript(dh *plan.DesiredHost, opts InspectOptions) string {
 		fmt.Fprintf(&b, preflightScript, strings.Join(quoted, " "), shQuote(path.Dir(dh.MonitorState)), shQuote(dh.Conf.Path), pattern, pattern)
 	}
 	if opts.Refresh {
-		fmt.Fprintf(&b, refreshScript, shQuote(dh.Release.Path), shQuote(dh.Conf.Path), shQuote(dh.Cluster.Path), monitorSnapshot(dh))
+		fmt.Fprintf(&b, refreshScript, shQuote(dh.Release.Path), shQuote(dh.Conf.Path), shQuote(dh.Cluster.Path), monitorSnapshot(dh), shQuote(dh.MonitorUnit.Path))
 	}
 	if opts.ClusterFile {
 		fmt.Fprintf(&b, "echo %s\n[ -e %s ] && while IFS= read -r l || [ -n \"$l\" ]; do printf '%%s\\n' \"$l\"; done < %s\n",
@@ -372,6 +372,8 @@ func parseRefresh(dh *plan.DesiredHost, oh *plan.ObservedHost, out string) strin
 			oh.ConfSHA256 = sum
 		case dh.Cluster.Path:
 			oh.ClusterFileSHA256 = sum
+		case dh.MonitorUnit.Path:
+			oh.MonitorUnitSHA256 = sum
 		}
 	}
 	held, rest, ok := strings.Cut(snap, "\n")

@@ -52,7 +52,8 @@ func TestInspectScriptReportsFactsAndTheMonitorUnderShAndBash(t *testing.T) {
 			root := t.TempDir()
 			dh := &plan.DesiredHost{Name: "h1", MonitorState: filepath.Join(root, "monitor.json"),
 				Release: plan.DesiredRelease{Path: filepath.Join(root, "strata")},
-				Conf:    plan.DesiredFile{Path: filepath.Join(root, "strata.conf")}, Cluster: plan.DesiredFile{Path: filepath.Join(root, "strata.cluster")}}
+				Conf:    plan.DesiredFile{Path: filepath.Join(root, "strata.conf")}, Cluster: plan.DesiredFile{Path: filepath.Join(root, "strata.cluster")},
+				MonitorUnit: plan.DesiredFile{Path: filepath.Join(root, "strata-monitor.service")}}
 			// A state file without a final newline, with backslashes and
 			// leading spaces, must come back byte for byte.
 			state := `{"processes": [` + "\n" + `  {"id": "a\\b", "pid": 7, "status": "running", "argv_digest": "d"}]}`
@@ -64,7 +65,8 @@ func TestInspectScriptReportsFactsAndTheMonitorUnderShAndBash(t *testing.T) {
 			// spaces, a marker-like line and CRs must hash as itself.
 			conf := "[monitor]\r\n  a = 'x\\y'  \n\nstrata-eof\nstrata-file /x\nlast line, no newline"
 			cluster := "desc:id@10.0.0.1:4500\n"
-			for path, text := range map[string]string{dh.Conf.Path: conf, dh.Cluster.Path: cluster} {
+			unit := "[Service]\nExecStart=/opt/strata/releases/1/strata monitor\n"
+			for path, text := range map[string]string{dh.Conf.Path: conf, dh.Cluster.Path: cluster, dh.MonitorUnit.Path: unit} {
 				if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -93,6 +95,9 @@ func TestInspectScriptReportsFactsAndTheMonitorUnderShAndBash(t *testing.T) {
 			}
 			if r.Observed.ConfSHA256 != digest([]byte(conf)) || r.Observed.ClusterFileSHA256 != digest([]byte(cluster)) {
 				t.Errorf("digests %s %s, want those of the files", r.Observed.ConfSHA256, r.Observed.ClusterFileSHA256)
+			}
+			if r.Observed.MonitorUnitSHA256 != digest([]byte(unit)) {
+				t.Errorf("unit digest %q, want the unit's", r.Observed.MonitorUnitSHA256)
 			}
 			// A NUL byte cannot pass through the shell: no digest, not a
 			// wrong one that might match.

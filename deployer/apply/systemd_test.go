@@ -5,11 +5,13 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/strata-db/strata/deployer/plan"
+	"github.com/strata-db/strata/deployer/render"
 )
 
 // These tests check what the host is told to do; both paths run for real
@@ -38,11 +40,19 @@ func TestInspectDetectsSystemdAsInit(t *testing.T) {
 }
 
 func pipelineHost() *plan.DesiredHost {
-	return &plan.DesiredHost{
+	dh := &plan.DesiredHost{
 		Name: "h1", MonitorState: "/var/lib/strata/monitor.json",
 		Release: plan.DesiredRelease{Version: "1", Path: "/opt/strata/releases/1/strata", SHA256: strings.Repeat("a", 64)},
 		Conf:    plan.DesiredFile{Path: "/etc/strata/strata.conf", SHA256: strings.Repeat("b", 64), Content: []byte("[monitor]\n")},
 	}
+	withUnit(dh, "prod")
+	return dh
+}
+
+// withUnit gives dh the monitor unit plan.BuildDesired renders for it.
+func withUnit(dh *plan.DesiredHost, cluster string) {
+	unit := render.MonitorUnit(render.MonitorUnitSpec{Cluster: cluster, Release: dh.Release.Path, Conf: dh.Conf.Path, Log: dh.MonitorLog()})
+	dh.MonitorUnit = plan.DesiredFile{Path: render.MonitorUnitPath(dh.Conf.Path), SHA256: digest(unit), Content: unit}
 }
 
 func TestPipelineInstallsTheMonitorAsASystemdUnitWhereSystemdRuns(t *testing.T) {
@@ -159,8 +169,9 @@ func TestDestroyRunsAsRootWhereApplyDid(t *testing.T) {
 // the unit's status as well as the log.
 func TestUnitNamesTheClusterAndFailurePointsAtTheUnit(t *testing.T) {
 	dh := pipelineHost()
+	withUnit(dh, "prod_eu")
 	c := plan.Change{Address: "host.h1.monitor", Host: "h1", Type: plan.TypeMonitor, Action: plan.Create}
-	w := &hostWork{dh: dh, monitor: &c, systemd: true, cluster: "prod_eu"}
+	w := &hostWork{dh: dh, monitor: &c, systemd: true}
 	script, err := pipelineScript(w, "x")
 	if err != nil {
 		t.Fatal(err)
@@ -204,5 +215,31 @@ func TestInstalledDirectoriesAreReadable(t *testing.T) {
 	}
 	if st, err := os.Stat(dh.Release.Path); err != nil || st.Mode().Perm() != 0o755 {
 		t.Errorf("release: %v, %v; want mode 0755", st, err)
+	}
+}
+
+// The upload makes the pipe its stdin comes through 1 MiB before reading
+// the release (growStdinPipe): the same pipe, as the host's shell got it.
+func TestUploadGrowsTheStdinPipe(t *testing.T) {
+	dh := pipelineHost()
+	c := plan.Change{Address: "host.h1.release", Host: "h1", Type: plan.TypeRelease, Action: plan.Create}
+	script, err := pipelineScript(&hostWork{dh: dh, release: &c, releaseSize: 5}, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i, j := strings.Index(script, growStdinPipe), strings.Index(script, "head -c 5 >"); i < 0 || j < i {
+		t.Fatalf("the pipe is not grown before the release is read:\n%s", script)
+	}
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 (to read the pipe's size) is not installed")
+	}
+	cmd := exec.Command("/bin/sh", "-c", growStdinPipe+"python3 -c 'import fcntl; print(fcntl.fcntl(0, 1032))'")
+	cmd.Stdin = strings.NewReader("") // a pipe, as sshd gives the command
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "1048576" {
+		t.Errorf("stdin's pipe holds %s bytes, want 1048576", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"runtime"
 	"slices"
 	"strconv"
@@ -43,6 +44,10 @@ type DesiredHost struct {
 	Processes []DesiredProcess `json:"processes"`
 	// MonitorState is where the host's monitor publishes its children.
 	MonitorState string `json:"monitor_state"`
+	// MonitorUnit is the monitor's systemd unit, installed on hosts whose
+	// init is systemd: its ExecStart names the release, so a new release
+	// rewrites it.
+	MonitorUnit DesiredFile `json:"monitor_unit"`
 	// Sudo makes apply's commands on the host run as root through sudo
 	// (the host's ssh.sudo).
 	Sudo bool `json:"sudo,omitempty"`
@@ -76,6 +81,9 @@ func (d *Desired) Digest() string {
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
 }
+
+// MonitorLog is where the host's monitor writes its output.
+func (h *DesiredHost) MonitorLog() string { return path.Join(path.Dir(h.MonitorState), "monitor.log") }
 
 // Host returns the desired host named name, or nil.
 func (d *Desired) Host(name string) *DesiredHost {
@@ -132,6 +140,8 @@ func BuildDesired(s *spec.ClusterSpec, l *layout.Layout, releaseSHA256, clusterI
 			MonitorState: h.Paths.MonitorState(),
 			Sudo:         h.SSH.Sudo,
 		}
+		dh.MonitorUnit = desiredFile(render.MonitorUnitPath(dh.Conf.Path), render.MonitorUnit(render.MonitorUnitSpec{
+			Cluster: s.Cluster.Name, Release: dh.Release.Path, Conf: dh.Conf.Path, Log: dh.MonitorLog()}))
 		for _, p := range hl.Processes {
 			dh.Processes = append(dh.Processes, DesiredProcess{
 				ID: p.ID, Port: p.Port, Class: string(p.Class),
@@ -220,6 +230,9 @@ type ObservedHost struct {
 	ClusterFileSHA256 string `json:"cluster_file_sha256"`
 	// MonitorRunning reports whether the host's monitor runs.
 	MonitorRunning bool `json:"monitor_running"`
+	// MonitorUnitSHA256 is the digest of the monitor's systemd unit, ""
+	// if absent (the monitor runs detached, or not at all).
+	MonitorUnitSHA256 string `json:"monitor_unit_sha256,omitempty"`
 	// Processes are the monitor's children by ID (port).
 	Processes map[string]ObservedProcess `json:"processes"`
 }

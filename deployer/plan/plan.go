@@ -172,8 +172,14 @@ func planHost(d *DesiredHost, o *ObservedHost, st *state.State) []Change {
 	if o.ClusterFileSHA256 == "" {
 		out = append(out, Change{addr(TypeClusterFile), d.Name, TypeClusterFile, Create, "write " + d.Cluster.Path})
 	}
-	if !o.MonitorRunning {
+	switch {
+	case !o.MonitorRunning:
 		out = append(out, Change{addr(TypeMonitor), d.Name, TypeMonitor, Create, "start strata monitor"})
+	case o.MonitorUnitSHA256 != "" && o.MonitorUnitSHA256 != d.MonitorUnit.SHA256:
+		// The running monitor keeps its binary; systemd starts the one the
+		// unit names when it restarts it (or at boot).
+		out = append(out, Change{addr(TypeMonitor), d.Name, TypeMonitor, Update,
+			fmt.Sprintf("rewrite %s (the monitor's unit, to start %s)", d.MonitorUnit.Path, d.Release.Path)})
 	}
 	return append(out, planProcesses(d, o, prev(TypeRelease, "version"))...)
 }

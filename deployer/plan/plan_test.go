@@ -120,6 +120,31 @@ func TestUpgradeListsRestartsWithReason(t *testing.T) {
 	}
 }
 
+// A systemd host's running monitor whose unit names another release (an
+// upgrade) gets its unit rewritten; a detached monitor (no unit) and a unit
+// already naming the release plan nothing.
+func TestUpgradeRewritesTheMonitorUnit(t *testing.T) {
+	d := desired()
+	for i := range d.Hosts {
+		d.Hosts[i].MonitorUnit = DesiredFile{Path: "/etc/systemd/system/strata-monitor.service", SHA256: "unit-0.2"}
+	}
+	o := converged(d)
+	o.Hosts["db1"].MonitorUnitSHA256 = "unit-0.1"
+	p, err := Make(d, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := human(t, p)
+	if len(p.Changes) != 1 || p.Changes[0].Address != "host.db1.monitor" || p.Changes[0].Action != Update ||
+		!strings.Contains(out, "to start /opt/strata/releases/0.2/strata") {
+		t.Fatalf("want one update of db1's monitor unit:\n%s", out)
+	}
+	o.Hosts["db1"].MonitorUnitSHA256 = "unit-0.2"
+	if p, err := Make(d, o, nil); err != nil || !p.Empty() {
+		t.Fatalf("unit up to date: %v\n%s", err, human(t, p))
+	}
+}
+
 func TestDriftAndRemovals(t *testing.T) {
 	d := desired()
 	o := converged(d)

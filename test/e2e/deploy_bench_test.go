@@ -13,8 +13,9 @@ const benchHosts = 8
 
 // BenchmarkFreshApply measures `strata apply -auto-approve` of a
 // description of 8 SSH test hosts that run nothing yet: preflight and
-// refresh, the release (the strata test binary, ~38 MB) to each, files,
-// monitors, waiting for the servers and configuring the database.
+// refresh, the release (the strata binary built as `make build` builds
+// it, stripped: ~28 MB) to each, files, monitors, waiting for the servers
+// and configuring the database.
 // Destroying between runs is not timed. BenchmarkFreshApplyVsAnsible runs
 // the same beside Ansible. Every apply connects anew (-ssh-persist=0), as a
 // first apply does.

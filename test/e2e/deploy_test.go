@@ -36,7 +36,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	strataBin = filepath.Join(dir, "strata")
-	if out, err := exec.Command("go", "build", "-o", strataBin, "github.com/strata-db/strata/cmd/strata").CombinedOutput(); err != nil {
+	// Built as `make build` builds a release (stripped, without local
+	// paths): the deployer benchmarks upload this binary as the release.
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", strataBin, "github.com/strata-db/strata/cmd/strata")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building strata: %v\n%s", err, out)
 		os.Exit(1)
 	}

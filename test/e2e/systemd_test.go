@@ -24,7 +24,9 @@ import (
 // Apply installs and starts h1's and h2's monitors as enabled units and
 // h3's detached; the database is healthy; a plan has no changes; systemd
 // restarts a killed monitor (Restart=always), after which the plan still
-// has none; destroy removes the units and leaves every host clean.
+// has none; an upgrade to a new release rewrites the units to name it, and
+// a monitor systemd restarts runs the new release; destroy removes the
+// units and leaves every host clean.
 func TestSSHApplyToSystemdHost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("makes test hosts")
@@ -92,6 +94,42 @@ func TestSSHApplyToSystemdHost(t *testing.T) {
 	waitServers(t, c, sd, 1)
 	checkHealthy(t, c, dir, 3)
 	noChanges("after systemd restarted the monitor")
+
+	// An upgrade to a new release rewrites the units to name it: the
+	// running monitors keep their binary, and systemd starts the new one
+	// when it restarts them (or at boot).
+	text, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(config, []byte(strings.Replace(string(text), `release "dev"`, `release "v2"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, dir, "apply", "-auto-approve", "-connect-timeout", "5s", "-wait-timeout", "60s", "-var", known, config)
+	for _, h := range []*testhost.Host{sd, sudo} {
+		out, err := c.Exec(ctx, h, "cat", render.MonitorUnitPath(conf))
+		if err != nil || !strings.Contains(string(out), "ExecStart=/opt/strata/releases/v2/strata monitor") {
+			t.Errorf("%s: after the upgrade the unit is (%v):\n%s", h.Name, err, out)
+		}
+	}
+	noChanges("after the upgrade")
+	sd2 := waitUnitRunning(t, c, sd, unit, 0)
+	if _, err := c.Exec(ctx, sd, "kill", "-KILL", strconv.Itoa(sd2)); err != nil {
+		t.Fatal(err)
+	}
+	waitUnitRunning(t, c, sd, unit, sd2)
+	if out, err := c.Exec(ctx, sd, "sh", "-c", "readlink /proc/$(systemctl show -p MainPID --value "+unit+")/exe"); err != nil || strings.TrimSpace(string(out)) != "/opt/strata/releases/v2/strata" {
+		t.Errorf("systemd restarted the monitor from %q (%v), want the new release", out, err)
+	}
+	waitServers(t, c, sd, 1)
+	checkHealthy(t, c, dir, 3)
+	// The previous release stays on the hosts, and the state names only
+	// the current one, which is all destroy removes (a known limit).
+	for _, h := range c.Hosts {
+		if _, err := c.Exec(ctx, h, "rm", "-r", "--", "/opt/strata/releases/dev"); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	mustRun(t, dir, "destroy", "-auto-approve", "-purge-data", "-var", known, config)
 	for _, h := range []*testhost.Host{sd, sudo} {

@@ -48,7 +48,7 @@ func (cc *Controller) recruitGeneration(c *flow.Ctx, core *wire.DBCoreState, old
 		logInit.RecoverFrom, logInit.Tags = old.sources, old.tags
 	}
 	next.Logs = nil
-	for _, f := range r.each(c, pl.logs, "log", func() *wire.RecruitRequest {
+	for _, f := range r.each(c, pl.logs, "log", func(int) *wire.RecruitRequest {
 		return &wire.RecruitRequest{Role: &wire.RecruitRequest_Log{Log: logInit}}
 	}) {
 		rep, err := f.future.Get()
@@ -91,13 +91,14 @@ type pending struct {
 	future flow.Future[*wire.RecruitReply]
 }
 
-// each recruits one role per address in parallel and waits for all.
-func (r *recruiter) each(c *flow.Ctx, addrs []flow.Address, kind string, req func() *wire.RecruitRequest) []pending {
+// each recruits one role per address in parallel and waits for all;
+// req(i) is the request for addrs[i].
+func (r *recruiter) each(c *flow.Ctx, addrs []flow.Address, kind string, req func(i int) *wire.RecruitRequest) []pending {
 	out := make([]pending, len(addrs))
 	futures := make([]flow.Future[*wire.RecruitReply], len(addrs))
 	for i, addr := range addrs {
 		id := fmt.Sprintf("%s-%016x", kind, c.Rand().Uint64())
-		rq := req()
+		rq := req(i)
 		rq.Epoch, rq.Id = r.epoch, id
 		s := flow.NewRequestStream(flow.Endpoint{Addr: addr, Token: kv.TokenRecruit},
 			flow.ProtoCodec[*wire.RecruitRequest](), flow.ProtoCodec[*wire.RecruitReply]())
@@ -123,7 +124,7 @@ func (r *recruiter) each(c *flow.Ctx, addrs []flow.Address, kind string, req fun
 
 // one recruits a single role.
 func (r *recruiter) one(c *flow.Ctx, addr flow.Address, kind string, req *wire.RecruitRequest) (*wire.RecruitReply, error) {
-	p := r.each(c, []flow.Address{addr}, kind, func() *wire.RecruitRequest { return req })[0]
+	p := r.each(c, []flow.Address{addr}, kind, func(int) *wire.RecruitRequest { return req })[0]
 	rep, err := p.future.Get()
 	if err != nil {
 		return nil, fmt.Errorf("recruiting a %s on %s: %w", kind, addr, err)
@@ -133,6 +134,11 @@ func (r *recruiter) one(c *flow.Ctx, addr flow.Address, kind string, req *wire.R
 
 // bootstrapStorage creates a new database's storage servers — one on every
 // storage-fit process — and gives the whole keyspace to the first team.
+// They are recruited at once (each new server makes its identity durable
+// before it answers, so one after the other cost that wait per process);
+// each gets its own tag up front, and a tag whose recruitment failed is
+// left unused rather than given to another server: the failed one may
+// exist all the same.
 func (r *recruiter) bootstrapStorage(c *flow.Ctx, next *wire.DBCoreState, pl placement, logs []*wire.TLogInterface) error {
 	r.storage = map[string]*wire.StorageInterface{}
 	var team []string
@@ -141,30 +147,33 @@ func (r *recruiter) bootstrapStorage(c *flow.Ctx, next *wire.DBCoreState, pl pla
 	for _, a := range pl.storageTeam {
 		inTeam[a] = true
 	}
-	tag := next.GetNextTag()
-	for _, addr := range addrs {
-		init := &wire.InitStorage{Tag: tag, Logs: logs, Version: next.GetRecoveryVersion()}
-		if inTeam[addr] {
+	base := next.GetNextTag()
+	recruited := r.each(c, addrs, "storage", func(i int) *wire.RecruitRequest {
+		init := &wire.InitStorage{Tag: base + uint32(i), Logs: logs, Version: next.GetRecoveryVersion()}
+		if inTeam[addrs[i]] {
 			init.Shards = []*wire.KeyRange{{Begin: kv.AllKeys.Begin, End: kv.AllKeys.End}}
 		}
-		rep, err := r.one(c, addr, "storage", &wire.RecruitRequest{Role: &wire.RecruitRequest_Storage{Storage: init}})
+		return &wire.RecruitRequest{Role: &wire.RecruitRequest_Storage{Storage: init}}
+	})
+	for i, p := range recruited {
+		addr := p.addr
+		rep, err := p.future.Get()
 		if err != nil {
 			if inTeam[addr] {
-				return err
+				return fmt.Errorf("recruiting a storage on %s: %w", addr, err)
 			}
 			c.Trace(flow.SevWarn, "RecruitStorageFailed", flow.D("Worker", addr), flow.D("Error", err))
 			continue
 		}
 		iface := rep.GetStorage()
 		r.storage[iface.GetId()] = iface
-		next.Storage = append(next.Storage, &wire.StorageRef{Id: iface.GetId(), Tag: tag, Process: string(addr),
+		next.Storage = append(next.Storage, &wire.StorageRef{Id: iface.GetId(), Tag: base + uint32(i), Process: string(addr),
 			Locality: r.cc.workers[addr].report.GetLocality()})
 		if inTeam[addr] {
 			team = append(team, iface.GetId())
 		}
-		tag++
 	}
-	next.NextTag = tag
+	next.NextTag = base + uint32(len(addrs))
 	next.Shards = []*wire.ShardAssignment{{Begin: []byte{}, Servers: team}}
 	return nil
 }
@@ -196,7 +205,7 @@ func (r *recruiter) stateless(c *flow.Ctx, pl placement, next *wire.DBCoreState)
 	}
 	proxyInit := &wire.InitCommitProxy{Sequencer: gen.sequencer, Resolvers: gen.resolvers, ResolverRanges: ranges,
 		Logs: gen.logs, Shards: shards, Locked: next.GetLocked(), RecoveryVersion: rv}
-	for _, p := range r.each(c, pl.commit, "commit", func() *wire.RecruitRequest {
+	for _, p := range r.each(c, pl.commit, "commit", func(int) *wire.RecruitRequest {
 		return &wire.RecruitRequest{Role: &wire.RecruitRequest_CommitProxy{CommitProxy: proxyInit}}
 	}) {
 		rep, err := p.future.Get()
@@ -209,7 +218,7 @@ func (r *recruiter) stateless(c *flow.Ctx, pl placement, next *wire.DBCoreState)
 	if r.cc.ratekeeper != nil {
 		grvInit.Ratekeeper = r.cc.ratekeeper.Interface()
 	}
-	for _, p := range r.each(c, pl.grv, "grv", func() *wire.RecruitRequest {
+	for _, p := range r.each(c, pl.grv, "grv", func(int) *wire.RecruitRequest {
 		return &wire.RecruitRequest{Role: &wire.RecruitRequest_GrvProxy{GrvProxy: grvInit}}
 	}) {
 		rep, err := p.future.Get()

@@ -1,6 +1,7 @@
 package coordinator_test
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -285,6 +286,32 @@ func TestMonitorLeaderFollowsTheLeader(t *testing.T) {
 			return log.err
 		})
 	}}, 1, 2)
+}
+
+// Coordinators that never ran before promised nothing: once their state
+// files are durable they nominate at once, so a new cluster elects its
+// first leader well before NomineeTimeout (the quiet period a restarted
+// coordinator keeps; TestRestartedCoordinatorWaitsOutLeases).
+func TestFirstElectionSkipsTheQuietPeriod(t *testing.T) {
+	timing := coordinator.DefaultTiming()
+	runSeeds(t, sim.Test{Name: "election-first", Run: func(s *sim.Simulation) error {
+		cc := newCoordCluster(s, 3)
+		le, err := coordinator.NewLeaderElection(conn("db", "abc", cc.procs))
+		if err != nil {
+			return err
+		}
+		log := &leaderLog{s: s}
+		s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(e *flow.Env) { campaignForever(e, le, 0, log) })
+		return drive(s, s.Controller(), time.Minute, func(c *flow.Ctx) error {
+			if err := waitFor(c, func() bool { return log.current() != nil }); err != nil {
+				return err
+			}
+			if at := log.current().start; at >= timing.NomineeTimeout {
+				return fmt.Errorf("the first leader was elected at %v, not before the quiet period (%v) ended", at, timing.NomineeTimeout)
+			}
+			return cmp.Or(log.err, cc.bootErr)
+		})
+	}}, 1, 2, 3)
 }
 
 // A restarted coordinator forgot whom it nominated. If it nominated at

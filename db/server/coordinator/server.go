@@ -42,7 +42,9 @@ type Coordinator struct {
 	elections map[string]*election
 	// quietUntil is when this incarnation may first nominate anyone: it
 	// does not remember whom it nominated before a restart, and a leader
-	// may still hold a lease on that nomination.
+	// may still hold a lease on that nomination. A coordinator that has
+	// never run (no state file) has promised nothing: it makes its state
+	// file durable, then nominates at once (firstStart).
 	quietUntil time.Time
 	actors     []*flow.Actor
 }
@@ -92,8 +94,32 @@ func Start(env *flow.Env, cfg Config) (*Coordinator, error) {
 		env.Spawn("Coordinator.GetLeader", co.serveGetLeader),
 		env.Spawn("Coordinator.Tick", co.tick),
 	}
+
 	env.Trace(flow.SevInfo, "CoordinatorStarted", flow.D("Registers", len(st.regs)))
 	return co, nil
+}
+
+// firstStart ends the quiet period of a coordinator's first incarnation
+// once its (empty) state file is durable. Any later incarnation finds the
+// file and waits out the leases an earlier one may have granted; one that
+// died before the file was durable never nominated anyone. On a new
+// cluster this saves NomineeTimeout before the first controller is
+// elected. A failed save leaves the quiet period as it was.
+// It runs in serveRegisters, before the first request: the file's
+// rewrites must not overlap.
+func (co *Coordinator) firstStart(c *flow.Ctx) {
+	if co.store.existed {
+		return
+	}
+	if err := co.store.save(c); err != nil {
+		c.Trace(flow.SevWarn, "CoordinatorFirstStartNotSaved", flow.D("Error", err))
+		return
+	}
+	co.store.existed = true
+	co.quietUntil = c.Now()
+	for _, key := range sortedKeys(co.elections) {
+		co.reevaluate(co.elections[key])
+	}
 }
 
 // Stop stops serving. Its durable state stays on disk.
@@ -122,6 +148,7 @@ func (co *Coordinator) Nominee(key string) *wire.LeaderInfo {
 // change is durable before its reply, and serving them in one actor keeps
 // the file rewrites in order.
 func (co *Coordinator) serveRegisters(c *flow.Ctx) error {
+	co.firstStart(c)
 	for {
 		i, err := flow.Select(c, co.read.Requests(), co.write.Requests(), co.forward.Requests())
 		if err != nil {

@@ -32,6 +32,8 @@ type store struct {
 	fs   flow.FS
 	name string
 	regs map[string]*wire.RegisterState
+	// existed says the state file was there when the store was loaded.
+	existed bool
 }
 
 // loadStore recovers the registers from fs, or starts empty if the file
@@ -54,6 +56,7 @@ func loadStore(fs flow.FS, name string) (*store, error) {
 		return nil, fmt.Errorf("coordinator: opening state: %w", err)
 	}
 	defer f.Close()
+	s.existed = true
 	state, err := readState(f)
 	if err != nil {
 		return nil, fmt.Errorf("coordinator: state file %s: %w", name, err)

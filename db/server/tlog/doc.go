@@ -15,8 +15,10 @@
 //   - TLogCommitRequest: applied strictly in version order. A commit waits
 //     until the log's version equals its prev_version, is pushed to the queue
 //     and is answered with the durable version once a group commit's
-//     fdatasync covers it. A commit of a version the log already has is
-//     acknowledged again once that version is durable.
+//     fdatasync covers it and every version before it. Syncs overlap (see
+//     diskqueue): a commit arriving while a sync runs starts its own
+//     rather than waiting for that one first. A commit of a version the log
+//     already has is acknowledged again once that version is durable.
 //   - TLogPeekRequest: the tag's mutations at durable versions >= begin, in
 //     version order. With nothing to return it waits (long poll, up to
 //     Config.PeekTimeout) and then answers empty. A reply holds at most about

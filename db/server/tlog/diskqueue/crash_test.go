@@ -21,7 +21,14 @@ type crashModel struct {
 	// popped is the highest point passed to Pop.
 	popped     int64
 	recoveries int
-	err        error
+	// overlapped: some incarnation ran overlapping syncs, so the crashes
+	// also hit the queue with several syncs in flight.
+	overlapped bool
+	// crashSoon, if set, kills the process at the current simulated
+	// instant, once the calling actor yields: a crash right after a
+	// Commit returned, while later syncs are still in flight.
+	crashSoon func()
+	err       error
 }
 
 // checkRecovered verifies that recs is a contiguous run of what was pushed
@@ -106,6 +113,10 @@ func commitLoop(c *flow.Ctx, q *diskqueue.Queue, m *crashModel) error {
 			return err // killed
 		}
 		m.committed = max(m.committed, covered)
+		m.overlapped = m.overlapped || q.Stats().OverlappedSyncs > 0
+		if m.crashSoon != nil && c.Rand().IntN(10) == 0 {
+			m.crashSoon()
+		}
 		if err := c.Sleep(time.Duration(c.Rand().IntN(3000)) * time.Microsecond); err != nil {
 			return err
 		}
@@ -128,11 +139,17 @@ func popLoop(c *flow.Ctx, q *diskqueue.Queue, m *crashModel) error {
 	}
 }
 
-func runCrashSeed(seed uint64) (recoveries int, err error) {
+func runCrashSeed(seed uint64) (recoveries int, overlapped bool, err error) {
 	s := sim.New(seed, sim.Options{})
 	m := &crashModel{}
 	segmentBytes := int64(512 + s.Rand().IntN(4096))
 	p := s.AddProcess(s.AddMachine(flow.Locality{}), 1, crashBoot(m, segmentBytes))
+	m.crashSoon = func() {
+		s.Controller().Spawn("crashAfterCommit", func(c *flow.Ctx) error {
+			s.Reboot(p, time.Duration(s.Rand().IntN(20))*time.Millisecond)
+			return nil
+		})
+	}
 	s.Controller().Spawn("chaos", func(c *flow.Ctx) error {
 		for range 8 {
 			if err := c.Sleep(time.Duration(s.Rand().IntN(200_000)) * time.Microsecond); err != nil {
@@ -148,7 +165,7 @@ func runCrashSeed(seed uint64) (recoveries int, err error) {
 		s.Reboot(p, time.Millisecond)
 		s.Run(time.Second, func() bool { return m.err != nil })
 	}
-	return m.recoveries, m.err
+	return m.recoveries, m.overlapped, m.err
 }
 
 // After crashes at random points, the queue recovers exactly a prefix of
@@ -156,12 +173,101 @@ func runCrashSeed(seed uint64) (recoveries int, err error) {
 // prefix.
 func TestCrashRecoversCommittedPrefix(t *testing.T) {
 	for seed := uint64(1); seed <= 40; seed++ {
-		recoveries, err := runCrashSeed(seed)
+		recoveries, overlapped, err := runCrashSeed(seed)
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
 		if recoveries < 5 {
 			t.Fatalf("seed %d: only %d recoveries ran", seed, recoveries)
 		}
+		if !overlapped {
+			t.Fatalf("seed %d: no syncs overlapped", seed)
+		}
 	}
+}
+
+// A commit that waits for another committer's sync while an earlier sync
+// is still running is acknowledged only once its own records are durable,
+// whichever of the overlapping syncs ends first: a crash at the instant
+// it returns keeps them.
+func TestCommitAckedDuringOverlapSurvivesCrash(t *testing.T) {
+	for seed := uint64(1); seed <= 40; seed++ {
+		if err := runOverlapCrash(seed); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+	}
+}
+
+func runOverlapCrash(seed uint64) error {
+	s := sim.New(seed, sim.Options{})
+	var acked, recovered int64 = 0, -1
+	var runErr error
+	var p *sim.Process
+	crash := func() {
+		s.Controller().Spawn("crash", func(c *flow.Ctx) error {
+			s.Reboot(p, time.Millisecond)
+			return nil
+		})
+	}
+	commit := func(q *diskqueue.Queue, v int64) func(c *flow.Ctx) error {
+		return func(c *flow.Ctx) error {
+			if err := pushCommit(c, q, v); err != nil {
+				return err // killed
+			}
+			acked = max(acked, v)
+			if v == 4 {
+				crash()
+			}
+			return nil
+		}
+	}
+	incarnation := 0
+	p = s.AddProcess(s.AddMachine(flow.Locality{}), 1, func(e *flow.Env) {
+		incarnation++
+		first := incarnation == 1
+		e.Spawn("test", func(c *flow.Ctx) error {
+			// Odd seeds preallocate (one more sync on the file), even
+			// seeds do not.
+			opts := diskqueue.Options{SegmentBytes: 1 << 20, PreallocBytes: -1}
+			if seed%2 == 1 {
+				opts.PreallocBytes = 0
+			}
+			q, recs, err := diskqueue.Open(c, e.Files(), "tlog", opts)
+			if err != nil {
+				runErr = err
+				return err
+			}
+			if !first {
+				recovered = 0
+				if n := len(recs); n > 0 {
+					recovered = recs[n-1].Version
+				}
+				return nil
+			}
+			if err := pushCommit(c, q, 1); err != nil {
+				return err
+			}
+			c.Spawn("a", commit(q, 2))
+			// Let a's sync start, then commit 3 and 4 together: the
+			// committer of 3 syncs them, that of 4 waits for its sync.
+			for range 2 {
+				if err := c.Yield(); err != nil {
+					return err
+				}
+			}
+			c.Spawn("b", commit(q, 3))
+			c.Spawn("c", commit(q, 4))
+			return nil
+		})
+	})
+	s.Run(time.Second, func() bool { return runErr != nil || recovered >= 0 })
+	switch {
+	case runErr != nil:
+		return runErr
+	case recovered < 0:
+		return fmt.Errorf("the queue was not recovered (acknowledged up to %d)", acked)
+	case recovered < acked:
+		return fmt.Errorf("recovered up to version %d after a crash, but %d was acknowledged", recovered, acked)
+	}
+	return nil
 }

@@ -127,6 +127,105 @@ func TestConcurrentCommitsShareSyncs(t *testing.T) {
 	}
 }
 
+// A commit arriving while a sync runs starts a sync of its own at once
+// instead of waiting for the running one, and returns only once everything
+// pushed before it is durable, whichever of the two syncs ends first.
+func TestCommitDuringSyncOverlapsIt(t *testing.T) {
+	for seed := uint64(1); seed <= 30; seed++ {
+		err := runInProcess(seed, func(c *flow.Ctx) error {
+			q, _, err := openQueue(c)
+			if err != nil {
+				return err
+			}
+			// The first segment exists before the syncs start, so neither
+			// flush waits for a new one.
+			if err := pushCommit(c, q, 1); err != nil {
+				return err
+			}
+			var errs [2]error
+			var durableAt [2]int64
+			first := c.Spawn("first", func(c *flow.Ctx) error {
+				errs[0] = pushCommit(c, q, 2)
+				durableAt[0] = q.DurableVersion()
+				return nil
+			})
+			// Let the first sync start, then commit more while it runs.
+			if err := c.Yield(); err != nil {
+				return err
+			}
+			if err := c.Yield(); err != nil {
+				return err
+			}
+			errs[1] = pushCommit(c, q, 3)
+			durableAt[1] = q.DurableVersion()
+			if _, err := flow.Await(c, first.Done()); err != nil {
+				return err
+			}
+			if err := errors.Join(errs[:]...); err != nil {
+				return err
+			}
+			if durableAt[0] < 2 || durableAt[1] < 3 {
+				return fmt.Errorf("commits returned at durable versions %v, want at least [2 3]", durableAt)
+			}
+			if st := q.Stats(); st.OverlappedSyncs != 1 || st.Syncs != 3 {
+				return fmt.Errorf("%d syncs, %d overlapped; want 3 and 1", st.Syncs, st.OverlappedSyncs)
+			}
+			_, recs, err := reopen(c, q)
+			if err != nil {
+				return err
+			}
+			if diff := cmp.Diff(recordsFor(1, 2, 3), recs); diff != "" {
+				return fmt.Errorf("reopened records (-want +got):\n%s", diff)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+	}
+}
+
+// With MaxSyncs 1 a commit arriving during a sync waits for it, then
+// shares the next one.
+func TestMaxSyncsOneSerializesSyncs(t *testing.T) {
+	err := runInProcess(1, func(c *flow.Ctx) error {
+		q, _, err := diskqueue.Open(c, c.Files(), "tlog", diskqueue.Options{SegmentBytes: smallSegments, MaxSyncs: 1})
+		if err != nil {
+			return err
+		}
+		if err := pushCommit(c, q, 1); err != nil {
+			return err
+		}
+		var firstErr error
+		first := c.Spawn("first", func(c *flow.Ctx) error {
+			firstErr = pushCommit(c, q, 2)
+			return nil
+		})
+		if err := c.Yield(); err != nil {
+			return err
+		}
+		if err := c.Yield(); err != nil {
+			return err
+		}
+		if err := pushCommit(c, q, 3); err != nil {
+			return err
+		}
+		if _, err := flow.Await(c, first.Done()); err != nil {
+			return err
+		}
+		if firstErr != nil {
+			return firstErr
+		}
+		if st := q.Stats(); st.OverlappedSyncs != 0 || q.DurableVersion() != 3 {
+			return fmt.Errorf("%d overlapped syncs, durable version %d; want 0 and 3", st.OverlappedSyncs, q.DurableVersion())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestPopReclaimsWholeSegments(t *testing.T) {
 	err := runInProcess(2, func(c *flow.Ctx) error {
 		q, _, err := openQueue(c)
@@ -286,17 +385,16 @@ func corruptMiddle(c *flow.Ctx, name string) error {
 	return f.Sync(c)
 }
 
-// A torn tail (a record cut short) is dropped and the file truncated.
-func TestTornTailIsTruncated(t *testing.T) {
-	err := runInProcess(4, func(c *flow.Ctx) error {
-		q, _, err := diskqueue.Open(c, c.Files(), "tlog", diskqueue.Options{})
+// Segments are filled with zeros ahead of their records; reopening cuts
+// the zeros off, and the queue goes on appending and preallocating.
+func TestPreallocatedSpaceIsNotARecord(t *testing.T) {
+	err := runInProcess(5, func(c *flow.Ctx) error {
+		opts := diskqueue.Options{SegmentBytes: 1 << 20, PreallocBytes: 64 << 10}
+		q, _, err := diskqueue.Open(c, c.Files(), "tlog", opts)
 		if err != nil {
 			return err
 		}
 		if err := pushCommit(c, q, span(1, 10)...); err != nil {
-			return err
-		}
-		if err := q.Close(); err != nil {
 			return err
 		}
 		files, err := segmentFiles(c)
@@ -307,7 +405,53 @@ func TestTornTailIsTruncated(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		size, err := f.Size()
+		if size, err := f.Size(); err != nil || size != q.Stats().Bytes+64<<10 {
+			return fmt.Errorf("segment file is %d bytes (err %v), want the %d bytes of records and 64 KiB preallocated", size, err, q.Stats().Bytes)
+		}
+		for round := range 2 {
+			if err := q.Close(); err != nil {
+				return err
+			}
+			var recs []diskqueue.Record
+			q, recs, err = diskqueue.Open(c, c.Files(), "tlog", opts)
+			if err != nil {
+				return err
+			}
+			last := int64(10 + 10*round)
+			if d := cmp.Diff(recordsFor(span(1, last)...), recs); d != "" {
+				return fmt.Errorf("round %d: recovered (-want +got):\n%s", round, d)
+			}
+			if err := pushCommit(c, q, span(last+1, last+10)...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A torn tail (a record cut short) is dropped and the file truncated.
+func TestTornTailIsTruncated(t *testing.T) {
+	err := runInProcess(4, func(c *flow.Ctx) error {
+		q, _, err := diskqueue.Open(c, c.Files(), "tlog", diskqueue.Options{})
+		if err != nil {
+			return err
+		}
+		if err := pushCommit(c, q, span(1, 10)...); err != nil {
+			return err
+		}
+		// The records end here; zeros preallocated for more follow.
+		size := q.Stats().Bytes
+		if err := q.Close(); err != nil {
+			return err
+		}
+		files, err := segmentFiles(c)
+		if err != nil || len(files) != 1 {
+			return fmt.Errorf("files %v, err %v; want one segment", files, err)
+		}
+		f, err := c.Files().Open("tlog/"+files[0], false)
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,9 @@ package diskqueue_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/strata-db/strata/db/flow"
@@ -78,21 +80,24 @@ func TestRealFilesReopen(t *testing.T) {
 // BenchmarkCommitReal measures commits per second of the queue on a real
 // temporary directory with fdatasync, with many actors committing at once
 // so that group commit shows: each actor pushes a 100-byte record and
-// commits, in a loop.
+// commits, in a loop. maxsyncs=1 is the queue without overlapping syncs.
 func BenchmarkCommitReal(b *testing.B) {
 	for _, committers := range []int{1, 16, 256} {
-		b.Run(fmt.Sprintf("committers=%d", committers), func(b *testing.B) {
-			benchmarkCommits(b, committers)
-		})
+		for _, maxSyncs := range []int{1, diskqueue.DefaultMaxSyncs} {
+			b.Run(fmt.Sprintf("committers=%d/maxsyncs=%d", committers, maxSyncs), func(b *testing.B) {
+				benchmarkCommits(b, committers, maxSyncs)
+			})
+		}
 	}
 }
 
-func benchmarkCommits(b *testing.B, committers int) {
+func benchmarkCommits(b *testing.B, committers, maxSyncs int) {
 	payload := make([]byte, 100)
 	var syncs uint64
+	var latency time.Duration
 	b.StopTimer()
 	err := runReal(b, b.TempDir(), func(c *flow.Ctx) error {
-		q, _, err := diskqueue.Open(c, c.Files(), "tlog", diskqueue.Options{})
+		q, _, err := diskqueue.Open(c, c.Files(), "tlog", diskqueue.Options{MaxSyncs: maxSyncs})
 		if err != nil {
 			return err
 		}
@@ -106,9 +111,11 @@ func benchmarkCommits(b *testing.B, committers int) {
 					if err := q.Push(q.LastVersion()+1, payload); err != nil {
 						return err
 					}
+					start := c.Now()
 					if err := q.Commit(c); err != nil {
 						return err
 					}
+					latency += c.Now().Sub(start)
 				}
 				return nil
 			})
@@ -127,6 +134,70 @@ func benchmarkCommits(b *testing.B, committers int) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commits/s")
+	b.ReportMetric(float64(b.N)/float64(max(syncs, 1)), "commits/sync")
+	b.ReportMetric(float64(latency.Microseconds())/float64(max(b.N, 1)), "µs/commit")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkCommitRealOpenLoop measures the latency of commits that arrive
+// at a fixed rate, as a log's pushes do (one per commit batch), rather than
+// in lock step: a commit arriving while a sync runs waits for that sync
+// first unless syncs overlap. maxsyncs=1 is the queue without overlap.
+func BenchmarkCommitRealOpenLoop(b *testing.B) {
+	for _, every := range []time.Duration{time.Millisecond, 250 * time.Microsecond} {
+		for _, maxSyncs := range []int{1, diskqueue.DefaultMaxSyncs} {
+			b.Run(fmt.Sprintf("every=%v/maxsyncs=%d", every, maxSyncs), func(b *testing.B) {
+				benchmarkOpenLoop(b, every, maxSyncs)
+			})
+		}
+	}
+}
+
+func benchmarkOpenLoop(b *testing.B, every time.Duration, maxSyncs int) {
+	payload := make([]byte, 1000)
+	var latencies []time.Duration
+	var syncs uint64
+	err := runReal(b, b.TempDir(), func(c *flow.Ctx) error {
+		q, _, err := diskqueue.Open(c, c.Files(), "tlog", diskqueue.Options{MaxSyncs: maxSyncs})
+		if err != nil {
+			return err
+		}
+		var done []flow.Future[struct{}]
+		b.ResetTimer()
+		next := c.Now()
+		for i := range b.N {
+			next = next.Add(every)
+			if err := c.Sleep(next.Sub(c.Now())); err != nil {
+				return err
+			}
+			a := c.Spawn(fmt.Sprintf("commit%d", i), func(c *flow.Ctx) error {
+				start := c.Now()
+				if err := q.Push(q.LastVersion()+1, payload); err != nil {
+					return err
+				}
+				if err := q.Commit(c); err != nil {
+					return err
+				}
+				latencies = append(latencies, c.Now().Sub(start))
+				return nil
+			})
+			done = append(done, a.Done())
+		}
+		for _, d := range done {
+			if _, err := flow.Await(c, d); err != nil {
+				return err
+			}
+		}
+		b.StopTimer()
+		syncs = q.Stats().Syncs
+		return q.Close()
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	slices.Sort(latencies)
+	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(latencies[len(latencies)*9/10].Microseconds()), "p90-µs")
 	b.ReportMetric(float64(b.N)/float64(max(syncs, 1)), "commits/sync")
 	b.ReportMetric(0, "ns/op")
 }

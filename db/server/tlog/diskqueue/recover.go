@@ -106,7 +106,13 @@ func (q *Queue) loadSegment(c *flow.Ctx, name string, seq uint64, after int64) (
 		recs, valid, problem = nil, 0, fmt.Sprintf("segment follows version %d, not %d", prev, after)
 	}
 	if problem != "" {
-		c.Trace(flow.SevWarn, "DiskQueueTruncated", flow.D("File", name), flow.D("Offset", valid),
+		sev := flow.SevWarn
+		if allZero(data[valid:]) {
+			// Space preallocated ahead of the records: expected after a
+			// restart, though still cut off (see Open).
+			sev, problem = flow.SevInfo, "preallocated space"
+		}
+		c.Trace(sev, "DiskQueueTruncated", flow.D("File", name), flow.D("Offset", valid),
 			flow.D("Discarded", len(data)-valid), flow.D("Reason", problem))
 	}
 	if problem != "" && len(recs) == 0 {
@@ -129,7 +135,7 @@ func (q *Queue) loadSegment(c *flow.Ctx, name string, seq uint64, after int64) (
 		return nil, nil, false, fmt.Errorf("syncing %s: %w", name, err)
 	}
 	s := &loadedSegment{
-		segment:   segment{seq: seq, name: name, f: f, prev: prev, size: int64(valid), synced: int64(valid), count: len(recs)},
+		segment:   segment{seq: seq, name: name, f: f, prev: prev, size: int64(valid), synced: int64(valid), allocated: int64(valid), count: len(recs)},
 		truncated: problem != "",
 	}
 	if n := len(recs); n > 0 {
@@ -150,4 +156,14 @@ func readAll(f flow.File) ([]byte, error) {
 		return nil, err
 	}
 	return data[:n], nil
+}
+
+// allZero reports whether b holds only zero bytes.
+func allZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }

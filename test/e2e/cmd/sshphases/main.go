@@ -4,7 +4,10 @@
 // the command, per host and in total, all hosts at once; and the CPU the
 // client and each host's sshd (with everything it started) used.
 //
-//	sshphases -slot 1 [-rounds 10] [-script FILE] [-reuse]
+//	sshphases -slot 1 [-rounds 10] [-script FILE] [-stdin FILE] [-reuse]
+//
+// With -stdin the file is sent as the command's standard input (an upload
+// as apply streams the release).
 //
 // With -reuse the connections are made once and only session and command
 // are timed in later rounds: the cost a persistent connection leaves.
@@ -39,14 +42,15 @@ func main() {
 	rounds := flag.Int("rounds", 10, "rounds")
 	scriptFile := flag.String("script", "", "file with the command to run (default: true)")
 	reuse := flag.Bool("reuse", false, "connect once, then time sessions only")
+	stdinFile := flag.String("stdin", "", "file sent as the command's standard input")
 	flag.Parse()
-	if err := run(*slot, *rounds, *scriptFile, *reuse); err != nil {
+	if err := run(*slot, *rounds, *scriptFile, *stdinFile, *reuse); err != nil {
 		fmt.Fprintln(os.Stderr, "sshphases:", err)
 		os.Exit(1)
 	}
 }
 
-func run(slot, rounds int, scriptFile string, reuse bool) error {
+func run(slot, rounds int, scriptFile, stdinFile string, reuse bool) error {
 	dir := filepath.Join("/tmp/strata-testhosts", strconv.Itoa(slot))
 	script := "true"
 	if scriptFile != "" {
@@ -101,7 +105,7 @@ func run(slot, rounds int, scriptFile string, reuse bool) error {
 		var wg sync.WaitGroup
 		for i, a := range addrs {
 			wg.Go(func() {
-				res[i], conns[i], errs[i] = one(a, db, signer, script, conns[i], reuse)
+				res[i], conns[i], errs[i] = one(a, db, signer, script, stdinFile, conns[i], reuse)
 			})
 		}
 		wg.Wait()
@@ -152,7 +156,7 @@ func run(slot, rounds int, scriptFile string, reuse bool) error {
 	return nil
 }
 
-func one(addr string, hk ssh.HostKeyCallback, signer ssh.Signer, script string, conn *ssh.Client, reuse bool) (phases, *ssh.Client, error) {
+func one(addr string, hk ssh.HostKeyCallback, signer ssh.Signer, script, stdinFile string, conn *ssh.Client, reuse bool) (phases, *ssh.Client, error) {
 	var p phases
 	t0 := time.Now()
 	if conn == nil {
@@ -191,6 +195,14 @@ func one(addr string, hk ssh.HostKeyCallback, signer ssh.Signer, script string, 
 	t4 := time.Now()
 	var out bytes.Buffer
 	sess.Stdout = &out
+	if stdinFile != "" {
+		f, err := os.Open(stdinFile)
+		if err != nil {
+			return p, conn, err
+		}
+		defer f.Close()
+		sess.Stdin = f
+	}
 	if err := sess.Run(script); err != nil {
 		return p, conn, fmt.Errorf("%s: %w", addr, err)
 	}
