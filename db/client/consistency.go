@@ -55,18 +55,32 @@ func (d *Database) ShardMap(c *flow.Ctx) ([]ShardTeam, error) {
 	return out, nil
 }
 
+// shardMapTries bounds how many commit proxies shardLocations asks when
+// they fail (a recovery replacing them), waiting for new ones in between.
+const shardMapTries = 20
+
 func (d *Database) shardLocations(c *flow.Ctx) ([]*wire.ShardLocation, error) {
-	p, err := d.commitProxy(c)
-	if err != nil {
-		return nil, err
-	}
 	codecReq, codecRep := flow.ProtoCodec[*wire.GetKeyServerLocationsRequest](), flow.ProtoCodec[*wire.GetKeyServerLocationsReply]()
-	rep, err := flow.Await(c, storageStream(p.Address, p.GetKeyServerLocations, codecReq, codecRep).GetReply(d.env,
-		&wire.GetKeyServerLocationsRequest{Begin: nil, End: maxKeyspace}))
-	if err != nil {
-		return nil, fmt.Errorf("shard map: %w", err)
+	var err error
+	for range shardMapTries {
+		var p *wire.CommitProxyInterface
+		if p, err = d.commitProxy(c); err != nil {
+			return nil, err
+		}
+		var rep *wire.GetKeyServerLocationsReply
+		rep, err = flow.Await(c, storageStream(p.Address, p.GetKeyServerLocations, codecReq, codecRep).GetReply(d.env,
+			&wire.GetKeyServerLocationsRequest{Begin: nil, End: maxKeyspace}))
+		if err == nil {
+			return rep.GetShards(), nil
+		}
+		if !isEndpointFailure(err) {
+			break
+		}
+		if err := d.waitInfoChange(c, 250*time.Millisecond); err != nil {
+			return nil, err
+		}
 	}
-	return rep.GetShards(), nil
+	return nil, fmt.Errorf("shard map: %w", err)
 }
 
 // checkShard compares a shard's replicas at one fresh read version,
