@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +23,13 @@ const (
 	RedundancyKey    = "\xff/conf/redundancy_mode"
 	StorageEngineKey = "\xff/conf/storage_engine"
 )
+
+// roleKeys are the keys of the role counts, in plan.RoleCounts' order.
+var roleKeys = [4]string{"\xff/conf/commit_proxies", "\xff/conf/grv_proxies", "\xff/conf/resolvers", "\xff/conf/logs"}
+
+func roleCounts(r plan.RoleCounts) [4]int {
+	return [4]int{r.CommitProxies, r.GRVProxies, r.Resolvers, r.Logs}
+}
 
 // Database reaches the cluster's database through a cluster file's
 // content, for configure and for refreshing its configuration.
@@ -104,6 +112,13 @@ func (db Database) Configure(ctx context.Context, want plan.DesiredDatabase, c p
 			}
 			tr.Set([]byte(RedundancyKey), []byte(want.Redundancy))
 			tr.Set([]byte(StorageEngineKey), []byte(want.StorageEngine))
+			for i, n := range roleCounts(want.Roles) {
+				if n == 0 {
+					tr.Clear([]byte(roleKeys[i])) // back to the database's default
+				} else {
+					tr.Set([]byte(roleKeys[i]), []byte(strconv.Itoa(n)))
+				}
+			}
 			return nil
 		})
 		if err != nil {
@@ -251,11 +266,17 @@ func unhealthy(st *status.Status, mode string) string {
 // The coordinators are those of the cluster file it was reached through.
 func (db Database) Observe(ctx context.Context) (*plan.ObservedDatabase, error) {
 	var redundancy, engine []byte
+	var roles [4][]byte
 	cf, err := db.run(ctx, func(c *flow.Ctx, d *client.Database) error {
 		return d.ReadTransact(c, func(tr *client.Transaction) error {
 			var err error
 			if redundancy, err = tr.Get(c, []byte(RedundancyKey)); err != nil {
 				return err
+			}
+			for i, k := range roleKeys {
+				if roles[i], err = tr.Get(c, []byte(k)); err != nil {
+					return err
+				}
 			}
 			engine, err = tr.Get(c, []byte(StorageEngineKey))
 			return err
@@ -264,10 +285,20 @@ func (db Database) Observe(ctx context.Context) (*plan.ObservedDatabase, error) 
 	if err != nil {
 		return nil, fmt.Errorf("reading the configuration through %s: %w", cf, err)
 	}
+	var n [4]int
+	for i, v := range roles {
+		if v == nil {
+			continue
+		}
+		if n[i], err = strconv.Atoi(string(v)); err != nil {
+			return nil, fmt.Errorf("reading the configuration through %s: %s holds %q, not a count", cf, roleKeys[i], v)
+		}
+	}
 	o := &plan.ObservedDatabase{
 		Configured:    redundancy != nil,
 		Redundancy:    string(redundancy),
 		StorageEngine: string(engine),
+		Roles:         plan.RoleCounts{CommitProxies: n[0], GRVProxies: n[1], Resolvers: n[2], Logs: n[3]},
 	}
 	for _, c := range cf.Coordinators {
 		o.Coordinators = append(o.Coordinators, string(c))

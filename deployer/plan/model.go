@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -28,9 +29,34 @@ type Desired struct {
 
 // DesiredDatabase is the database configuration.
 type DesiredDatabase struct {
-	Redundancy    string   `json:"redundancy"`
-	StorageEngine string   `json:"storage_engine"`
-	Coordinators  []string `json:"coordinators"`
+	Redundancy    string     `json:"redundancy"`
+	StorageEngine string     `json:"storage_engine"`
+	Coordinators  []string   `json:"coordinators"`
+	Roles         RoleCounts `json:"roles"`
+}
+
+// RoleCounts are the transaction role counts `configure` sets
+// (commit_proxies=, grv_proxies=, resolvers=, logs=); 0 leaves one to the
+// database's default.
+type RoleCounts struct {
+	CommitProxies int `json:"commit_proxies,omitempty"`
+	GRVProxies    int `json:"grv_proxies,omitempty"`
+	Resolvers     int `json:"resolvers,omitempty"`
+	Logs          int `json:"logs,omitempty"`
+}
+
+// String is the counts as `configure` arguments, those set only.
+func (r RoleCounts) String() string {
+	var out []string
+	for _, c := range []struct {
+		name string
+		n    int
+	}{{"commit_proxies", r.CommitProxies}, {"grv_proxies", r.GRVProxies}, {"resolvers", r.Resolvers}, {"logs", r.Logs}} {
+		if c.n != 0 {
+			out = append(out, fmt.Sprintf("%s=%d", c.name, c.n))
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // DesiredHost is one host's files and processes.
@@ -113,6 +139,8 @@ func BuildDesired(s *spec.ClusterSpec, l *layout.Layout, releaseSHA256, clusterI
 			Redundancy:    string(s.Cluster.Redundancy),
 			StorageEngine: string(s.Cluster.StorageEngine),
 			Coordinators:  l.CoordinatorEndpoints(),
+			Roles: RoleCounts{CommitProxies: s.Cluster.CommitProxies, GRVProxies: s.Cluster.GRVProxies,
+				Resolvers: s.Cluster.Resolvers, Logs: s.Cluster.Logs},
 		},
 	}
 	d.Hosts = make([]DesiredHost, len(l.Hosts))
@@ -246,8 +274,9 @@ type ObservedProcess struct {
 
 // ObservedDatabase is the database's configuration as status reports it.
 type ObservedDatabase struct {
-	Configured    bool     `json:"configured"`
-	Redundancy    string   `json:"redundancy"`
-	StorageEngine string   `json:"storage_engine"`
-	Coordinators  []string `json:"coordinators"`
+	Configured    bool       `json:"configured"`
+	Redundancy    string     `json:"redundancy"`
+	StorageEngine string     `json:"storage_engine"`
+	Coordinators  []string   `json:"coordinators"`
+	Roles         RoleCounts `json:"roles"`
 }

@@ -254,11 +254,13 @@ func planDatabase(d *Desired, o *Observed) []Change {
 	const address = DatabaseAddress
 	db := o.Database
 	want := d.Database
+	wantConf := strings.TrimSpace(fmt.Sprintf("%s %s %s", want.Redundancy, want.StorageEngine, want.Roles))
 	switch {
 	case db == nil || !db.Configured:
-		return []Change{{address, "", TypeDatabase, Create, fmt.Sprintf("configure new %s %s", want.Redundancy, want.StorageEngine)}}
-	case db.Redundancy != want.Redundancy || db.StorageEngine != want.StorageEngine:
-		return []Change{{address, "", TypeDatabase, Update, fmt.Sprintf("configure %s %s (now %s %s)", want.Redundancy, want.StorageEngine, db.Redundancy, db.StorageEngine)}}
+		return []Change{{address, "", TypeDatabase, Create, "configure new " + wantConf}}
+	case db.Redundancy != want.Redundancy || db.StorageEngine != want.StorageEngine || db.Roles != want.Roles:
+		now := strings.TrimSpace(fmt.Sprintf("%s %s %s", db.Redundancy, db.StorageEngine, db.Roles))
+		return []Change{{address, "", TypeDatabase, Update, fmt.Sprintf("configure %s (now %s)", wantConf, now)}}
 	case !slices.Equal(sorted(db.Coordinators), sorted(want.Coordinators)):
 		return []Change{{CoordinatorsAddress, "", TypeDatabase, Update, "coordinators " + strings.Join(want.Coordinators, ",")}}
 	}

@@ -189,6 +189,17 @@ func TestDatabaseChanges(t *testing.T) {
 		t.Fatalf("redundancy change missing:\n%s", out)
 	}
 	o = converged(d)
+	d.Database.Roles = RoleCounts{CommitProxies: 2, Logs: 3}
+	p, _ = Make(d, o, nil)
+	if out := human(t, p); !strings.Contains(out, "configure double ssd commit_proxies=2 logs=3 (now double ssd)") {
+		t.Fatalf("role count change missing:\n%s", out)
+	}
+	o.Database.Roles = d.Database.Roles
+	if p, _ = Make(d, o, nil); len(p.Changes) != 0 {
+		t.Fatalf("the same role counts planned changes:\n%s", human(t, p))
+	}
+	d = desired()
+	o = converged(d)
 	o.Database.Coordinators = []string{"10.0.0.9:4500"}
 	p, _ = Make(d, o, nil)
 	if out := human(t, p); !strings.Contains(out, "~ cluster.coordinators") {
