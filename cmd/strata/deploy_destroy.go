@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -94,7 +93,8 @@ func (d *deployment) confirmDestroy(cmd *cobra.Command, targets []apply.DestroyT
 }
 
 // destroyTargets lists each described host with its directories, and the
-// binaries of other releases the state says were installed there.
+// binaries of other releases the state says were installed there (the one
+// it names and those installed before it).
 func (d *deployment) destroyTargets() []apply.DestroyTarget {
 	var out []apply.DestroyTarget
 	for i := range d.desired.Hosts {
@@ -105,9 +105,7 @@ func (d *deployment) destroyTargets() []apply.DestroyTarget {
 			t.ProcessDataDirs = append(t.ProcessDataDirs, sh.Paths.ProcessData(p.Port))
 		}
 		if r := d.state.Resource("host." + dh.Name + "." + plan.TypeRelease); r != nil {
-			if p := r.Attributes["path"]; p != "" && p != dh.Release.Path && path.IsAbs(p) {
-				t.ExtraFiles = append(t.ExtraFiles, p)
-			}
+			t.ExtraFiles = append(t.ExtraFiles, apply.PreviousReleases(r.Attributes, dh.Release.Path)...)
 		}
 		out = append(out, t)
 	}

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"path"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -277,6 +280,13 @@ func (r *runner) record(c plan.Change, typ string, attrs map[string]string) erro
 	}
 	r.mu.Lock()
 	attrs["host"] = c.Host
+	if typ == plan.TypeRelease {
+		if old := r.opts.State.Resource(c.Address); old != nil {
+			if prev := PreviousReleases(old.Attributes, attrs["path"]); len(prev) > 0 {
+				attrs[PreviousReleasesAttr] = strings.Join(prev, "\n")
+			}
+		}
+	}
 	r.opts.State.Put(state.Resource{Address: c.Address, Type: typ, Attributes: attrs, UpdatedAt: time.Now().UTC()})
 	r.puts++
 	mine := r.puts
@@ -365,4 +375,22 @@ func (r *runner) configure(ctx context.Context, c plan.Change) error {
 		return err
 	}
 	return r.record(c, plan.TypeDatabase, map[string]string{"redundancy": r.d.Database.Redundancy, "storage_engine": r.d.Database.StorageEngine})
+}
+
+// PreviousReleasesAttr is the release resource's attribute listing the
+// paths of the releases installed on the host before the current one, one
+// per line: destroy removes them too.
+const PreviousReleasesAttr = "previous"
+
+// PreviousReleases returns the release paths a release resource's
+// attributes name (its path and those it lists as previous) other than
+// current, sorted.
+func PreviousReleases(attrs map[string]string, current string) []string {
+	seen := map[string]bool{}
+	for _, p := range append(strings.Split(attrs[PreviousReleasesAttr], "\n"), attrs["path"]) {
+		if p != "" && p != current && path.IsAbs(p) {
+			seen[p] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }

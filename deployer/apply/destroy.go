@@ -156,7 +156,9 @@ func removeFilesScript(t DestroyTarget) string {
 		dh.Conf.Path, dh.Conf.Path + ".lock", dh.Cluster.Path, dh.Release.Path, digestCachePath(dh.Release.Path),
 		dh.MonitorState, path.Join(dataDir, "monitor.pid"), path.Join(dataDir, "monitor.log"),
 	}
-	files = append(files, t.ExtraFiles...)
+	for _, f := range t.ExtraFiles {
+		files = append(files, f, digestCachePath(f))
+	}
 	var b strings.Builder
 	b.WriteString("set -e\n")
 	for _, f := range files {
