@@ -210,16 +210,20 @@ func (l *lockState) refuses(req *wire.CommitTransactionRequest) error {
 }
 
 // apply follows a committed mutation (versionstamps already written in).
-func (l *lockState) apply(mu *wire.Mutation) {
+func (l *lockState) apply(mu *wire.Mutation) { l.value = LockAfter(l.value, mu) }
+
+// LockAfter returns the lock's value (kv.DBLockedKey; nil when unlocked)
+// after the committed mutation mu, versionstamps written in: a clear over
+// the key unlocks, a set locks with its value, anything else leaves it.
+func LockAfter(locked []byte, mu *wire.Mutation) []byte {
 	if !touchesLock(mu) {
-		return
+		return locked
 	}
 	if kv.MutationType(mu.GetType()) == kv.ClearRange {
-		l.value = nil
-		return
+		return nil
 	}
-	l.value = bytes.Clone(mu.GetParam())
-	if l.value == nil {
-		l.value = []byte{} // locked with an empty value is still locked
+	if mu.GetParam() == nil {
+		return []byte{} // locked with an empty value is still locked
 	}
+	return bytes.Clone(mu.GetParam())
 }

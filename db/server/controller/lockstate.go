@@ -1,12 +1,12 @@
 package controller
 
 import (
-	"bytes"
 	"fmt"
 	"time"
 
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
+	"github.com/strata-db/strata/db/server/commitproxy"
 	"github.com/strata-db/strata/db/wire"
 	"google.golang.org/protobuf/proto"
 )
@@ -52,19 +52,7 @@ func peekTxs(c *flow.Ctx, l *wire.TLogInterface, after, upTo kv.Version) ([]*wir
 // replayLock applies lock mutations, in order, to the lock value locked.
 func replayLock(locked []byte, muts []*wire.Mutation) []byte {
 	for _, mu := range muts {
-		switch kv.MutationType(mu.GetType()) {
-		case kv.ClearRange:
-			if (kv.KeyRange{Begin: mu.GetKey(), End: mu.GetParam()}).Contains(kv.DBLockedKey) {
-				locked = nil
-			}
-		case kv.SetValue:
-			if bytes.Equal(mu.GetKey(), kv.DBLockedKey) {
-				locked = bytes.Clone(mu.GetParam())
-				if locked == nil {
-					locked = []byte{} // locked with an empty value is still locked
-				}
-			}
-		}
+		locked = commitproxy.LockAfter(locked, mu)
 	}
 	return locked
 }
