@@ -172,15 +172,9 @@ func (d *Database) ChangeCoordinators(c *flow.Ctx, want clusterfile.ClusterFile,
 	}
 	conn := d.coordinatorConn()
 	conn.File = want
-	reach, err := coordinator.Reachable(c, conn, CoordinatorsProbeTimeout)
+	down, err := unreachable(c, conn)
 	if err != nil {
 		return fmt.Errorf("client: checking the new coordinators: %w", err)
-	}
-	var down []string
-	for i, ok := range reach {
-		if !ok {
-			down = append(down, want.Coordinators[i].String())
-		}
 	}
 	if len(down) > 0 {
 		return fmt.Errorf("%w: %s did not answer within %v", ErrCoordinatorsUnreachable, strings.Join(down, ","), CoordinatorsProbeTimeout)
@@ -196,6 +190,35 @@ func (d *Database) ChangeCoordinators(c *flow.Ctx, want clusterfile.ClusterFile,
 	}
 	return d.WaitCoordinators(c, want, wait)
 }
+
+// unreachable probes conn's coordinators until each answered or
+// CoordinatorsProbeTimeout passed, and returns those that never did. A
+// probe that fails at once (this process still counts a restarted
+// coordinator as failed) is sent again.
+func unreachable(c *flow.Ctx, conn coordinator.Conn) ([]string, error) {
+	deadline := c.Now().Add(CoordinatorsProbeTimeout)
+	for {
+		reach, err := coordinator.Reachable(c, conn, max(deadline.Sub(c.Now()), 0))
+		if err != nil {
+			return nil, err
+		}
+		var down []string
+		for i, ok := range reach {
+			if !ok {
+				down = append(down, conn.File.Coordinators[i].String())
+			}
+		}
+		if len(down) == 0 || !c.Now().Before(deadline) {
+			return down, nil
+		}
+		if err := c.Sleep(coordinatorsProbeRetry); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// coordinatorsProbeRetry is the pause between probes of new coordinators.
+const coordinatorsProbeRetry = 250 * time.Millisecond
 
 // WaitCoordinators waits until status names want as the cluster's
 // connection string and this database follows it, or wait passes; then it
