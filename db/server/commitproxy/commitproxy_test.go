@@ -563,7 +563,7 @@ func TestSameSeedSameRun(t *testing.T) {
 
 func TestTwoProxiesShareOneVersionChain(t *testing.T) {
 	for _, seed := range []uint64{31, 32, 33} {
-		cl := newClusterN(t, seed, 2*time.Millisecond, 2, nil)
+		cl := newClusterN(t, seed, 2*time.Millisecond, 2, false, nil)
 		committed := map[int64]int{} // version -> transactions acknowledged at it
 		var bodies []func(c *flow.Ctx) error
 		for w := range 8 {

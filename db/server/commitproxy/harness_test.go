@@ -10,6 +10,7 @@ import (
 	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/server/commitproxy"
 	"github.com/strata-db/strata/db/server/grvproxy"
+	"github.com/strata-db/strata/db/server/resolver"
 	"github.com/strata-db/strata/db/server/sequencer"
 	"github.com/strata-db/strata/db/sim"
 	"github.com/strata-db/strata/db/wire"
@@ -148,11 +149,13 @@ func testShards() []commitproxy.Shard {
 
 func newCluster(t testing.TB, seed uint64, fsync time.Duration, tweak func(*commitproxy.Config)) *cluster {
 	t.Helper()
-	return newClusterN(t, seed, fsync, 1, tweak)
+	return newClusterN(t, seed, fsync, 1, false, tweak)
 }
 
-// newClusterN is newCluster with proxies commit proxies.
-func newClusterN(t testing.TB, seed uint64, fsync time.Duration, proxies int, tweak func(*commitproxy.Config)) *cluster {
+// newClusterN is newCluster with proxies commit proxies; with
+// realResolvers the resolvers are the real role (which also carries the
+// proxies' state transactions) instead of the fake ones.
+func newClusterN(t testing.TB, seed uint64, fsync time.Duration, proxies int, realResolvers bool, tweak func(*commitproxy.Config)) *cluster {
 	t.Helper()
 	s := sim.New(seed, sim.Options{})
 	cl := &cluster{s: s}
@@ -165,8 +168,15 @@ func newClusterN(t testing.TB, seed uint64, fsync time.Duration, proxies int, tw
 		}
 		seq = sq.Interface()
 	})
+	ranges := [2]kv.KeyRange{{Begin: []byte{}, End: []byte("m")}, {Begin: []byte("m"), End: kv.AllKeys.End}}
 	var rs [2]*wire.ResolverInterface
 	for i := range cl.resolvers {
+		if realResolvers {
+			add(func(e *flow.Env) {
+				rs[i] = resolver.New(e, resolver.Config{ID: fmt.Sprintf("resolver%d", i), Keys: ranges[i], InitialVersion: initialVersion}).Interface()
+			})
+			continue
+		}
 		cl.resolvers[i] = &fakeResolver{last: initialVersion}
 		add(func(e *flow.Env) { rs[i] = serveResolver(e, cl.resolvers[i]) })
 	}
@@ -178,12 +188,9 @@ func newClusterN(t testing.TB, seed uint64, fsync time.Duration, proxies int, tw
 	cfg := commitproxy.Config{
 		ID:        "cp1",
 		Sequencer: seq,
-		Resolvers: []commitproxy.Resolver{
-			{Interface: rs[0], Range: kv.KeyRange{Begin: []byte{}, End: []byte("m")}},
-			{Interface: rs[1], Range: kv.KeyRange{Begin: []byte("m"), End: kv.AllKeys.End}},
-		},
-		TLogs:  logs,
-		Shards: testShards(),
+		Resolvers: []commitproxy.Resolver{{Interface: rs[0], Range: ranges[0]}, {Interface: rs[1], Range: ranges[1]}},
+		TLogs:     logs,
+		Shards:    testShards(),
 	}
 	if tweak != nil {
 		tweak(&cfg)

@@ -8,62 +8,15 @@ import (
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/server/commitproxy"
-	"github.com/strata-db/strata/db/server/grvproxy"
-	"github.com/strata-db/strata/db/server/resolver"
-	"github.com/strata-db/strata/db/server/sequencer"
-	"github.com/strata-db/strata/db/sim"
 	"github.com/strata-db/strata/db/wire"
 	"google.golang.org/protobuf/proto"
 )
 
-// newStateCluster is newClusterN with two commit proxies and the real
-// resolvers (split at "m"), which carry each proxy's state transactions to
-// the other.
+// newStateCluster is a cluster of two commit proxies and the real
+// resolvers, which carry each proxy's state transactions to the other.
 func newStateCluster(t *testing.T, seed uint64) *cluster {
 	t.Helper()
-	s := sim.New(seed, sim.Options{})
-	cl := &cluster{s: s}
-	add := func(boot sim.BootFunc) *sim.Process { return s.AddProcess(s.AddMachine(flow.Locality{}), 1, boot) }
-	var seq *wire.SequencerInterface
-	cl.seqProc = add(func(e *flow.Env) {
-		sq, err := sequencer.New(e, sequencer.Config{ID: "seq", InitialVersion: initialVersion})
-		if err != nil {
-			t.Fatal(err)
-		}
-		seq = sq.Interface()
-	})
-	ranges := []kv.KeyRange{{Begin: []byte{}, End: []byte("m")}, {Begin: []byte("m"), End: kv.AllKeys.End}}
-	var rs []commitproxy.Resolver
-	for i, r := range ranges {
-		add(func(e *flow.Env) {
-			res := resolver.New(e, resolver.Config{ID: string(rune('r' + i)), Keys: r, InitialVersion: initialVersion})
-			rs = append(rs, commitproxy.Resolver{Interface: res.Interface(), Range: r})
-		})
-	}
-	var logs []*wire.TLogInterface
-	for i := range cl.logs {
-		cl.logs[i] = &fakeLog{fsync: time.Millisecond}
-		cl.logProcs[i] = add(func(e *flow.Env) { logs = append(logs, serveLog(e, cl.logs[i])) })
-	}
-	for _, id := range []string{"cp1", "cp2"} {
-		add(func(e *flow.Env) {
-			p, err := commitproxy.New(e, commitproxy.Config{ID: id, Sequencer: seq, Resolvers: rs, TLogs: logs, Shards: testShards(), TagLockChanges: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			cl.cps = append(cl.cps, p.Interface())
-		})
-	}
-	cl.cp = cl.cps[0]
-	add(func(e *flow.Env) {
-		g, err := grvproxy.New(e, grvproxy.Config{Sequencer: seq})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cl.grv = g.Interface()
-	})
-	cl.client = add(func(*flow.Env) {}).Env()
-	return cl
+	return newClusterN(t, seed, time.Millisecond, 2, true, func(cfg *commitproxy.Config) { cfg.TagLockChanges = true })
 }
 
 // commitVia commits req through cp at a fresh read version.
