@@ -18,6 +18,16 @@ import (
 // check; a server that cannot answer it cannot answer a client either.
 const shardControlTimeout = 5 * time.Second
 
+// CheckReplicas is the consistency check of a simulated cluster: every
+// replica of every shard identical (client.CheckConsistency), and no
+// storage server serving a range outside its teams (CheckShardOwners).
+func CheckReplicas(c *flow.Ctx, db *client.Database) error {
+	if err := db.CheckConsistency(c); err != nil {
+		return err
+	}
+	return CheckShardOwners(c, db)
+}
+
 // CheckShardOwners checks that no storage server serves a range the shard
 // map does not give it: every readable shard of every storage server in
 // status must lie in shards whose team names that server. A server left

@@ -169,10 +169,7 @@ func clusterReplicationTest() sim.Test {
 				if err := simcluster.WaitHealthy(c, db, mode, 2*time.Minute); err != nil {
 					return err
 				}
-				if err := db.CheckConsistency(c); err != nil {
-					return err
-				}
-				return simcluster.CheckShardOwners(c, db)
+				return simcluster.CheckReplicas(c, db)
 			})
 			if err := d.WaitAll(3*time.Minute, check); err != nil {
 				return fmt.Errorf("%s: %w", mode, err)

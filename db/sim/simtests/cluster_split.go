@@ -105,10 +105,7 @@ func clusterSplitTest() sim.Test {
 						return err
 					}
 				}
-				if err := db.CheckConsistency(c); err != nil {
-					return err
-				}
-				return simcluster.CheckShardOwners(c, db)
+				return simcluster.CheckReplicas(c, db)
 			})
 			if err := d.WaitAll(5*time.Minute, check); err != nil {
 				return fmt.Errorf("%s: %w", mode, err)

@@ -136,13 +136,10 @@ func mixCheck(c *flow.Ctx, d clusterDB, db *client.Database, mode string, cycle 
 	if err := simcluster.WaitHealthy(c, db, mode, 2*time.Minute); err != nil {
 		return err
 	}
-	if err := db.CheckConsistency(c); err != nil {
+	if err := simcluster.CheckReplicas(c, db); err != nil {
 		return err
 	}
 	if err := d.CheckTeams(c, db, mode); err != nil {
-		return err
-	}
-	if err := simcluster.CheckShardOwners(c, db); err != nil {
 		return err
 	}
 	if err := checkLock(c, d, db); err != nil {
