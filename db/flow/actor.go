@@ -2,18 +2,25 @@ package flow
 
 import (
 	"fmt"
-	"runtime"
+	"iter"
 	"runtime/debug"
 	"time"
 )
 
 // task is the runtime's record of one actor.
+//
+// An actor is a coroutine (iter.Pull): resuming it switches the resuming
+// goroutine's thread straight to the actor's stack, and parking switches
+// back, without the scheduler. Handing a baton over channels instead made
+// every switch ready a goroutine, and on a multi-core machine the runtime
+// then woke an idle thread to look for work (futex and spinning), which
+// cost more CPU than the role code itself.
 type task struct {
-	id     uint64
-	name   string
-	env    *Env
-	resume chan struct{} // the baton, handed to the task
-	back   chan struct{} // the baton, handed back to whoever resumed the task
+	id    uint64
+	name  string
+	env   *Env
+	next  func() (struct{}, bool) // hands the baton to the task until it parks or finishes
+	yield func(struct{}) bool     // hands the baton back to whoever called next
 
 	parked    bool // waiting inside a blocking call
 	scheduled bool // a resume event is queued
@@ -50,24 +57,31 @@ func (e *Env) Spawn(name string, body func(c *Ctx) error) *Actor {
 		return a
 	}
 	e.nextTask++
-	t := &task{id: e.nextTask, name: name, env: e, resume: make(chan struct{}), back: make(chan struct{})}
+	t := &task{id: e.nextTask, name: name, env: e}
 	a.t = t
 	e.tasks[t.id] = t
-	go runTask(t, a, body)
+	t.next, _ = iter.Pull(func(yield func(struct{}) bool) {
+		t.yield = yield
+		runTask(t, a, body)
+	})
 	t.parked, t.scheduled = true, true
 	e.loop.at(e.loop.nowNanos(), func() { t.env.loop.resumeTask(t) })
 	return a
 }
 
-// runTask is the goroutine of one actor. It waits for the baton before
-// running body and hands the baton back when body returns.
+// errKilled is the panic that unwinds a killed actor's stack, running its
+// deferred calls; runTask recovers it. (runtime.Goexit would propagate out
+// of the coroutine into the loop that resumed it.)
+type errKilled struct{}
+
+// runTask is the body of one actor's coroutine: it runs from the actor's
+// first resume until body returns, and the coroutine then hands the baton
+// back for good.
 func runTask(t *task, a *Actor, body func(c *Ctx) error) {
-	<-t.resume
 	t.parked = false
 	defer func() {
 		t.finished = true
 		delete(t.env.tasks, t.id)
-		t.back <- struct{}{}
 	}()
 	if t.killed {
 		a.done.Fail(ErrOperationCancelled)
@@ -75,6 +89,9 @@ func runTask(t *task, a *Actor, body func(c *Ctx) error) {
 	}
 	defer func() {
 		if t.killed {
+			if r := recover(); r != nil && r != (errKilled{}) {
+				panic(r)
+			}
 			a.done.Fail(ErrOperationCancelled)
 		}
 	}()
@@ -83,6 +100,9 @@ func runTask(t *task, a *Actor, body func(c *Ctx) error) {
 		// instead of killing the simulator; in production it crashes the
 		// process, for the supervisor to restart.
 		defer func() {
+			if t.exiting {
+				return // a killed actor unwinding: the deferred call above ends it
+			}
 			if r := recover(); r != nil {
 				err := fmt.Errorf("actor %q on %s panicked: %v\n%s", t.name, t.env.addr, r, debug.Stack())
 				t.env.loop.fail(err)
@@ -139,15 +159,15 @@ func (a *Actor) Cancel() {
 
 // park gives the baton back to the loop until the task is woken. It returns
 // ErrOperationCancelled if the actor was cancelled. If the actor's process
-// died, the goroutine unwinds (running deferred calls) and never returns.
+// died, the actor's stack unwinds (running deferred calls) and park never
+// returns.
 func (c *Ctx) park() error {
 	t := c.t
 	if err := t.check(); err != nil {
 		return err
 	}
 	t.parked = true
-	t.back <- struct{}{}
-	<-t.resume
+	t.yield(struct{}{})
 	t.parked = false
 	return t.check()
 }
@@ -156,7 +176,7 @@ func (t *task) check() error {
 	if t.killed {
 		if !t.exiting {
 			t.exiting = true
-			runtime.Goexit()
+			panic(errKilled{})
 		}
 		return ErrOperationCancelled
 	}

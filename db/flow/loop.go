@@ -224,13 +224,11 @@ func (l *Loop) runEvent(ev *event) {
 
 // resume hands the baton to t and waits until t parks or finishes. The
 // caller may itself be an actor (killing a process hands the baton to each
-// of its actors in turn); t hands the baton back on its own channel, so it
-// always returns to the goroutine that resumed it.
+// of its actors in turn); a coroutine always yields to whoever resumed it.
 func (l *Loop) resume(t *task) {
 	prev := l.running
 	l.running = t
-	t.resume <- struct{}{}
-	<-t.back
+	t.next()
 	l.running = prev
 }
 
