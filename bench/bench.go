@@ -31,8 +31,11 @@ type Options struct {
 	// Processes is the number of client processes; more than one runs
 	// `Binary bench --worker` children and merges their measurements.
 	Processes int
-	Duration  time.Duration
-	Keys      int
+	// ClientCores is how many cores each client process runs Go code on at
+	// once (GOMAXPROCS; 0: all of them).
+	ClientCores int
+	Duration    time.Duration
+	Keys        int
 	// Rate, if positive, runs every workload open loop at Rate operations
 	// per second; zero runs closed loop at peak, then 90-10 again at half
 	// its peak.
@@ -210,9 +213,11 @@ func (r *runner) phase(ctx context.Context, w Workload, rate float64, seed uint6
 	var res PhaseResult
 	var err error
 	if r.o.Processes == 1 {
+		restore := LimitCores(r.o.ClientCores)
 		res, err = r.cl.Run(ctx, ph)
+		restore()
 	} else {
-		res, err = runWorkers(ctx, r.o.Binary, r.clusterFile, ph, r.o.Processes)
+		res, err = runWorkers(ctx, r.o.Binary, r.clusterFile, ph, r.o.Processes, r.o.ClientCores)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("%s (%s): %w", w, mode, err)
@@ -241,7 +246,7 @@ func (r *runner) phase(ctx context.Context, w Workload, rate float64, seed uint6
 
 // runWorkers runs ph split over n `bench --worker` child processes and
 // merges what they measured.
-func runWorkers(ctx context.Context, binary, clusterFile string, ph Phase, n int) (PhaseResult, error) {
+func runWorkers(ctx context.Context, binary, clusterFile string, ph Phase, n, cores int) (PhaseResult, error) {
 	type outcome struct {
 		res PhaseResult
 		err error
@@ -255,7 +260,7 @@ func runWorkers(ctx context.Context, binary, clusterFile string, ph Phase, n int
 		args := []string{"bench", "--worker", "-C", clusterFile, "--workload", string(ph.Workload),
 			"--clients", strconv.Itoa(max(clients, 1)), "--duration", ph.Duration.String(), "--warmup", ph.Warmup.String(),
 			"--keys", strconv.Itoa(ph.Keys), "--rate", strconv.FormatFloat(ph.Rate/float64(n), 'f', -1, 64),
-			"--seed", strconv.FormatUint(ph.Seed*1000+uint64(i), 10)}
+			"--seed", strconv.FormatUint(ph.Seed*1000+uint64(i), 10), "--client-cores", strconv.Itoa(cores)}
 		go func() {
 			res, err := runWorker(ctx, binary, args)
 			done <- outcome{res, err}
@@ -320,6 +325,20 @@ func RunWorker(ctx context.Context, clusterFile string, ph Phase) (*WorkerOutput
 		return nil, err
 	}
 	return &WorkerOutput{Stats: res.Stats, Skipped: res.Skipped, ClientCPU: res.ClientCPU}, nil
+}
+
+// LimitCores runs the calling process's Go code on at most cores cores at
+// once (0: all of them) and returns what undoes it. A client runs every
+// transaction on one flow loop, as FoundationDB's client runs them on its
+// one network thread; a second core adds only idle threads woken at every
+// hand-off between the loop and the network goroutines, which cost the
+// client processes about 40% of their CPU on the benchmark machine.
+func LimitCores(cores int) (restore func()) {
+	if cores <= 0 {
+		cores = runtime.NumCPU()
+	}
+	prev := runtime.GOMAXPROCS(cores)
+	return func() { runtime.GOMAXPROCS(prev) }
 }
 
 // loadAverage returns /proc/loadavg's three load averages ("" if

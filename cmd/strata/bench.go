@@ -24,9 +24,10 @@ type benchFlags struct {
 	tempDir       string
 	profileDir    string
 	// Worker mode: one phase for a parent `strata bench`.
-	worker bool
-	warmup time.Duration
-	seed   uint64
+	worker      bool
+	clientCores int
+	warmup      time.Duration
+	seed        uint64
 }
 
 func newBenchCommand() *cobra.Command {
@@ -64,6 +65,7 @@ against what the disk allows.`,
 	fl.StringVar(&f.workload, "workload", "all", "90-10, write, read, range, cycle or all")
 	fl.IntVar(&f.clients, "clients", 100, "concurrent transactions (closed loop), or the bound on them (open loop)")
 	fl.IntVar(&f.processes, "processes", 1, "client processes to spread the clients over")
+	fl.IntVar(&f.clientCores, "client-cores", 1, "cores each client process runs Go code on at once (GOMAXPROCS; 0: all)")
 	fl.DurationVar(&f.duration, "duration", 10*time.Second, "measured time per workload")
 	fl.IntVar(&f.keys, "keys", 100_000, "keys to load and use")
 	fl.Float64Var(&f.rate, "rate", 0, "open loop at this many operations per second (0: closed loop at peak)")
@@ -105,7 +107,7 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 	}
 	stderr := cmd.ErrOrStderr()
 	rep, err := bench.Run(cmd.Context(), bench.Options{
-		ClusterFile: f.clusterFile, Binary: binary, Workloads: ws, Clients: f.clients, Processes: f.processes,
+		ClusterFile: f.clusterFile, Binary: binary, Workloads: ws, Clients: f.clients, Processes: f.processes, ClientCores: f.clientCores,
 		Duration: f.duration, Keys: f.keys, Rate: f.rate, PebbleCeiling: f.pebbleCeiling, TempDir: f.tempDir,
 		ProfileDir: f.profileDir,
 		Progress:   func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) },
@@ -129,6 +131,7 @@ func runBenchWorker(cmd *cobra.Command, f benchFlags) error {
 	if f.clusterFile == "" {
 		return fmt.Errorf("a bench worker needs -C")
 	}
+	bench.LimitCores(f.clientCores)
 	out, err := bench.RunWorker(cmd.Context(), f.clusterFile, bench.Phase{
 		Workload: w, Clients: f.clients, Rate: f.rate, Duration: f.duration, Warmup: f.warmup, Keys: f.keys, Seed: f.seed,
 	})

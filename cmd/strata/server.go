@@ -9,6 +9,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +44,8 @@ type serverFlags struct {
 	machine       string
 	dataHall      string
 	dc            string
+	cores         int
+	coresSet      bool // --cores was given (otherwise $GOMAXPROCS, if set, wins)
 }
 
 func newServerCommand() *cobra.Command {
@@ -59,7 +62,10 @@ processes (by class: storage, log, transaction, stateless, unset) and recovers
 the database whenever one of its transaction roles fails. Data lives in --datadir and survives restarts. --status-port
 serves /healthz, /metrics (Prometheus text) and /status (the status document).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runServer(cmd.Context(), f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.coresSet = cmd.Flags().Changed("cores")
+			return runServer(cmd.Context(), f)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.clusterFile, "cluster-file", "", "cluster file (default: $STRATA_CLUSTER_FILE, ./strata.cluster, /etc/strata/strata.cluster)")
@@ -76,6 +82,8 @@ serves /healthz, /metrics (Prometheus text) and /status (the status document).`,
 	fl.StringVar(&f.machine, "locality-machine", "", "machine id")
 	fl.StringVar(&f.dataHall, "locality-data-hall", "", "data hall id")
 	fl.StringVar(&f.dc, "locality-dc", "", "data center id")
+	fl.IntVar(&f.cores, "cores", 1, "cores the process runs Go code on at once (GOMAXPROCS; 0: all). "+
+		"Its roles share one event loop, as fdbserver's do: run one process per core to use more")
 	return cmd
 }
 
@@ -88,6 +96,9 @@ func runServer(ctx context.Context, f serverFlags) error {
 	}
 	if f.listenAddress == "" {
 		f.listenAddress = f.publicAddress
+	}
+	if err := limitCores(f.cores, f.coresSet); err != nil {
+		return err
 	}
 	cfPath := clusterFilePath(f.clusterFile)
 	cf, err := clusterfile.Read(cfPath)
@@ -374,4 +385,26 @@ func procUsage() (cpuSeconds float64, rssBytes int64) {
 func clusterFilePath(flagValue string) string {
 	path, _ := clusterfile.Lookup(flagValue)
 	return path
+}
+
+// limitCores sets how many cores the process runs Go code on at once. Every
+// role of a process runs on its one flow loop, so a second core buys little
+// beyond Pebble's background work, and costs much: each hand-off between
+// the loop and the network goroutines then wakes an idle thread that spins
+// looking for work (futexes, nanosleeps, epoll), which measured as 40% of a
+// process's CPU and halved its operations per core (docs/benchmarks.md,
+// session 5). FoundationDB's answer is the same: one single-threaded
+// fdbserver per core. $GOMAXPROCS wins unless --cores was given.
+func limitCores(cores int, given bool) error {
+	if cores < 0 {
+		return fmt.Errorf("--cores must be 0 (all) or more, not %d", cores)
+	}
+	if !given && os.Getenv("GOMAXPROCS") != "" {
+		return nil
+	}
+	if cores == 0 {
+		cores = runtime.NumCPU()
+	}
+	runtime.GOMAXPROCS(cores)
+	return nil
 }
