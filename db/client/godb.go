@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -82,15 +83,18 @@ func OpenCluster(ctx context.Context, entry []flow.Address, cfg Config) (*DB, er
 func (d *DB) Close() error { return d.stop() }
 
 // CreateTransaction returns a new transaction whose blocking calls end
-// with ctx's error once ctx is done.
+// with ctx's error once ctx is done. It does not wait for the loop: the
+// transaction is made there before anything the caller does with it next,
+// since the loop runs what is posted to it in order.
 func (d *DB) CreateTransaction(ctx context.Context) (*Tx, error) {
-	tr, err := flow.Submit(ctx, d.proc, func(*flow.Env) flow.Future[*Transaction] {
-		return flow.Ready(d.db.CreateTransaction())
-	})
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return &Tx{ctx: ctx, proc: d.proc, tr: tr}, nil
+	t := &Tx{ctx: ctx, proc: d.proc}
+	if err := d.proc.Do(func(*flow.Env) { t.tr = d.db.CreateTransaction() }); err != nil {
+		return nil, flow.ErrProcessStopped
+	}
+	return t, nil
 }
 
 // Transact runs fn in a transaction and commits it, retrying with FDB's
@@ -141,12 +145,13 @@ func call[T any](t *Tx, name string, op func(c *flow.Ctx) (T, error)) (T, error)
 	return flow.Go(t.ctx, t.proc, name, op)
 }
 
-// do runs a non-blocking operation on the loop and waits for it.
+// do runs an operation that neither blocks nor fails on the loop, without
+// waiting for it: the loop runs what is posted to it in order, so the
+// transaction's next operation sees it, and a one-key write costs no hand-off
+// to the loop and back. Byte slices the caller may reuse must be copied
+// before fn is posted.
 func (t *Tx) do(fn func()) {
-	_, _ = flow.Submit(t.ctx, t.proc, func(*flow.Env) flow.Future[struct{}] {
-		fn()
-		return flow.Ready(struct{}{})
-	})
+	_ = t.proc.Do(func(*flow.Env) { fn() }) // a stopped process fails the next blocking call
 }
 
 // doErr is do for operations that return an error.
@@ -206,16 +211,26 @@ func (s TxSnapshot) GetRange(begin, end []byte, o RangeOptions) ([]kv.KeyValue, 
 }
 
 // Set writes value to key.
-func (t *Tx) Set(key, value []byte) { t.do(func() { t.tr.Set(key, value) }) }
+func (t *Tx) Set(key, value []byte) {
+	key, value = bytes.Clone(key), bytes.Clone(value)
+	t.do(func() { t.tr.Set(key, value) })
+}
 
 // Clear removes key.
-func (t *Tx) Clear(key []byte) { t.do(func() { t.tr.Clear(key) }) }
+func (t *Tx) Clear(key []byte) {
+	key = bytes.Clone(key)
+	t.do(func() { t.tr.Clear(key) })
+}
 
 // ClearRange removes [begin, end).
-func (t *Tx) ClearRange(begin, end []byte) { t.do(func() { t.tr.ClearRange(begin, end) }) }
+func (t *Tx) ClearRange(begin, end []byte) {
+	begin, end = bytes.Clone(begin), bytes.Clone(end)
+	t.do(func() { t.tr.ClearRange(begin, end) })
+}
 
 // Atomic applies an atomic operation (see Transaction.Atomic).
 func (t *Tx) Atomic(op kv.MutationType, key, param []byte) {
+	key, param = bytes.Clone(key), bytes.Clone(param)
 	t.do(func() { t.tr.Atomic(op, key, param) })
 }
 
@@ -251,11 +266,13 @@ func (t *Tx) CompareAndClear(key, param []byte) { t.Atomic(kv.CompareAndClear, k
 
 // SetVersionstampedKey: see Transaction.SetVersionstampedKey.
 func (t *Tx) SetVersionstampedKey(key, value []byte) {
+	key, value = bytes.Clone(key), bytes.Clone(value)
 	t.do(func() { t.tr.SetVersionstampedKey(key, value) })
 }
 
 // SetVersionstampedValue: see Transaction.SetVersionstampedValue.
 func (t *Tx) SetVersionstampedValue(key, value []byte) {
+	key, value = bytes.Clone(key), bytes.Clone(value)
 	t.do(func() { t.tr.SetVersionstampedValue(key, value) })
 }
 
@@ -371,7 +388,7 @@ func (t *Tx) OnError(err error) error {
 }
 
 // Reset makes the transaction as new.
-func (t *Tx) Reset() { t.do(t.tr.Reset) }
+func (t *Tx) Reset() { t.do(func() { t.tr.Reset() }) }
 
 // Cancel cancels the transaction's pending and later operations.
-func (t *Tx) Cancel() { t.do(t.tr.Cancel) }
+func (t *Tx) Cancel() { t.do(func() { t.tr.Cancel() }) }

@@ -66,6 +66,23 @@ func TestGoAPIAgainstARealProcess(t *testing.T) {
 		t.Fatalf("range across both shards = %v, %v", v, err)
 	}
 
+	// Writes return before the loop applies them, so they must not keep
+	// the caller's buffers: reusing them at once changes nothing written.
+	buf := []byte("reused")
+	_, err = db.Transact(ctx, func(tx *Tx) (any, error) {
+		key, value := buf[:1], buf[1:]
+		tx.Set(key, value)
+		copy(buf, "XXXXXX")
+		got, err := tx.Get([]byte("r"))
+		if string(got) != "eused" {
+			return nil, fmt.Errorf("read-your-writes after the caller reused its buffer: %q, %v", got, err)
+		}
+		return nil, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// Concurrent read-modify-write transactions from several goroutines.
 	const workers, each = 6, 5
 	var wg sync.WaitGroup //lint:allow sync the test drives the goroutine-safe API from several goroutines
