@@ -166,6 +166,36 @@ func TestDatabaseBatchesReadVersionsAndRetriesConflicts(t *testing.T) {
 	})
 }
 
+// A read version request that arrives while a batch is in flight goes in
+// a batch of its own at once, up to maxGRVBatchesInFlight batches; only
+// beyond that does it wait for one to return.
+func TestReadVersionBatchesOverlap(t *testing.T) {
+	simDatabase(t, 3, nil, func(c *flow.Ctx, db *Database, fc *fakeCluster) error {
+		const txns = 40
+		var dones []flow.Future[struct{}]
+		for i := range txns {
+			dones = append(dones, c.Spawn("grv", func(c *flow.Ctx) error {
+				// Arrivals every 100 us, against a proxy that takes 1 ms.
+				if err := c.Sleep(time.Duration(i) * 100 * time.Microsecond); err != nil {
+					return err
+				}
+				_, err := db.CreateTransaction().GetReadVersion(c)
+				return err
+			}).Done())
+		}
+		if _, err := flow.WaitAll(c, dones); err != nil {
+			return err
+		}
+		if fc.grvMostInFlight != maxGRVBatchesInFlight {
+			t.Errorf("at most %d read version batches were in flight at once, want %d", fc.grvMostInFlight, maxGRVBatchesInFlight)
+		}
+		if fc.grvRequests >= txns {
+			t.Errorf("%d GRV requests for %d transactions: not batched", fc.grvRequests, txns)
+		}
+		return nil
+	})
+}
+
 func TestDatabaseFollowsShardMovesAndNewProxies(t *testing.T) {
 	simDatabase(t, 5, []string{"g", "p"}, func(c *flow.Ctx, db *Database, fc *fakeCluster) error {
 		read := func(k string) ([]byte, error) {

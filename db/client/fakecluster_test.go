@@ -25,6 +25,8 @@ type fakeCluster struct {
 	changed flow.Promise[struct{}]
 
 	grvRequests int
+	// grvInFlight and grvMostInFlight count the GRV requests being served.
+	grvInFlight, grvMostInFlight int
 	// locked makes read versions report the database locked.
 	locked bool
 	// dropCommits makes the commit proxy fail the next commits as if it had
@@ -116,6 +118,9 @@ func (fc *fakeCluster) startGRVProxy() {
 	}
 	tok, stop := serve(fc.env, "FakeGRV", func(c *flow.Ctx, req *wire.GetReadVersionRequest) (*wire.GetReadVersionReply, error) {
 		fc.grvRequests++
+		fc.grvInFlight++
+		fc.grvMostInFlight = max(fc.grvMostInFlight, fc.grvInFlight)
+		defer func() { fc.grvInFlight-- }()
 		if err := c.Sleep(time.Millisecond); err != nil {
 			return nil, err
 		}
