@@ -25,6 +25,8 @@ type Loop struct {
 	inbox   []func()
 	wake    chan struct{}
 	stopped bool
+	// roundEnd runs after every round of a real loop, with the baton.
+	roundEnd []func()
 
 	// executed counts events run, for the simulator's statistics.
 	executed uint64
@@ -159,6 +161,9 @@ func (l *Loop) Run(ctx context.Context) error {
 			batch[i] = nil
 		}
 		l.runDue()
+		for _, fn := range l.roundEnd {
+			fn()
+		}
 		if ctx.Err() != nil {
 			l.mu.Lock()
 			l.stopped = true
@@ -189,6 +194,11 @@ func (l *Loop) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// OnRoundEnd makes a real loop call fn, with the baton, after each round
+// of posted functions and due events: the transport sends what the round
+// queued then, in one write per peer. It must be called before Run.
+func (l *Loop) OnRoundEnd(fn func()) { l.roundEnd = append(l.roundEnd, fn) }
 
 func (l *Loop) hasInbox() bool {
 	l.mu.Lock()

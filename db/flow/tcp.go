@@ -19,8 +19,12 @@ import (
 // Each process dials one connection to every peer it sends to and writes
 // only on connections it dialed; it reads frames from every connection,
 // dialed or accepted, and hands them to its loop in batches. Messages
-// queued for a peer are written in one system call per batch, as
-// FoundationDB's FlowTransport coalesces packets.
+// queued for a peer during a round of the loop are written at the round's
+// end in one system call, by the loop itself, as FoundationDB's
+// FlowTransport flushes its packets once per turn of its run loop. Only
+// what the socket cannot take at once is left to the peer's writer
+// goroutine: handing every batch to it made a reply wait until the busy
+// loop next went idle, since with one core the writer runs only then.
 type tcpTransport struct {
 	loop     *Loop
 	env      *Env // set once, before the listener accepts
@@ -35,6 +39,8 @@ type tcpTransport struct {
 	conns  map[net.Conn]struct{}
 	closed bool
 	wg     sync.WaitGroup
+
+	dirty []*tcpPeer // peers with frames queued this round (the loop's only)
 }
 
 // Timeouts of the real transport.
@@ -54,6 +60,7 @@ func newTCPTransport(loop *Loop, ln net.Listener, self Address, id string) *tcpT
 // start begins accepting connections for env.
 func (t *tcpTransport) start(env *Env) {
 	t.env = env
+	t.loop.OnRoundEnd(t.flush)
 	t.trace = func(sev Severity, typ string, details ...Detail) {
 		_ = t.loop.Post(func() { env.Trace(sev, typ, details...) })
 	}
@@ -255,20 +262,35 @@ func (t *tcpTransport) Close() {
 // wait blocks until every goroutine of the transport has exited.
 func (t *tcpTransport) wait() { t.wg.Wait() }
 
+// flush sends what this round queued, at the round's end, with the baton.
+func (t *tcpTransport) flush() {
+	for i, p := range t.dirty {
+		p.dirty = false
+		p.flush()
+		t.dirty[i] = nil
+	}
+	t.dirty = t.dirty[:0]
+}
+
 // tcpPeer is the outgoing side towards one peer: a queue of encoded frames
 // and the goroutine that dials and writes them.
 type tcpPeer struct {
 	t    *tcpTransport
 	addr Address
 
+	dirty bool // queued frames this round; in t.dirty (the loop's only)
+
 	mu      sync.Mutex
 	cond    *sync.Cond
 	pending []byte
 	spare   []byte
-	broken  bool // the current connection failed; the writer must redial
+	raw     syscall.RawConn // the connection the writer set up, if any
+	writing bool            // the loop or the writer is writing pending bytes
+	broken  bool            // the current connection failed; the writer must redial
 	closed  bool
 }
 
+// enqueue queues f for the end of the round. It is called with the baton.
 func (p *tcpPeer) enqueue(f wire.Frame) {
 	p.mu.Lock()
 	var err error
@@ -278,7 +300,51 @@ func (p *tcpPeer) enqueue(f wire.Frame) {
 		p.t.env.Trace(SevWarnAlw, "MessageTooLarge", D("Peer", p.addr), D("Bytes", len(f.Payload)))
 		return
 	}
-	p.cond.Signal()
+	if !p.dirty {
+		p.dirty = true
+		p.t.dirty = append(p.t.dirty, p)
+	}
+}
+
+// flush writes the queued frames without blocking, with the baton, and
+// leaves whatever the socket did not take (or the dialling, when there is
+// no connection yet) to the writer goroutine. Only the loop queues frames,
+// so nothing is queued behind the bytes in flight while it writes.
+func (p *tcpPeer) flush() {
+	p.mu.Lock()
+	if p.writing || p.raw == nil || p.broken || p.closed || len(p.pending) == 0 {
+		p.mu.Unlock()
+		p.cond.Signal()
+		return
+	}
+	batch, raw := p.pending, p.raw
+	p.pending, p.writing = p.spare[:0], true
+	p.mu.Unlock()
+	n := writeNonblocking(raw, batch)
+	p.mu.Lock()
+	p.writing = false
+	p.pending = append(p.pending, batch[n:]...)
+	p.spare = batch[:0]
+	rest := len(p.pending) > 0
+	p.mu.Unlock()
+	if rest {
+		p.cond.Signal()
+	}
+}
+
+// writeNonblocking writes what the socket takes of b now and returns how
+// many bytes that was; a full socket or an error writes nothing, for the
+// writer goroutine to wait out or report.
+func writeNonblocking(raw syscall.RawConn, b []byte) int {
+	n := 0
+	err := raw.Write(func(fd uintptr) bool {
+		n, _ = syscall.Write(int(fd), b)
+		return true // never wait for the socket: the writer goroutine does that
+	})
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 func (p *tcpPeer) close() {
@@ -311,7 +377,10 @@ func (p *tcpPeer) run() {
 		}
 		backoff = 10 * time.Millisecond
 		err = p.writeLoop(conn)
-		conn.Close()
+		p.mu.Lock()
+		p.raw = nil
+		p.mu.Unlock()
+		conn.Close() // waits for a write of the loop's in progress
 		if p.isClosed() {
 			return
 		}
@@ -404,12 +473,20 @@ func (p *tcpPeer) connect() (net.Conn, error) {
 	return conn, nil
 }
 
-// writeLoop writes batches of queued frames until the connection breaks or
-// the peer is closed.
+// writeLoop lets the loop write on conn, and itself writes batches of
+// queued frames the loop left (a full socket), until the connection breaks
+// or the peer is closed.
 func (p *tcpPeer) writeLoop(conn net.Conn) error {
+	raw, err := conn.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return fmt.Errorf("connection to %s: %w", p.addr, err)
+	}
+	p.mu.Lock()
+	p.raw = raw
+	p.mu.Unlock()
 	for {
 		p.mu.Lock()
-		for len(p.pending) == 0 && !p.closed && !p.broken {
+		for (len(p.pending) == 0 || p.writing) && !p.closed && !p.broken {
 			p.cond.Wait()
 		}
 		if p.closed {
@@ -421,11 +498,11 @@ func (p *tcpPeer) writeLoop(conn net.Conn) error {
 			return errors.New("connection closed by peer")
 		}
 		batch := p.pending
-		p.pending = p.spare[:0]
+		p.pending, p.writing = p.spare[:0], true
 		p.mu.Unlock()
 		_, err := conn.Write(batch)
 		p.mu.Lock()
-		p.spare = batch[:0]
+		p.spare, p.writing = batch[:0], false
 		p.mu.Unlock()
 		if err != nil {
 			return err
