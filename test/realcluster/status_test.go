@@ -65,10 +65,16 @@ func TestStatusListsProcessesAndMarksAKilledOneUnreachable(t *testing.T) {
 		t.Skip("builds strata and runs three server processes")
 	}
 	bin := testserver.Binary(t)
-	cl := testserver.StartCluster(t, bin, 3)
-
-	st := waitStatus(t, bin, cl.ClusterFile, 30*time.Second, "3 live processes in status", func(st *status.Status) bool {
-		if len(st.Cluster.Processes) != 3 || !st.Client.DatabaseStatus.Available {
+	// double across three zones, so that the database stays available
+	// whichever process (other than the controller) dies: in single, the
+	// process holding the one log or the one copy of the data cannot go.
+	cl := testserver.StartClusterOpts(t, bin, testserver.ClusterOpts{N: 3, Zones: true})
+	waitStatus(t, bin, cl.ClusterFile, 30*time.Second, "3 registered processes", func(st *status.Status) bool {
+		return len(st.Cluster.Processes) == 3
+	})
+	cl.Configure(t, nil, "double", "ssd")
+	st := waitStatus(t, bin, cl.ClusterFile, 60*time.Second, "3 live processes in a healthy double database", func(st *status.Status) bool {
+		if len(st.Cluster.Processes) != 3 || !st.Client.DatabaseStatus.Available || !testserver.Healthy(st, "double", 2) {
 			return false
 		}
 		for _, p := range st.Cluster.Processes {
@@ -86,18 +92,18 @@ func TestStatusListsProcessesAndMarksAKilledOneUnreachable(t *testing.T) {
 	if got, err := live.Fetch(ctx); err != nil || len(got.Cluster.Processes) != 3 {
 		t.Fatalf("dash's live source: %v, %+v", err, got)
 	}
-	// Kill a process that holds no data and does not lead: if it hosts
-	// transaction roles, the controller recovers without it.
+	// Kill a process that does not lead: the controller recovers without
+	// it, and its data has a second replica.
 	var victim *testserver.Server
 	for _, s := range cl.Servers {
 		for _, p := range st.Cluster.Processes {
-			if p.Address == s.Address && !hasRole(p, status.RoleClusterController) && !hasRole(p, status.RoleStorage) {
+			if p.Address == s.Address && !hasRole(p, status.RoleClusterController) {
 				victim = s
 			}
 		}
 	}
 	if victim == nil {
-		t.Fatalf("no process to kill besides the storage servers and the controller: %+v", st.Cluster.Processes)
+		t.Fatalf("no process to kill besides the controller: %+v", st.Cluster.Processes)
 	}
 	victim.Kill()
 	killed := time.Now()
