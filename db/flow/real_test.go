@@ -185,7 +185,11 @@ func TestRealLargeAndQueuedMessagesArriveIntact(t *testing.T) {
 	addr := freeLoopbackAddr(t)
 	server := flow.Address(addr)
 	startEchoServer(t, addr)
-	client := startClient(t, flow.Knobs{})
+	// Tens of megabytes share one connection with the pings, and under the
+	// race detector on a loaded machine a ping can wait behind them for
+	// longer than the default second: this test is about framing, not
+	// failure detection, so the failure timeout is generous.
+	client := startClient(t, flow.Knobs{FailureTimeout: 30 * time.Second})
 	err := runActor(t, client, 60*time.Second, func(c *flow.Ctx) error {
 		if err := echoUntilOK(c, server, 0); err != nil {
 			return err
