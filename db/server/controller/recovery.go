@@ -56,6 +56,12 @@ type recoveryKnobs struct {
 	recruitTimeout time.Duration
 	// retryDelay is the pause after a failed recovery attempt.
 	retryDelay time.Duration
+	// minRecoveryDuration is how long after locking the old logs a
+	// recovery waits before its generation takes commits: longer than a
+	// GRV proxy of the old generation may answer under a confirmation from
+	// those logs (grvproxy.DefaultConfirmWindow), so none hands out a read
+	// version older than a commit of the new one.
+	minRecoveryDuration time.Duration
 }
 
 func defaultRecoveryKnobs() recoveryKnobs {
@@ -64,6 +70,8 @@ func defaultRecoveryKnobs() recoveryKnobs {
 		lockTimeout:       200 * time.Millisecond,
 		recruitTimeout:    5 * time.Second,
 		retryDelay:        200 * time.Millisecond,
+
+		minRecoveryDuration: 85 * time.Millisecond,
 	}
 }
 
@@ -158,11 +166,13 @@ func (cc *Controller) recoverOnce(c *flow.Ctx) (*generation, error) {
 		cc.roles.setIn(core.Configuration)
 	}
 	var old *lockedLogs
+	var lockedAt time.Time
 	if len(core.GetLogs()) > 0 {
 		cc.setRecoveryState(status.RecoveryLockingOldTxnServers, "Locking the previous generation's logs.")
 		if old, err = cc.lockOldLogs(c, core); err != nil {
 			return nil, err
 		}
+		lockedAt = c.Now()
 		if err := cc.recoverLock(c, core, old); err != nil {
 			return nil, err
 		}
@@ -183,6 +193,13 @@ func (cc *Controller) recoverOnce(c *flow.Ctx) (*generation, error) {
 			return nil, errGenerationSuperseded
 		}
 		return nil, fmt.Errorf("writing the coordinated state: %w", err)
+	}
+	if !lockedAt.IsZero() {
+		if wait := lockedAt.Add(cc.knobs.minRecoveryDuration).Sub(c.Now()); wait > 0 {
+			if err := c.Sleep(wait); err != nil {
+				return nil, err
+			}
+		}
 	}
 	gen.recovered = c.Now()
 	cc.watchGeneration(gen)

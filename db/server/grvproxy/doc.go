@@ -11,6 +11,15 @@
 // Requests that arrive while a call is outstanding wait for the next one:
 // the outstanding call may have been answered before their commit.
 //
+// A proxy whose generation a recovery ended must not hand out read
+// versions, which may be older than the new generation's commits. So it
+// answers only under a confirmation, from every log of its generation,
+// that the log is not locked; a confirmation covers the ConfirmWindow
+// (80 ms) after it was asked for, the next is asked for in the background
+// once half that has passed, and a recovery waits 85 ms after locking the
+// old logs before its generation takes commits (FoundationDB's
+// REQUIRED_MIN_RECOVERY_DURATION and ENFORCED_MIN_RECOVERY_DURATION).
+//
 // Priorities: a batch takes system-immediate requests first, then default,
 // then batch priority, up to MaxBatchTransactions. Batch-priority requests
 // may be limited by a static token bucket of BatchPriorityRate

@@ -23,11 +23,20 @@ type Config struct {
 	ID string
 	// Sequencer is asked for the live committed version.
 	Sequencer *wire.SequencerInterface
-	// Logs are the generation's logs: every batch also asks each of them
-	// to confirm it is not locked, so a proxy of a generation a recovery
-	// ended cannot hand out a stale read version (FDB's confirmEpochLive).
-	// None: the sequencer alone is asked.
+	// Logs are the generation's logs: the proxy answers only under a
+	// confirmation from each of them that it is not locked, so a proxy of
+	// a generation a recovery ended cannot hand out a stale read version
+	// (FDB's confirmEpochLive). None: the sequencer alone is asked.
 	Logs []*wire.TLogInterface
+	// ConfirmWindow is how long after it was asked for a confirmation
+	// from every log lets the proxy answer; 0 means 80ms. A new confirmation
+	// is asked for in the background once the latest is half a window old,
+	// so under load no batch waits for one. It is safe because a recovery
+	// waits longer than the window after locking the old logs before its
+	// generation takes commits (the controller's MinRecoveryDuration, 85 ms),
+	// as FoundationDB's REQUIRED_MIN_RECOVERY_DURATION and
+	// ENFORCED_MIN_RECOVERY_DURATION do.
+	ConfirmWindow time.Duration
 	// BatchWindow is the longest a request waits for an outstanding
 	// sequencer call before a new one is sent; 0 means 1ms.
 	BatchWindow time.Duration
@@ -70,9 +79,14 @@ type Proxy struct {
 
 	requests, batches, throttled *flow.Counter
 	latency                      *flow.Histogram
-	// sequencerLatency and confirmLatency time a batch's two calls: the
-	// live committed version and the slowest log's confirmation.
+	// sequencerLatency times a batch's sequencer call; confirmLatency a
+	// confirmation, until the slowest log answered.
 	sequencerLatency, confirmLatency *flow.Histogram
+
+	// confirmedAt is when the latest successful confirmation was asked
+	// for (zero: none yet); confirming is the one in flight, if any.
+	confirmedAt time.Time
+	confirming  *flow.Promise[struct{}]
 }
 
 type pending struct {
@@ -98,7 +112,10 @@ func New(env *flow.Env, cfg Config) (*Proxy, error) {
 	if cfg.RatePollInterval == 0 {
 		cfg.RatePollInterval = 100 * time.Millisecond
 	}
-	if cfg.BatchWindow < 0 || cfg.MaxBatchTransactions < 0 || cfg.BatchPriorityRate < 0 || cfg.MaxQueuedBatchPriority < 0 || cfg.RatePollInterval < 0 {
+	if cfg.ConfirmWindow == 0 {
+		cfg.ConfirmWindow = DefaultConfirmWindow
+	}
+	if cfg.ConfirmWindow < 0 || cfg.BatchWindow < 0 || cfg.MaxBatchTransactions < 0 || cfg.BatchPriorityRate < 0 || cfg.MaxQueuedBatchPriority < 0 || cfg.RatePollInterval < 0 {
 		return nil, fmt.Errorf("grvproxy: negative limit in config %+v", cfg)
 	}
 	m := env.Metrics()
@@ -323,42 +340,111 @@ func (p *Proxy) takeBatch(now time.Time) []*pending {
 	return batch
 }
 
-// startBatch asks the sequencer once, and the logs to confirm the
-// generation, and answers the batch when all replied.
+// DefaultConfirmWindow is Config.ConfirmWindow's default. A recovery must
+// wait longer than this after locking the old logs before accepting
+// commits.
+const DefaultConfirmWindow = 80 * time.Millisecond
+
+// startBatch asks the sequencer once and answers the batch under a
+// confirmation from the logs.
 func (p *Proxy) startBatch(e *flow.Env, batch []*pending) {
 	p.batches.Inc()
 	p.outstanding++
 	var (
 		rep      *wire.GetLiveCommittedVersionReply
 		err      error
-		awaiting = 1 + len(p.confirms)
+		awaiting = 2
 		started  = e.Now()
-		confirms = len(p.confirms)
 	)
 	done := func() {
 		if awaiting--; awaiting == 0 {
-			p.answer(e, batch, rep, err)
+			p.answerConfirmed(e, batch, rep, err)
 		}
 	}
+	p.confirmation(e).OnReady(func(_ struct{}, cerr error) {
+		if cerr != nil && err == nil {
+			err = cerr
+		}
+		done()
+	})
+	p.sequence.GetReply(e, &wire.GetLiveCommittedVersionRequest{}).OnReady(func(r *wire.GetLiveCommittedVersionReply, serr error) {
+		rep = r
+		p.sequencerLatency.Observe(e.Now().Sub(started))
+		if serr != nil && err == nil {
+			err = serr
+		}
+		done()
+	})
+}
+
+// answerConfirmed answers the batch if a confirmation still covers now;
+// one may have lapsed while the sequencer answered, and then the batch
+// waits for the next.
+func (p *Proxy) answerConfirmed(e *flow.Env, batch []*pending, rep *wire.GetLiveCommittedVersionReply, err error) {
+	if err != nil || p.covered(e.Now()) {
+		p.answer(e, batch, rep, err)
+		return
+	}
+	p.confirmation(e).OnReady(func(_ struct{}, cerr error) {
+		if cerr != nil {
+			err = cerr
+		}
+		p.answerConfirmed(e, batch, rep, err)
+	})
+}
+
+// covered reports whether a confirmation lets the proxy answer at now.
+func (p *Proxy) covered(now time.Time) bool {
+	return len(p.confirms) == 0 || (!p.confirmedAt.IsZero() && now.Sub(p.confirmedAt) < p.cfg.ConfirmWindow)
+}
+
+// confirmation returns a future set once a confirmation covers answering:
+// at once if one does now (asking for the next in the background once it
+// is half a window old), otherwise when the one in flight or a new one
+// succeeds. It fails if a log is locked or unreachable.
+func (p *Proxy) confirmation(e *flow.Env) flow.Future[struct{}] {
+	now := e.Now()
+	if p.covered(now) {
+		if len(p.confirms) > 0 && now.Sub(p.confirmedAt) >= p.cfg.ConfirmWindow/2 {
+			p.confirm(e)
+		}
+		return flow.Ready(struct{}{})
+	}
+	return p.confirm(e)
+}
+
+// confirm asks every log to confirm it is not locked, unless a request is
+// already in flight, and returns the outcome's future.
+func (p *Proxy) confirm(e *flow.Env) flow.Future[struct{}] {
+	if p.confirming != nil {
+		return p.confirming.Future()
+	}
+	started := e.Now()
+	done := flow.NewPromise[struct{}]()
+	p.confirming = &done
+	var err error
+	left := len(p.confirms)
 	for _, s := range p.confirms {
 		s.GetReply(e, &wire.TLogConfirmRunningRequest{}).OnReady(func(_ *wire.TLogConfirmRunningReply, cerr error) {
 			if cerr != nil && err == nil {
 				err = fmt.Errorf("confirming the generation with its logs: %w", cerr)
 			}
-			if confirms--; confirms == 0 {
-				p.confirmLatency.Observe(e.Now().Sub(started))
+			if left--; left > 0 {
+				return
 			}
-			done()
+			p.confirming = nil
+			p.confirmLatency.Observe(e.Now().Sub(started))
+			if err != nil {
+				done.Fail(err)
+				return
+			}
+			if started.After(p.confirmedAt) {
+				p.confirmedAt = started
+			}
+			done.Send(struct{}{})
 		})
 	}
-	p.sequence.GetReply(e, &wire.GetLiveCommittedVersionRequest{}).OnReady(func(r *wire.GetLiveCommittedVersionReply, serr error) {
-		rep = r
-		p.sequencerLatency.Observe(e.Now().Sub(started))
-		if serr != nil {
-			err = serr
-		}
-		done()
-	})
+	return done.Future()
 }
 
 // answer replies to a batch with the live committed version or the error.
@@ -367,7 +453,7 @@ func (p *Proxy) answer(e *flow.Env, batch []*pending, rep *wire.GetLiveCommitted
 	now := e.Now()
 	for _, q := range batch {
 		if err != nil {
-			q.req.Fail(fmt.Errorf("grvproxy: reading the live committed version: %w", err))
+			q.req.Fail(fmt.Errorf("grvproxy: answering a read version: %w", err))
 		} else {
 			q.req.Reply(&wire.GetReadVersionReply{Version: rep.GetVersion(), Locked: rep.GetLocked()})
 		}

@@ -2,6 +2,7 @@ package grvproxy_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -226,5 +227,82 @@ func TestSequencerFailureFailsTheBatch(t *testing.T) {
 	})
 	if err == nil {
 		t.Fatal("a read version was given out with the sequencer dead")
+	}
+}
+
+// fakeLog answers confirmations until locked, counting them.
+type fakeLog struct {
+	confirms int
+	locked   bool
+}
+
+// withLog adds a process serving fakeLog's confirmations as the proxy's
+// one log.
+func withLog(l *fakeLog) func(*sim.Simulation, *grvproxy.Config) {
+	return func(s *sim.Simulation, cfg *grvproxy.Config) {
+		s.AddProcess(s.AddMachine(flow.Locality{}), 1, func(e *flow.Env) {
+			ln := flow.Listen(e, 0, flow.ProtoCodec[*wire.TLogConfirmRunningRequest](), flow.ProtoCodec[*wire.TLogConfirmRunningReply]())
+			e.Spawn("FakeLogConfirm", func(c *flow.Ctx) error {
+				for {
+					r, err := ln.Requests().Next(c)
+					if err != nil {
+						return err
+					}
+					l.confirms++
+					if l.locked {
+						r.Fail(&flow.Error{Code: 1011, Name: "tlog_stopped"})
+						continue
+					}
+					r.Reply(&wire.TLogConfirmRunningReply{})
+				}
+			})
+			cfg.Logs = []*wire.TLogInterface{{Address: string(e.Address()), ConfirmRunning: ln.Stream().Endpoint().Token}}
+		})
+	}
+}
+
+// A confirmation from the logs covers the batches of the next
+// ConfirmWindow, and the next one is asked for before it lapses, so a
+// steady stream of requests costs a few confirmations, not one per batch.
+// Once a log is locked, the proxy answers only until the window after the
+// last confirmation it got, then fails.
+func TestConfirmationsCoverAWindowOfBatches(t *testing.T) {
+	log := &fakeLog{}
+	cl := newCluster(t, 7, grvproxy.Config{ConfirmWindow: 80 * time.Millisecond}, withLog(log))
+	var answered, refused int
+	var lockedAt, lastAnswer time.Time
+	cl.run(t, 10*time.Second, func(c *flow.Ctx) error {
+		start := c.Now()
+		for c.Now().Sub(start) < time.Second {
+			if _, err := flow.Await(c, cl.grvRequest(grvproxy.PriorityDefault)); err != nil {
+				return err
+			}
+			answered++
+			if err := c.Sleep(time.Millisecond); err != nil {
+				return err
+			}
+		}
+		if batches := answered; log.confirms > 30 || log.confirms < 10 {
+			return fmt.Errorf("%d confirmations for %d batches over 1 s with an 80 ms window: want about one per 40 ms", log.confirms, batches)
+		}
+		log.locked = true
+		lockedAt = c.Now()
+		for c.Now().Sub(lockedAt) < time.Second {
+			if _, err := flow.Await(c, cl.grvRequest(grvproxy.PriorityDefault)); err != nil {
+				refused++
+			} else {
+				lastAnswer = c.Now()
+			}
+			if err := c.Sleep(time.Millisecond); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if refused == 0 {
+		t.Fatal("the proxy kept answering for a second after its log was locked")
+	}
+	if late := lastAnswer.Sub(lockedAt); late >= 80*time.Millisecond {
+		t.Fatalf("the proxy answered %v after its log was locked, beyond the 80 ms window", late)
 	}
 }
