@@ -263,15 +263,28 @@ func (d clusterDB) recover(c *flow.Ctx, db *client.Database) error {
 
 // checkRoleCounts checks that the running generation has the configured
 // numbers of commit proxies and resolvers (the faults caused recoveries,
-// and the configuration change itself ends a generation).
+// and the configuration change itself ends a generation). A controller
+// elected after the faults stopped has no generation until it recovers, so
+// the check waits for a fully recovered one.
 func checkRoleCounts(c *flow.Ctx, db *client.Database, proxies, resolvers int) error {
-	st, err := simcluster.ReadStatus(c, db)
-	if err != nil {
-		return err
+	deadline := c.Now().Add(time.Minute)
+	for {
+		st, err := simcluster.ReadStatus(c, db)
+		if err != nil {
+			return err
+		}
+		if st.Cluster.RecoveryState.Name == status.RecoveryFullyRecovered {
+			if got := st.Cluster.Configuration; got.CommitProxies != proxies || got.Resolvers != resolvers {
+				return fmt.Errorf("the generation has %d commit proxies and %d resolvers, configured %d and %d",
+					got.CommitProxies, got.Resolvers, proxies, resolvers)
+			}
+			return nil
+		}
+		if !c.Now().Before(deadline) {
+			return fmt.Errorf("no fully recovered generation within a minute (recovery state %q)", st.Cluster.RecoveryState.Name)
+		}
+		if err := c.Sleep(200 * time.Millisecond); err != nil {
+			return err
+		}
 	}
-	if got := st.Cluster.Configuration; got.CommitProxies != proxies || got.Resolvers != resolvers {
-		return fmt.Errorf("the generation has %d commit proxies and %d resolvers, configured %d and %d",
-			got.CommitProxies, got.Resolvers, proxies, resolvers)
-	}
-	return nil
 }
