@@ -77,7 +77,9 @@ type Env struct {
 
 	tasks    map[uint64]*task
 	nextTask uint64
-	dead     bool
+	// idle are coroutines whose actors finished, kept for the next Spawn.
+	idle []*coroutine
+	dead bool
 
 	net *netState
 }
@@ -178,6 +180,7 @@ func (e *Env) Kill() {
 	}
 	e.dead = true
 	e.net.close()
+	e.stopIdleCoroutines()
 	ids := make([]uint64, 0, len(e.tasks))
 	for id := range e.tasks {
 		ids = append(ids, id)

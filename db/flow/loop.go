@@ -238,7 +238,7 @@ func (l *Loop) runEvent(ev *event) {
 func (l *Loop) resume(t *task) {
 	prev := l.running
 	l.running = t
-	t.next()
+	t.co.next()
 	l.running = prev
 }
 
