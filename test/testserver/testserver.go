@@ -6,10 +6,12 @@ package testserver
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -67,16 +69,42 @@ func build(out string) error {
 	return nil
 }
 
-// FreeAddress returns a loopback address with a port nothing listens on.
+// FreeAddress returns a loopback address with a port no other caller in
+// this process was given, that nothing listened on a moment ago. Ports come
+// from below Linux's ephemeral range (32768 and up): a port the kernel
+// picked for "127.0.0.1:0" and that was then closed could be handed out
+// again to the next such listener or to an outgoing connection before the
+// server meant to use it started (CI saw a server fail with "address
+// already in use" that way).
 func FreeAddress(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ports.Lock()
+	defer ports.Unlock()
+	for range 1000 {
+		port := firstPort + rand.IntN(lastPort-firstPort+1)
+		if ports.given[port] {
+			continue
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		_ = ln.Close()
+		ports.given[port] = true
+		return addr
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("testserver: no free loopback port below the ephemeral range")
+	return ""
 }
+
+// The ports FreeAddress chooses from, and those it gave out.
+const firstPort, lastPort = 20000, 32767
+
+var ports = struct {
+	sync.Mutex
+	given map[int]bool
+}{given: map[int]bool{}}
 
 // Server is a `strata server` process hosting a single database.
 type Server struct {
