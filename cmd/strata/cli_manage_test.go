@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"regexp"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/strata-db/strata/db/status"
 	"github.com/strata-db/strata/test/testserver"
 )
 
@@ -46,6 +48,38 @@ func execFails(t *testing.T, bin, cf, commands string, flags ...string) (string,
 		t.Fatalf("%q: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", commands, r.code, exitCommandFailed, r.stdout, r.stderr)
 	}
 	return r.stdout, r.stderr
+}
+
+// generation returns the cluster's current generation from status json.
+func generation(t *testing.T, bin, cf string) int64 {
+	t.Helper()
+	var st status.Status
+	if err := json.Unmarshal([]byte(execOK(t, bin, cf, `status json`)), &st); err != nil {
+		t.Fatalf("status json: %v", err)
+	}
+	if st.Cluster == nil {
+		t.Fatal("status json has no cluster section")
+	}
+	return st.Cluster.Generation
+}
+
+// waitGenerationAfter waits until a generation after was is fully
+// recovered.
+func waitGenerationAfter(t *testing.T, bin, cf string, was int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var st status.Status
+		r := runCLIBinary(t, bin, "-C", cf, "--exec", "status json")
+		if r.code == 0 && json.Unmarshal([]byte(r.stdout), &st) == nil && st.Cluster != nil &&
+			st.Cluster.Generation > was && st.Cluster.RecoveryState.Name == status.RecoveryFullyRecovered {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovered generation after %d within 30s: exit %d\n%s%s", was, r.code, r.stdout, r.stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 var lockUIDRE = regexp.MustCompile(`Locking database with lockUID: ([0-9a-f]{32})\n`)
@@ -95,7 +129,13 @@ func testCLIManagement(t *testing.T, bin string) {
 		if !strings.Contains(stderr, "ERROR: Not enough processes exist to support the specified configuration") {
 			t.Errorf("configure double: %s", stderr)
 		}
+		was := generation(t, bin, cf)
 		execOK(t, bin, cf, `configure commit_proxies=2 grv_proxies=1 resolvers=1 logs=3 memory`)
+		// The change takes effect in a recovery the controller starts
+		// once it sees the new configuration; commits in flight when it
+		// locks the logs end with commit_unknown_result, so the next
+		// subtests start once it is over.
+		waitGenerationAfter(t, bin, cf, was)
 		got := readSystem(`\xff/conf/`, `\xff/conf0`)
 		want := "\nRange limited to 25 keys\n" +
 			"`\\xff/conf/commit_proxies' is `2'\n" +

@@ -87,6 +87,10 @@ type Proxy struct {
 	// for (zero: none yet); confirming is the one in flight, if any.
 	confirmedAt time.Time
 	confirming  *flow.Promise[struct{}]
+	// ended is set once a log answered that it is locked: a recovery ended
+	// the generation, and the proxy answers no more read versions, window
+	// or not.
+	ended error
 }
 
 type pending struct {
@@ -340,6 +344,9 @@ func (p *Proxy) takeBatch(now time.Time) []*pending {
 	return batch
 }
 
+// errTLogStopped is what a locked log answers a confirmation with.
+var errTLogStopped = &flow.Error{Code: 1011, Name: "tlog_stopped"}
+
 // DefaultConfirmWindow is Config.ConfirmWindow's default. A recovery must
 // wait longer than this after locking the old logs before accepting
 // commits.
@@ -395,6 +402,9 @@ func (p *Proxy) answerConfirmed(e *flow.Env, batch []*pending, rep *wire.GetLive
 
 // covered reports whether a confirmation lets the proxy answer at now.
 func (p *Proxy) covered(now time.Time) bool {
+	if p.ended != nil {
+		return false
+	}
 	return len(p.confirms) == 0 || (!p.confirmedAt.IsZero() && now.Sub(p.confirmedAt) < p.cfg.ConfirmWindow)
 }
 
@@ -403,6 +413,9 @@ func (p *Proxy) covered(now time.Time) bool {
 // is half a window old), otherwise when the one in flight or a new one
 // succeeds. It fails if a log is locked or unreachable.
 func (p *Proxy) confirmation(e *flow.Env) flow.Future[struct{}] {
+	if p.ended != nil {
+		return flow.Failed[struct{}](p.ended)
+	}
 	now := e.Now()
 	if p.covered(now) {
 		if len(p.confirms) > 0 && now.Sub(p.confirmedAt) >= p.cfg.ConfirmWindow/2 {
@@ -428,6 +441,12 @@ func (p *Proxy) confirm(e *flow.Env) flow.Future[struct{}] {
 		s.GetReply(e, &wire.TLogConfirmRunningRequest{}).OnReady(func(_ *wire.TLogConfirmRunningReply, cerr error) {
 			if cerr != nil && err == nil {
 				err = fmt.Errorf("confirming the generation with its logs: %w", cerr)
+			}
+			if errors.Is(cerr, errTLogStopped) && p.ended == nil {
+				// Locked: stop answering now rather than when the
+				// window closes, so fewer clients get a read version
+				// only to commit into the ended generation.
+				p.ended = err
 			}
 			if left--; left > 0 {
 				return
