@@ -7,10 +7,10 @@ import (
 
 // backend is what a transaction reads from and commits to: the cluster's
 // proxies and storage servers (Database), or an in-memory model in tests.
-// Every call blocks the calling actor.
+// Every call but readVersion blocks the calling actor.
 type backend interface {
-	// readVersion returns a read version at the priority.
-	readVersion(c *flow.Ctx, p Priority, lockAware bool) (kv.Version, error)
+	// readVersion returns a future for a read version at the priority.
+	readVersion(p Priority, lockAware bool) flow.Future[kv.Version]
 	// getValue returns key's value at v and whether it exists.
 	getValue(c *flow.Ctx, key []byte, v kv.Version) ([]byte, bool, error)
 	// getKey resolves sel at v over the whole keyspace; it returns "" when

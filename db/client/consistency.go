@@ -109,7 +109,7 @@ func retryableReplicaError(err error) bool {
 }
 
 func (d *Database) compareReplicas(c *flow.Ctx, loc *wire.ShardLocation, r kv.KeyRange) error {
-	v, err := d.readVersion(c, PrioritySystemImmediate, true)
+	v, err := flow.Await(c, d.readVersion(PrioritySystemImmediate, true))
 	if err != nil {
 		return fmt.Errorf("consistency check: read version: %w", err)
 	}

@@ -84,12 +84,18 @@ func (m *memStore) block(c *flow.Ctx) error {
 	return c.Sleep(time.Millisecond)
 }
 
-func (m *memStore) readVersion(c *flow.Ctx, _ Priority, _ bool) (kv.Version, error) {
+func (m *memStore) readVersion(_ Priority, _ bool) flow.Future[kv.Version] {
 	m.grvs++
-	if err := m.block(c); err != nil {
-		return 0, err
-	}
-	return m.version, nil
+	p := flow.NewPromise[kv.Version]()
+	m.env.Spawn("memStore.readVersion", func(c *flow.Ctx) error {
+		if err := m.block(c); err != nil {
+			p.Fail(err)
+			return nil
+		}
+		p.Send(m.version)
+		return nil
+	})
+	return p.Future()
 }
 
 func (m *memStore) getValue(c *flow.Ctx, key []byte, v kv.Version) ([]byte, bool, error) {

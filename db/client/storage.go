@@ -146,7 +146,7 @@ func (d *Database) watch(c *flow.Ctx, key, value []byte, present bool, v kv.Vers
 		if err := c.Sleep(futureVersionDelay); err != nil {
 			return 0, err
 		}
-		rv, err := d.readVersion(c, PriorityDefault, true)
+		rv, err := flow.Await(c, d.readVersion(PriorityDefault, true))
 		if err != nil {
 			return 0, err
 		}

@@ -173,18 +173,7 @@ func (tr *Transaction) GetReadVersion(c *flow.Ctx) (kv.Version, error) {
 	}
 	if !tr.rvSet {
 		tr.rvSet = true
-		p := flow.NewPromise[kv.Version]()
-		tr.rv = p.Future()
-		prio, lockAware := tr.opts.Priority, tr.opts.LockAware
-		tr.env.Spawn("GetReadVersion", func(c *flow.Ctx) error {
-			v, err := tr.db.readVersion(c, prio, lockAware)
-			if err != nil {
-				p.Fail(err)
-			} else {
-				p.Send(v)
-			}
-			return nil
-		})
+		tr.rv = tr.db.readVersion(tr.opts.Priority, tr.opts.LockAware)
 	}
 	rv := tr.rv
 	v, err := tr.awaitOrAbort(c, rv)
