@@ -198,7 +198,18 @@ func (cc *Controller) recruitMissingStorage(c *flow.Ctx, gen *generation) error 
 		if has[w.ID] || w.Excluded || recruit.Fitness(w.Class, recruit.Storage) > recruit.UnsetFit {
 			continue
 		}
+		// The tag is reserved in the coordinated state before the
+		// recruitment: one that times out may still have started a
+		// server with it, and that server pops its tag as it makes
+		// versions durable. Given again to the next recruit, the tag
+		// was popped past what that one had made durable, and a restart
+		// lost those versions (cluster-split seed 3313270609738998146).
 		tag := gen.core.GetNextTag()
+		reserved := proto.CloneOf(gen.core)
+		reserved.NextTag = tag + 1
+		if err := cc.writeCore(c, gen, reserved); err != nil {
+			return err
+		}
 		r := &recruiter{cc: cc, epoch: gen.epoch, gen: gen}
 		rep, err := r.one(c, flow.Address(w.ID), "storage", &wire.RecruitRequest{Role: &wire.RecruitRequest_Storage{Storage: &wire.InitStorage{
 			Tag: tag, Logs: gen.logs}}})
@@ -208,7 +219,6 @@ func (cc *Controller) recruitMissingStorage(c *flow.Ctx, gen *generation) error 
 		next := proto.CloneOf(gen.core)
 		next.Storage = append(next.Storage, &wire.StorageRef{Id: rep.GetStorage().GetId(), Tag: tag, Process: w.ID,
 			Locality: cc.workers[flow.Address(w.ID)].report.GetLocality()})
-		next.NextTag = tag + 1
 		return cc.writeCore(c, gen, next)
 	}
 	return nil
