@@ -219,13 +219,24 @@ func sameProxies(a, b *wire.ClientDBInfo) bool {
 
 // grvProxy returns a random GRV proxy, waiting for ClientDBInfo to name one.
 func (d *Database) grvProxy(c *flow.Ctx) (*wire.GrvProxyInterface, error) {
-	for d.info == nil || len(d.info.GrvProxies) == 0 {
+	for {
+		if p, ok := d.someGRVProxy(); ok {
+			return p, nil
+		}
 		if _, err := flow.Await(c, d.infoChanged.Future()); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// someGRVProxy returns a random GRV proxy of the latest ClientDBInfo, if
+// it names any.
+func (d *Database) someGRVProxy() (*wire.GrvProxyInterface, bool) {
+	if d.info == nil || len(d.info.GrvProxies) == 0 {
+		return nil, false
+	}
 	ps := d.info.GrvProxies
-	return ps[d.env.Rand().IntN(len(ps))], nil
+	return ps[d.env.Rand().IntN(len(ps))], true
 }
 
 // commitProxy returns a random commit proxy, waiting for one.

@@ -109,11 +109,10 @@ func (d *Database) requestReadVersionFuture(prio Priority, count int) flow.Futur
 		})
 		return p.Future()
 	}
-	if d.info == nil || len(d.info.GrvProxies) == 0 {
+	proxy, ok := d.someGRVProxy()
+	if !ok {
 		return retry()
 	}
-	ps := d.info.GrvProxies
-	proxy := ps[d.env.Rand().IntN(len(ps))]
 	out := flow.NewPromise[*wire.GetReadVersionReply]()
 	d.sendReadVersionRequest(proxy, prio, count).OnReady(func(rep *wire.GetReadVersionReply, err error) {
 		switch {
