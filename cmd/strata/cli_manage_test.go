@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -53,14 +55,23 @@ func execFails(t *testing.T, bin, cf, commands string, flags ...string) (string,
 // generation returns the cluster's current generation from status json.
 func generation(t *testing.T, bin, cf string) int64 {
 	t.Helper()
+	cl, err := clusterStatus(execOK(t, bin, cf, `status json`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl.Generation
+}
+
+// clusterStatus parses the cluster section of `status json` output.
+func clusterStatus(out string) (*status.Cluster, error) {
 	var st status.Status
-	if err := json.Unmarshal([]byte(execOK(t, bin, cf, `status json`)), &st); err != nil {
-		t.Fatalf("status json: %v", err)
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		return nil, fmt.Errorf("status json: %w", err)
 	}
 	if st.Cluster == nil {
-		t.Fatal("status json has no cluster section")
+		return nil, errors.New("status json has no cluster section")
 	}
-	return st.Cluster.Generation
+	return st.Cluster, nil
 }
 
 // waitGenerationAfter waits until a generation after was is fully
@@ -69,10 +80,9 @@ func waitGenerationAfter(t *testing.T, bin, cf string, was int64) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		var st status.Status
 		r := runCLIBinary(t, bin, "-C", cf, "--exec", "status json")
-		if r.code == 0 && json.Unmarshal([]byte(r.stdout), &st) == nil && st.Cluster != nil &&
-			st.Cluster.Generation > was && st.Cluster.RecoveryState.Name == status.RecoveryFullyRecovered {
+		if cl, err := clusterStatus(r.stdout); r.code == 0 && err == nil &&
+			cl.Generation > was && cl.RecoveryState.Name == status.RecoveryFullyRecovered {
 			return
 		}
 		if time.Now().After(deadline) {

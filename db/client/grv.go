@@ -21,6 +21,12 @@ type grvQueue struct {
 	outstanding int  // batches sent and not answered
 }
 
+// canSend reports whether a batch can go now: requests wait and fewer than
+// maxGRVBatchesInFlight are in flight.
+func (q *grvQueue) canSend() bool {
+	return len(q.waiting) > 0 && q.outstanding < maxGRVBatchesInFlight
+}
+
 // maxGRVBatchesInFlight bounds the read version batches of one priority in
 // flight. With one, a request arriving just after a batch left waited for
 // that batch's whole round trip and then its own: half-load GRV p50 was
@@ -50,13 +56,13 @@ func (d *Database) readVersion(prio Priority, lockAware bool) flow.Future[kv.Ver
 // loop (so the requests of this turn join them), unless a send is already
 // due or too many batches are in flight (an answer schedules the next).
 func (d *Database) scheduleReadVersions(prio Priority, q *grvQueue) {
-	if q.scheduled || len(q.waiting) == 0 || q.outstanding >= maxGRVBatchesInFlight {
+	if q.scheduled || !q.canSend() {
 		return
 	}
 	q.scheduled = true
 	d.env.Delay(0).OnReady(func(struct{}, error) {
 		q.scheduled = false
-		if len(q.waiting) == 0 || q.outstanding >= maxGRVBatchesInFlight {
+		if !q.canSend() {
 			return
 		}
 		batch := q.waiting
