@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -40,6 +41,10 @@ type PebbleOptions struct {
 type pebbleEngine struct {
 	db     *pebble.DB
 	closed atomic.Bool
+	// commits counts the commits running off the flow loop: an actor
+	// cancelled while its commit runs leaves the commit going, and Pebble
+	// must not be closed under it.
+	commits sync.WaitGroup
 }
 
 // OpenPebble opens (or creates) the Pebble database in dir. Every Commit
@@ -153,7 +158,11 @@ func (e *pebbleEngine) Commit(c *flow.Ctx, b Batch) error {
 	if pb.n == 0 {
 		return nil
 	}
-	err := c.Blocking(func() error { return e.db.Apply(pb.b, pebble.Sync) })
+	e.commits.Add(1)
+	err := c.Blocking(func() error {
+		defer e.commits.Done()
+		return e.db.Apply(pb.b, pebble.Sync)
+	})
 	if err != nil {
 		return fmt.Errorf("engine: pebble commit: %w", err)
 	}
@@ -194,6 +203,7 @@ func (e *pebbleEngine) Close() error {
 	if e.closed.Swap(true) {
 		return ErrClosed
 	}
+	e.commits.Wait()
 	if err := e.db.Close(); err != nil {
 		return fmt.Errorf("engine: closing pebble: %w", err)
 	}

@@ -437,9 +437,17 @@ type ServerDBInfo struct {
 	Controller string `protobuf:"bytes,8,opt,name=controller,proto3" json:"controller,omitempty"`
 	// shards is the shard map of the coordinated state: a storage server
 	// that restarts drops the shards no longer assigned to it.
-	Shards        []*ShardAssignment `protobuf:"bytes,9,rep,name=shards,proto3" json:"shards,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Shards []*ShardAssignment `protobuf:"bytes,9,rep,name=shards,proto3" json:"shards,omitempty"`
+	// storage_members are the IDs of the database's storage servers (the
+	// coordinated state's list). Every tag below storage_tags_settled went
+	// to a member or to a recruitment the controller gave up on, so a
+	// worker's storage server with such a tag that is no member will never
+	// be given a shard: the worker destroys it rather than let it pull and
+	// pop a tag no one else uses.
+	StorageMembers     []string `protobuf:"bytes,10,rep,name=storage_members,json=storageMembers,proto3" json:"storage_members,omitempty"`
+	StorageTagsSettled uint32   `protobuf:"varint,11,opt,name=storage_tags_settled,json=storageTagsSettled,proto3" json:"storage_tags_settled,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *ServerDBInfo) Reset() {
@@ -533,6 +541,20 @@ func (x *ServerDBInfo) GetShards() []*ShardAssignment {
 		return x.Shards
 	}
 	return nil
+}
+
+func (x *ServerDBInfo) GetStorageMembers() []string {
+	if x != nil {
+		return x.StorageMembers
+	}
+	return nil
+}
+
+func (x *ServerDBInfo) GetStorageTagsSettled() uint32 {
+	if x != nil {
+		return x.StorageTagsSettled
+	}
+	return 0
 }
 
 // RecruitRequest asks a worker to start a role of a generation.
@@ -1722,7 +1744,7 @@ const file_db_wire_cluster_proto_rawDesc = "" +
 	"\vgrv_proxies\x18\x04 \x01(\x05R\n" +
 	"grvProxies\x12\x1c\n" +
 	"\tresolvers\x18\x05 \x01(\x05R\tresolvers\x12\x12\n" +
-	"\x04logs\x18\x06 \x01(\x05R\x04logs\"\xf8\x02\n" +
+	"\x04logs\x18\x06 \x01(\x05R\x04logs\"\xd3\x03\n" +
 	"\fServerDBInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x121\n" +
@@ -1734,7 +1756,10 @@ const file_db_wire_cluster_proto_rawDesc = "" +
 	"\n" +
 	"controller\x18\b \x01(\tR\n" +
 	"controller\x124\n" +
-	"\x06shards\x18\t \x03(\v2\x1c.strata.wire.ShardAssignmentR\x06shards\"\x90\x03\n" +
+	"\x06shards\x18\t \x03(\v2\x1c.strata.wire.ShardAssignmentR\x06shards\x12'\n" +
+	"\x0fstorage_members\x18\n" +
+	" \x03(\tR\x0estorageMembers\x120\n" +
+	"\x14storage_tags_settled\x18\v \x01(\rR\x12storageTagsSettled\"\x90\x03\n" +
 	"\x0eRecruitRequest\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12:\n" +

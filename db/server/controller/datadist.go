@@ -205,23 +205,37 @@ func (cc *Controller) recruitMissingStorage(c *flow.Ctx, gen *generation) error 
 		// was popped past what that one had made durable, and a restart
 		// lost those versions (cluster-split seed 3313270609738998146).
 		tag := gen.core.GetNextTag()
-		reserved := proto.CloneOf(gen.core)
-		reserved.NextTag = tag + 1
-		if err := cc.writeCore(c, gen, reserved); err != nil {
-			return err
+		gen.recruitingStorage, gen.recruitingTag = true, tag
+		err := cc.recruitStorageWithTag(c, gen, w.ID, tag)
+		gen.recruitingStorage = false
+		if err != nil && cc.gen == gen && !gen.failed.IsSet() && !errors.Is(err, flow.ErrOperationCancelled) {
+			// Published with the tag settled, a server the worker may
+			// have started with it is an orphan the worker destroys.
+			cc.publish(c)
 		}
-		r := &recruiter{cc: cc, epoch: gen.epoch, gen: gen}
-		rep, err := r.one(c, flow.Address(w.ID), "storage", &wire.RecruitRequest{Role: &wire.RecruitRequest_Storage{Storage: &wire.InitStorage{
-			Tag: tag, Logs: gen.logs}}})
-		if err != nil {
-			return err
-		}
-		next := proto.CloneOf(gen.core)
-		next.Storage = append(next.Storage, &wire.StorageRef{Id: rep.GetStorage().GetId(), Tag: tag, Process: w.ID,
-			Locality: cc.workers[flow.Address(w.ID)].report.GetLocality()})
-		return cc.writeCore(c, gen, next)
+		return err
 	}
 	return nil
+}
+
+// recruitStorageWithTag reserves tag in the coordinated state, recruits a
+// storage server with it on worker and records the server there.
+func (cc *Controller) recruitStorageWithTag(c *flow.Ctx, gen *generation, worker string, tag uint32) error {
+	reserved := proto.CloneOf(gen.core)
+	reserved.NextTag = tag + 1
+	if err := cc.writeCore(c, gen, reserved); err != nil {
+		return err
+	}
+	r := &recruiter{cc: cc, epoch: gen.epoch, gen: gen}
+	rep, err := r.one(c, flow.Address(worker), "storage", &wire.RecruitRequest{Role: &wire.RecruitRequest_Storage{Storage: &wire.InitStorage{
+		Tag: tag, Logs: gen.logs}}})
+	if err != nil {
+		return err
+	}
+	next := proto.CloneOf(gen.core)
+	next.Storage = append(next.Storage, &wire.StorageRef{Id: rep.GetStorage().GetId(), Tag: tag, Process: worker,
+		Locality: cc.workers[flow.Address(worker)].report.GetLocality()})
+	return cc.writeCore(c, gen, next)
 }
 
 // heldShards asks every live storage server which shards it holds; a

@@ -28,6 +28,10 @@ func (cc *Controller) serverInfo(c *flow.Ctx) *wire.ServerDBInfo {
 			CommitProxies: gen.commit,
 		},
 	}
+	for _, s := range gen.core.GetStorage() {
+		info.StorageMembers = append(info.StorageMembers, s.GetId())
+	}
+	info.StorageTagsSettled = gen.settledTags()
 	ifaces := cc.storageInterfaces()
 	for _, id := range slices.Sorted(maps.Keys(ifaces)) {
 		info.Storage = append(info.Storage, ifaces[id])

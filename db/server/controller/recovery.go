@@ -35,6 +35,20 @@ type generation struct {
 	// lockKnown is the version up to which the coordinated state holds
 	// the lock (see lockstate.go).
 	lockKnown kv.Version
+	// recruitingStorage is set while a storage server is being recruited
+	// with recruitingTag: until its outcome is in the coordinated state,
+	// workers must not take a server with that tag for an orphan.
+	recruitingStorage bool
+	recruitingTag     uint32
+}
+
+// settledTags is the tag below which every storage tag went to a member
+// of the coordinated state's list or to a recruitment given up on.
+func (g *generation) settledTags() uint32 {
+	if g.recruitingStorage {
+		return min(g.recruitingTag, g.core.GetNextTag())
+	}
+	return g.core.GetNextTag()
 }
 
 // txProcess is a process hosting transaction roles of a generation.

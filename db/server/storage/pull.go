@@ -93,15 +93,22 @@ func (s *Server) pull(c *flow.Ctx, gen uint64) error {
 	}
 }
 
+// ErrTagPopped fails a storage server whose tag the logs popped past the
+// versions it applied: it lost mutations and must not serve.
+var ErrTagPopped = errors.New("its tag was popped past its version")
+
 // applyPeek applies a peek reply's versions above the server's version, in
 // order and without yielding, then advances the version to the reply's end
 // and fires the watches the writes changed.
 func (s *Server) applyPeek(rep *wire.TLogPeekReply) error {
 	if kv.Version(rep.Popped) > s.version+1 {
-		// The log dropped versions this server never applied: its data is
-		// incomplete from here on. Only recovery (a later issue) can fix it.
+		// The log dropped versions this server never applied: it can never
+		// serve a version past its own again. It stops (the caller fails
+		// it), so data distribution sees it gone and copies its shards
+		// from their other replicas.
 		s.env.Trace(flow.SevError, "StoragePeekPopped", flow.D("ID", s.id), flow.D("Version", s.version),
 			flow.D("Popped", rep.Popped))
+		return fmt.Errorf("storage %s at version %d: %w (popped to %d)", s.id, s.version, ErrTagPopped, rep.Popped)
 	}
 	if kcv := kv.Version(rep.KnownCommittedVersion); kcv > s.knownCommitted {
 		s.knownCommitted = kcv

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/strata-db/strata/db/engine"
 	"github.com/strata-db/strata/db/flow"
@@ -362,6 +363,7 @@ func (h *Host) apply(info *wire.ServerDBInfo) {
 	// missed recovery versions; they must roll back further.
 	gap := h.info.GetEpoch() != 0 && info.GetEpoch() > h.info.GetEpoch()+1
 	h.info = info
+	h.destroyStrays()
 	if newEpoch {
 		h.env.Trace(flow.SevInfo, "WorkerNewGeneration", flow.D("Epoch", info.GetEpoch()),
 			flow.D("RecoveryVersion", info.GetRecoveryVersion()))
@@ -612,7 +614,74 @@ func (h *Host) startStorage(c *flow.Ctx, id string, init *wire.InitStorage) (*wi
 		return nil, err
 	}
 	h.storage[id] = &hostedStorage{id: id, tag: init.GetTag(), srv: srv, eng: eng}
+	if h.env.BuggifyP("WorkerSlowStorageRecruit", 0.1) {
+		// Answer after the controller's recruitment timeout: the
+		// server it started is a stray the controller does not know.
+		if err := c.Sleep(6 * time.Second); err != nil {
+			return nil, err
+		}
+	}
+	// The controller may have given up on this recruitment while the
+	// server started; then it is a stray already.
+	if h.destroyStrays(); h.storage[id] == nil {
+		return nil, fmt.Errorf("storage %s: the controller gave up on its tag %d", id, init.GetTag())
+	}
 	return &wire.RecruitReply{Iface: &wire.RecruitReply_Storage{Storage: srv.Interface()}}, nil
+}
+
+// destroyStrays destroys the hosted storage servers the current
+// ServerDBInfo shows the database will never use: not in its list of
+// storage servers, with a tag below those still being handed out. Such a
+// server was started by a recruitment that timed out at the controller; left
+// running it would pull and pop a tag nobody else uses, hold files, and
+// count as a role the process hosts. (FoundationDB's storage servers
+// likewise remove themselves once they are not in the server list.)
+func (h *Host) destroyStrays() {
+	settled := h.info.GetStorageTagsSettled()
+	members := h.info.GetStorageMembers()
+	for _, id := range slices.Sorted(maps.Keys(h.storage)) {
+		s := h.storage[id]
+		if s.tag >= settled || slices.Contains(members, id) {
+			continue
+		}
+		h.env.Trace(flow.SevWarn, "WorkerDestroyingStrayStorage", flow.D("ID", id), flow.D("Tag", s.tag),
+			flow.D("SettledTags", settled))
+		delete(h.storage, id)
+		delete(h.names, id)
+		if s.srv != nil {
+			s.srv.Stop()
+		}
+		h.env.Spawn("Worker.DestroyStorage", func(c *flow.Ctx) error {
+			if err := h.destroyStorageFiles(c, s); err != nil {
+				c.Trace(flow.SevWarn, "WorkerDestroyStorageFailed", flow.D("ID", id), flow.D("Error", err.Error()))
+			}
+			return nil
+		})
+	}
+}
+
+// destroyStorageFiles closes a stopped storage server's engine and removes
+// its marker, then its files: a crash in between leaves files no marker
+// names, which the next start removes.
+func (h *Host) destroyStorageFiles(c *flow.Ctx, s *hostedStorage) error {
+	if err := s.eng.Close(); err != nil && !errors.Is(err, engine.ErrClosed) {
+		return fmt.Errorf("closing the engine: %w", err)
+	}
+	fs := h.env.Files()
+	if err := removeFile(c, fs, storageMarker(s.id)); err != nil {
+		return fmt.Errorf("removing the marker: %w", err)
+	}
+	files, err := fs.List(storageDir(s.id))
+	if err != nil {
+		return fmt.Errorf("listing the files: %w", err)
+	}
+	for _, f := range files {
+		name := storageDir(s.id) + "/" + f
+		if err := fs.Remove(name); err != nil && !errors.Is(err, flow.ErrNotExist) {
+			return fmt.Errorf("removing %s: %w", name, err)
+		}
+	}
+	return fs.SyncDir(c)
 }
 
 // awaitIdentity waits until srv's engine durably records its identity.
