@@ -5,7 +5,8 @@ import "time"
 // peer is the failure monitor's view of one remote process. A peer is
 // pinged while it has outstanding requests or watchers, or was used within
 // PeerIdleTimeout; it is declared failed when nothing has been heard from it
-// for FailureTimeout, and available again as soon as anything arrives.
+// for FailureTimeout (no message, and, on a transport that can tell, no
+// bytes of one), and available again as soon as a message arrives.
 type peer struct {
 	addr        Address
 	failed      bool
@@ -52,11 +53,22 @@ func (p *peer) monitor(c *Ctx) error {
 		if err := c.Sleep(k.PingInterval); err != nil {
 			return err
 		}
-		if !p.failed && c.Now().Sub(p.lastHeard) > k.FailureTimeout {
+		if !p.failed && c.Now().Sub(p.lastHeard) > k.FailureTimeout && !p.receiving(c.Env, k.FailureTimeout) {
 			p.markFailed(c.Env)
 		}
 	}
 	return nil
+}
+
+// receiving reports whether the transport received bytes from the peer
+// within d, though no whole message: a large frame is on its way.
+func (p *peer) receiving(e *Env, d time.Duration) bool {
+	rc, ok := e.net.tr.(receiveClock)
+	if !ok {
+		return false
+	}
+	since, ok := rc.sinceReceived(p.addr)
+	return ok && since <= d
 }
 
 func decodeEmpty([]byte) (struct{}, error) { return struct{}{}, nil }

@@ -39,6 +39,7 @@ type tcpTransport struct {
 	conns  map[net.Conn]struct{}
 	closed bool
 	wg     sync.WaitGroup
+	recv   peerClocks
 
 	dirty []*tcpPeer // peers with frames queued this round (the loop's only)
 }
@@ -53,8 +54,33 @@ const (
 func newTCPTransport(loop *Loop, ln net.Listener, self Address, id string) *tcpTransport {
 	return &tcpTransport{
 		loop: loop, ln: ln, self: self, id: id, maxFrame: wire.MaxFrameSize,
-		peers: map[Address]*tcpPeer{}, conns: map[net.Conn]struct{}{},
+		peers: map[Address]*tcpPeer{}, conns: map[net.Conn]struct{}{}, recv: newPeerClocks(),
 	}
+}
+
+// newConnReader returns a frame reader of conn whose bytes, once clockFor
+// names the peer, count as hearing from it.
+func (t *tcpTransport) newConnReader(conn net.Conn) (*wire.FrameReader, *clockedReader) {
+	cr := &clockedReader{r: conn, now: t.recv.now}
+	return wire.NewFrameReader(bufio.NewReaderSize(cr, 64<<10), t.maxFrame), cr
+}
+
+// clockFor starts counting cr's bytes as received from addr.
+func (t *tcpTransport) clockFor(cr *clockedReader, addr Address) {
+	t.mu.Lock()
+	cr.clock = t.recv.clock(addr)
+	t.mu.Unlock()
+}
+
+// sinceReceived implements receiveClock.
+func (t *tcpTransport) sinceReceived(addr Address) (time.Duration, bool) {
+	t.mu.Lock()
+	c := t.recv.clocks[addr]
+	t.mu.Unlock()
+	if c == nil {
+		return 0, false
+	}
+	return time.Duration(t.recv.now() - c.Load()), true
 }
 
 // start begins accepting connections for env.
@@ -118,10 +144,11 @@ func (t *tcpTransport) untrack(c net.Conn) {
 
 // serveAccepted answers the peer's hello and reads its frames.
 func (t *tcpTransport) serveAccepted(conn net.Conn) {
-	r := wire.NewFrameReader(bufio.NewReaderSize(conn, 64<<10), t.maxFrame)
+	r, cr := t.newConnReader(conn)
 	_ = conn.SetDeadline(time.Now().Add(handshakeTimeout))
 	peer, err := t.readHello(r)
 	if err == nil {
+		t.clockFor(cr, peer)
 		err = t.writeHello(conn)
 	}
 	if err != nil {
@@ -447,7 +474,8 @@ func (p *tcpPeer) connect() (net.Conn, error) {
 		return nil, errors.New("transport closed")
 	}
 	_ = conn.SetDeadline(time.Now().Add(handshakeTimeout))
-	r := wire.NewFrameReader(bufio.NewReaderSize(conn, 64<<10), p.t.maxFrame)
+	r, cr := p.t.newConnReader(conn)
+	p.t.clockFor(cr, p.addr)
 	if err := p.t.writeHello(conn); err != nil {
 		p.t.untrack(conn)
 		return nil, fmt.Errorf("sending hello to %s: %w", p.addr, err)
