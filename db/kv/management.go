@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -364,3 +365,9 @@ func DecodeLockUID(v []byte) (LockUID, error) {
 // coordinated state does not hold yet in the locked logs (FoundationDB's
 // txsTag). No storage server gets this tag.
 const TxsTag uint32 = 1<<32 - 1
+
+// RetiredTagPop is the pop point of a storage tag the cluster retired —
+// its storage server was removed, or its recruitment given up: no version
+// of the tag is needed again, and a storage server that still peeks it
+// learns it was removed.
+const RetiredTagPop int64 = math.MaxInt64

@@ -2,6 +2,7 @@ package realcluster
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -167,6 +168,12 @@ func TestTripleExcludeMovesDataOff(t *testing.T) {
 		t.Errorf("after exclude, storage in %d zones: %s", len(zones), testserver.Summary(st))
 	}
 	testserver.CheckAll(t, tc.db, want)
+	// Drained, the excluded process's storage server is removed from the
+	// database and destroyed: its disk is freed.
+	dir := tc.serverAt(t, victim).Dir
+	waitFor(t, 20*time.Second, "the excluded process's storage server destroyed", func() bool {
+		return len(storageFiles(t, dir)) == 0
+	})
 	if out, err := tc.CLI(ctx, 10*time.Second, "include all"); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
@@ -174,4 +181,42 @@ func TestTripleExcludeMovesDataOff(t *testing.T) {
 		p, ok := testserver.ProcessAt(st, victim)
 		return ok && !p.Excluded && len(st.Cluster.Configuration.ExcludedServers) == 0
 	})
+	// Included again, the process gets a new storage server.
+	waitFor(t, 20*time.Second, "a new storage server on the included process", func() bool {
+		return len(storageFiles(t, dir)) > 0
+	})
+	testserver.CheckAll(t, tc.db, want)
+}
+
+func (tc *tripleCluster) serverAt(t *testing.T, addr string) *testserver.Server {
+	t.Helper()
+	for _, s := range tc.Servers {
+		if s.Address == addr {
+			return s
+		}
+	}
+	t.Fatalf("no server at %s", addr)
+	return nil
+}
+
+// storageFiles lists the storage servers' markers in a server's data
+// directory.
+func storageFiles(t *testing.T, serverDir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(serverDir, "data", "roles", "storage-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

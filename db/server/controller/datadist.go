@@ -49,16 +49,16 @@ import (
 
 // ddKnobs tune data distribution.
 type ddKnobs struct {
-	interval      time.Duration // between checks
-	fetchTimeout  time.Duration // for a destination to serve a shard
-	pollInterval  time.Duration // of destinations' shard states
-	requestTimout time.Duration
+	interval       time.Duration // between checks
+	fetchTimeout   time.Duration // for a destination to serve a shard
+	pollInterval   time.Duration // of destinations' shard states
+	requestTimeout time.Duration
 }
 
 func defaultDDKnobs() ddKnobs {
 	return ddKnobs{
 		interval: 500 * time.Millisecond, fetchTimeout: 2 * time.Minute, pollInterval: 100 * time.Millisecond,
-		requestTimout: 5 * time.Second,
+		requestTimeout: 5 * time.Second,
 	}
 }
 
@@ -101,7 +101,15 @@ func (cc *Controller) distribute(c *flow.Ctx, gen *generation) error {
 			continue
 		}
 		if mv == nil {
-			// Every team is healthy: split large shards, even out loads.
+			// Every team is healthy: retire drained storage servers,
+			// release dead tags, split large shards, even out loads.
+			if err := cc.removeDrainedStorage(c, gen, held); err != nil {
+				if errors.Is(err, flow.ErrOperationCancelled) || errors.Is(err, errGenerationSuperseded) {
+					return err
+				}
+				c.Trace(flow.SevWarn, "DDRemoveStorageFailed", flow.D("Error", err.Error()))
+			}
+			cc.popDeadTags(c, gen)
 			if err := cc.sizeShards(c, gen, held); err != nil {
 				if errors.Is(err, flow.ErrOperationCancelled) || errors.Is(err, errGenerationSuperseded) {
 					return err
@@ -250,7 +258,7 @@ func (cc *Controller) heldShards(c *flow.Ctx, core *wire.DBCoreState) map[string
 			flow.ProtoCodec[*wire.ShardControlRequest](), flow.ProtoCodec[*wire.ShardControlReply]())
 		futures[i] = s.GetReply(c.Env, &wire.ShardControlRequest{StorageId: id, Op: &wire.ShardControlRequest_States{States: &wire.ShardStates{}}})
 	}
-	_ = awaitUntil(c, futures, cc.dd.requestTimout)
+	_ = awaitUntil(c, futures, cc.dd.requestTimeout)
 	out := map[string]*wire.ShardControlReply{}
 	for i, f := range futures {
 		if f.IsReady() && f.Err() == nil {
@@ -641,7 +649,7 @@ func (cc *Controller) commitKeyServers(c *flow.Ctx, gen *generation, muts []*wir
 	for _, p := range gen.commit {
 		s := flow.NewRequestStream(endpoint(p.GetAddress(), p.GetCommit()),
 			flow.ProtoCodec[*wire.CommitTransactionRequest](), flow.ProtoCodec[*wire.CommitTransactionReply]())
-		rep, err := awaitTimeout(c, s.GetReply(c.Env, req), cc.dd.requestTimout)
+		rep, err := awaitTimeout(c, s.GetReply(c.Env, req), cc.dd.requestTimeout)
 		if err != nil {
 			return 0, fmt.Errorf("committing the shard map through %s: %w", p.GetId(), err)
 		}
@@ -658,7 +666,7 @@ func (cc *Controller) readVersion(c *flow.Ctx, gen *generation) (kv.Version, err
 	p := gen.grv[0]
 	s := flow.NewRequestStream(endpoint(p.GetAddress(), p.GetGetReadVersion()),
 		flow.ProtoCodec[*wire.GetReadVersionRequest](), flow.ProtoCodec[*wire.GetReadVersionReply]())
-	rep, err := awaitTimeout(c, s.GetReply(c.Env, &wire.GetReadVersionRequest{Priority: grvproxy.PrioritySystemImmediate, TransactionCount: 1}), cc.dd.requestTimout)
+	rep, err := awaitTimeout(c, s.GetReply(c.Env, &wire.GetReadVersionRequest{Priority: grvproxy.PrioritySystemImmediate, TransactionCount: 1}), cc.dd.requestTimeout)
 	if err != nil {
 		return 0, fmt.Errorf("getting a read version: %w", err)
 	}
@@ -688,7 +696,7 @@ func (cc *Controller) shardControl(c *flow.Ctx, core *wire.DBCoreState, req *wir
 	addr := processOf(core, req.GetStorageId())
 	s := flow.NewRequestStream(flow.Endpoint{Addr: flow.Address(addr), Token: kv.TokenShardControl},
 		flow.ProtoCodec[*wire.ShardControlRequest](), flow.ProtoCodec[*wire.ShardControlReply]())
-	return awaitTimeout(c, s.GetReply(c.Env, req), cc.dd.requestTimout)
+	return awaitTimeout(c, s.GetReply(c.Env, req), cc.dd.requestTimeout)
 }
 
 func (cc *Controller) addShard(c *flow.Ctx, core *wire.DBCoreState, id string, r kv.KeyRange, sources []*wire.StorageInterface, taggedFrom kv.Version) error {

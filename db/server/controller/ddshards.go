@@ -117,7 +117,7 @@ func (cc *Controller) measureShards(c *flow.Ctx, core *wire.DBCoreState, live ma
 		futures[i], asked[i] = st.GetReply(c.Env, &wire.ShardMetricsRequest{Begin: r.Begin, End: r.End}), true
 		pending = append(pending, futures[i])
 	}
-	_ = awaitUntil(c, pending, cc.dd.requestTimout)
+	_ = awaitUntil(c, pending, cc.dd.requestTimeout)
 	bytes := map[string]int64{}
 	for i, f := range futures {
 		if asked[i] && f.IsReady() && f.Err() == nil {

@@ -40,6 +40,9 @@ type generation struct {
 	// workers must not take a server with that tag for an orphan.
 	recruitingStorage bool
 	recruitingTag     uint32
+	// poppedTags are the dead tags (see deadTags) popped on every log of
+	// the generation.
+	poppedTags map[uint32]bool
 }
 
 // settledTags is the tag below which every storage tag went to a member

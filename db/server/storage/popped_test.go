@@ -16,6 +16,13 @@ import (
 // server must stop rather than answer reads at later versions with data
 // that lacks them.
 func TestTagPoppedPastVersionStopsServer(t *testing.T) {
+	t.Run("popped", func(t *testing.T) { testPoppedStops(t, 3000, ErrTagPopped) })
+	// A tag the cluster retired (its server removed) stops it as well, as
+	// a removal rather than a loss.
+	t.Run("retired", func(t *testing.T) { testPoppedStops(t, kv.RetiredTagPop, ErrTagRetired) })
+}
+
+func testPoppedStops(t *testing.T, popped int64, want error) {
 	s := sim.New(3, sim.Options{})
 	log := newFakeLog()
 	var logIf *wire.TLogInterface
@@ -39,14 +46,14 @@ func TestTagPoppedPastVersionStopsServer(t *testing.T) {
 	// Someone else popped the tag to 3000: version 2000's write is lost to
 	// this server.
 	log.commit(2000, set("k", "missed"))
-	log.popped[simTag] = 3000
+	log.popped[simTag] = kv.Version(popped)
 	log.msgs[simTag] = nil
 	log.commit(3000, nil)
 	if !s.Run(time.Second, func() bool { return srv.Done().IsReady() }) {
 		t.Fatalf("the server kept running with its tag popped past its version: %+v", srv.Stats())
 	}
-	if err := srv.Done().Err(); !errors.Is(err, ErrTagPopped) {
-		t.Fatalf("the server stopped with %v, want ErrTagPopped", err)
+	if err := srv.Done().Err(); !errors.Is(err, want) {
+		t.Fatalf("the server stopped with %v, want %v", err, want)
 	}
 	if v := srv.Stats().Version; v >= 2000 {
 		t.Fatalf("the server advanced to %d over versions it never got", v)

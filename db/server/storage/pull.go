@@ -97,10 +97,18 @@ func (s *Server) pull(c *flow.Ctx, gen uint64) error {
 // versions it applied: it lost mutations and must not serve.
 var ErrTagPopped = errors.New("its tag was popped past its version")
 
+// ErrTagRetired stops a storage server whose tag the cluster retired.
+var ErrTagRetired = errors.New("its tag was retired: the server was removed from the database")
+
 // applyPeek applies a peek reply's versions above the server's version, in
 // order and without yielding, then advances the version to the reply's end
 // and fires the watches the writes changed.
 func (s *Server) applyPeek(rep *wire.TLogPeekReply) error {
+	if rep.Popped == kv.RetiredTagPop {
+		// The cluster removed this server: its worker destroys it.
+		s.env.Trace(flow.SevWarn, "StorageTagRetired", flow.D("ID", s.id), flow.D("Tag", s.tag))
+		return fmt.Errorf("storage %s: %w", s.id, ErrTagRetired)
+	}
 	if kv.Version(rep.Popped) > s.version+1 {
 		// The log dropped versions this server never applied: it can never
 		// serve a version past its own again. It stops (the caller fails
