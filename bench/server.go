@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,16 +37,12 @@ func StartServer(binary, tmp string, pprof bool) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench server directory: %w", err)
 	}
-	addr, err := freeLoopbackAddress()
+	addrs, err := freeLoopbackAddresses(2)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	status, err := freeLoopbackAddress()
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
+	addr, status := addrs[0], addrs[1]
 	_, statusPort, _ := net.SplitHostPort(status)
 	s := &Server{Address: addr, MetricsURL: "http://" + status + "/metrics", ClusterFile: filepath.Join(dir, "strata.cluster"), Dir: dir, exited: make(chan error, 1)}
 	if err := os.WriteFile(s.ClusterFile, []byte("bench:bench@"+addr+"\n"), 0o644); err != nil {
@@ -108,13 +106,29 @@ func (s *Server) Stop() error {
 	return os.RemoveAll(s.Dir)
 }
 
-func freeLoopbackAddress() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("finding a free port: %w", err)
+// freeLoopbackAddresses returns n distinct loopback addresses whose ports
+// are free now. The ports are below Linux's ephemeral range (32768 and
+// up): one the kernel picked for "127.0.0.1:0" and that was then closed
+// can go to an outgoing connection before the server binds it.
+func freeLoopbackAddresses(n int) ([]string, error) {
+	const first, last = 20000, 32767
+	var out []string
+	for range 1000 {
+		if len(out) == n {
+			return out, nil
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(first+rand.IntN(last-first+1)))
+		if slices.Contains(out, addr) {
+			continue
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		out = append(out, addr)
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return nil, fmt.Errorf("no %d free loopback ports in %d-%d", n, first, last)
 }
 
 // Memory is a process's resident memory, from /proc/<pid>/status.

@@ -8,13 +8,14 @@ import (
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/wire"
 	"github.com/strata-db/strata/db/workloads"
+	"github.com/strata-db/strata/test/testserver"
 )
 
 // benchServer starts the echo server as a separate OS process and waits
 // until it answers.
 func benchServer(b *testing.B) (*flow.RealProcess, flow.Address) {
 	b.Helper()
-	addr := freeLoopbackAddr(b)
+	addr := testserver.FreeAddress(b)
 	startEchoServer(b, addr)
 	client := startClient(b, flow.Knobs{})
 	if err := runActor(b, client, 20*time.Second, func(c *flow.Ctx) error {

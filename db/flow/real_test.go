@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"syscall"
@@ -14,6 +13,7 @@ import (
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/wire"
 	"github.com/strata-db/strata/db/workloads"
+	"github.com/strata-db/strata/test/testserver"
 )
 
 // The test binary doubles as a real echo server process: with
@@ -60,12 +60,7 @@ func startEchoServer(t testing.TB, addr string) *exec.Cmd {
 
 func freeLoopbackAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return testserver.FreeAddress(t)
 }
 
 // startClient runs a real process for the test's actors.
@@ -126,7 +121,7 @@ func echoUntilOK(c *flow.Ctx, server flow.Address, id uint64) error {
 }
 
 func TestRealProcessesSurvivePeerKillAndReconnect(t *testing.T) {
-	addr := freeLoopbackAddr(t)
+	addr := testserver.FreeAddress(t)
 	server := flow.Address(addr)
 	child := startEchoServer(t, addr)
 	client := startClient(t, flow.Knobs{PingInterval: 50 * time.Millisecond, FailureTimeout: 300 * time.Millisecond})
@@ -182,7 +177,7 @@ func TestRealProcessesSurvivePeerKillAndReconnect(t *testing.T) {
 // peer's writer goroutine. Messages far larger than a socket's buffer, and
 // many queued together, must still arrive whole and in order, both ways.
 func TestRealLargeAndQueuedMessagesArriveIntact(t *testing.T) {
-	addr := freeLoopbackAddr(t)
+	addr := testserver.FreeAddress(t)
 	server := flow.Address(addr)
 	startEchoServer(t, addr)
 	// Tens of megabytes share one connection with the pings, and under the
