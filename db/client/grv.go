@@ -124,7 +124,7 @@ func (d *Database) requestReadVersionFuture(prio Priority, count int) flow.Futur
 		switch {
 		case err == nil:
 			out.Send(rep)
-		case isEndpointFailure(err) || errorIs(err, errGenerationEnded):
+		case isEndpointFailure(err) || errorIs(err, kv.ErrTLogStopped):
 			d.env.Metrics().Counter("ClientGRVRetries").Inc()
 			retry().OnReady(func(rep *wire.GetReadVersionReply, err error) {
 				if err != nil {
@@ -147,11 +147,6 @@ func (d *Database) sendReadVersionRequest(p *wire.GrvProxyInterface, prio Priori
 	return flow.NewRequestStream(ep, flow.ProtoCodec[*wire.GetReadVersionRequest](), flow.ProtoCodec[*wire.GetReadVersionReply]()).GetReply(d.env, req)
 }
 
-// errGenerationEnded is what a GRV proxy answers once a recovery locked
-// its generation's logs (tlog_stopped): the client asks the next
-// generation's proxies instead.
-var errGenerationEnded = &flow.Error{Code: 1011, Name: "tlog_stopped"}
-
 // requestReadVersion asks a random GRV proxy for a read version, moving to
 // another proxy (after a fresh ClientDBInfo, or a pause) when one fails.
 func (d *Database) requestReadVersion(c *flow.Ctx, prio Priority, count int) (*wire.GetReadVersionReply, error) {
@@ -165,7 +160,7 @@ func (d *Database) requestReadVersion(c *flow.Ctx, prio Priority, count int) (*w
 		if err == nil {
 			return rep, nil
 		}
-		if !isEndpointFailure(err) && !errorIs(err, errGenerationEnded) {
+		if !isEndpointFailure(err) && !errorIs(err, kv.ErrTLogStopped) {
 			return nil, fmt.Errorf("read version from %s: %w", p.Address, err)
 		}
 		d.env.Metrics().Counter("ClientGRVRetries").Inc()

@@ -10,8 +10,12 @@ import (
 // (api-error-codes.rst). They are flow errors so that they cross the
 // network with their codes.
 var (
-	ErrTransactionTooOld         = &flow.Error{Code: 1007, Name: "transaction_too_old"}
-	ErrFutureVersion             = &flow.Error{Code: 1009, Name: "future_version"}
+	ErrTransactionTooOld = &flow.Error{Code: 1007, Name: "transaction_too_old"}
+	ErrFutureVersion     = &flow.Error{Code: 1009, Name: "future_version"}
+	// ErrTLogStopped is a locked log's answer (its generation ended), and
+	// a GRV proxy's once it learned that: the client asks the next
+	// generation instead.
+	ErrTLogStopped               = &flow.Error{Code: 1011, Name: "tlog_stopped"}
 	ErrNotCommitted              = &flow.Error{Code: 1020, Name: "not_committed"}
 	ErrCommitUnknownResult       = &flow.Error{Code: 1021, Name: "commit_unknown_result"}
 	ErrTransactionCancelled      = &flow.Error{Code: 1025, Name: "transaction_cancelled"}

@@ -344,9 +344,6 @@ func (p *Proxy) takeBatch(now time.Time) []*pending {
 	return batch
 }
 
-// errTLogStopped is what a locked log answers a confirmation with.
-var errTLogStopped = &flow.Error{Code: 1011, Name: "tlog_stopped"}
-
 // DefaultConfirmWindow is Config.ConfirmWindow's default. A recovery must
 // wait longer than this after locking the old logs before accepting
 // commits.
@@ -442,7 +439,7 @@ func (p *Proxy) confirm(e *flow.Env) flow.Future[struct{}] {
 			if cerr != nil && err == nil {
 				err = fmt.Errorf("confirming the generation with its logs: %w", cerr)
 			}
-			if errors.Is(cerr, errTLogStopped) && p.ended == nil {
+			if errors.Is(cerr, kv.ErrTLogStopped) && p.ended == nil {
 				// Locked: stop answering now rather than when the
 				// window closes, so fewer clients get a read version
 				// only to commit into the ended generation.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/server/tlog/diskqueue"
 	"github.com/strata-db/strata/db/wire"
 )
@@ -67,7 +68,7 @@ func (c *Config) ensureDefaults() {
 // Errors the log answers with, as FoundationDB's.
 var (
 	// ErrTLogStopped answers requests to a stopped log.
-	ErrTLogStopped = &flow.Error{Code: 1011, Name: "tlog_stopped"}
+	ErrTLogStopped = kv.ErrTLogStopped
 	// ErrIOError answers commits once the disk failed.
 	ErrIOError = &flow.Error{Code: 1510, Name: "io_error"}
 )
