@@ -48,6 +48,12 @@ type Options struct {
 	// NextWriteNoWriteConflictRange makes the next write add no write
 	// conflict range; it clears itself after that write.
 	NextWriteNoWriteConflictRange bool
+	// CausalWriteRisky skips what makes commit_unknown_result safe to
+	// retry on: the commit is not made self-conflicting, and after an
+	// unknown result no conflicting transaction is committed to settle
+	// it, so the commit may still take effect after the error (FDB's
+	// causal_write_risky).
+	CausalWriteRisky bool
 }
 
 // DefaultOptions are FDB's defaults.
@@ -136,6 +142,9 @@ func (o TransactionOptions) SetSnapshotRYWEnable() { o.tr.opts.SnapshotRYWDisabl
 func (o TransactionOptions) SetNextWriteNoWriteConflictRange() {
 	o.tr.opts.NextWriteNoWriteConflictRange = true
 }
+
+// SetCausalWriteRisky sets Options.CausalWriteRisky.
+func (o TransactionOptions) SetCausalWriteRisky() { o.tr.opts.CausalWriteRisky = true }
 
 // StreamingMode is a range read's batching policy. The zero value is
 // FDB's default, iterator; Code gives FDB's option code.

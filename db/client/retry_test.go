@@ -120,7 +120,7 @@ func TestRetryLimit(t *testing.T) {
 
 func TestTransactRetriesUntilCommitted(t *testing.T) {
 	runMem(t, func(c *flow.Ctx, m *memStore) error {
-		m.failCommits = []error{kv.ErrNotCommitted, kv.ErrCommitUnknownResult, kv.ErrTransactionTooOld}
+		m.failCommits = []error{kv.ErrNotCommitted, kv.ErrTransactionTooOld, kv.ErrCommitUnknownResult}
 		tr := m.newTr()
 		attempts := 0
 		err := tr.run(c, func(tr *Transaction) error {

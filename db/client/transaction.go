@@ -250,6 +250,10 @@ func (tr *Transaction) Commit(c *flow.Ctx) error {
 		ReadVersion: rv, ReadConflicts: tr.readRanges, WriteConflicts: tr.writeRanges,
 		Mutations: tr.mutations, LockAware: tr.opts.LockAware,
 	}
+	var selfConflict kv.KeyRange
+	if !tr.opts.CausalWriteRisky {
+		selfConflict = tr.makeSelfConflicting(&req)
+	}
 	tr.committing = true
 	type result struct {
 		v   kv.Version
@@ -263,6 +267,9 @@ func (tr *Transaction) Commit(c *flow.Ctx) error {
 	if err != nil {
 		if errors.Is(err, flow.ErrOperationCancelled) && tr.abort.IsSet() {
 			err = tr.abort.Future().Err()
+		}
+		if errors.Is(err, kv.ErrCommitUnknownResult) && !tr.opts.CausalWriteRisky {
+			tr.settleUnknownCommit(c, selfConflict)
 		}
 		tr.stamp.Fail(err)
 		for _, w := range tr.watches {

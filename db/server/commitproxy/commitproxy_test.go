@@ -217,10 +217,17 @@ func TestResolversGetConflictRangesClippedToTheirRange(t *testing.T) {
 		{ReadVersion: initialVersion, ReadConflictRanges: []*wire.KeyRange{rng("m", "s")}, WriteConflictRanges: []*wire.KeyRange{rng("n", "q")}},
 	}
 	for i, r := range cl.resolvers {
-		if len(r.requests) != 1 || len(r.requests[0].Transactions) != 1 {
-			t.Fatalf("resolver %d got %d batches; want the one", i, len(r.requests))
+		// Besides the generation's first, empty batch.
+		var batches []*wire.ResolveTransactionBatchRequest
+		for _, b := range r.requests {
+			if len(b.Transactions) > 0 {
+				batches = append(batches, b)
+			}
 		}
-		if diff := cmp.Diff(want[i], r.requests[0].Transactions[0], protocmp.Transform()); diff != "" {
+		if len(batches) != 1 || len(batches[0].Transactions) != 1 {
+			t.Fatalf("resolver %d got %d batches with transactions; want the one", i, len(batches))
+		}
+		if diff := cmp.Diff(want[i], batches[0].Transactions[0], protocmp.Transform()); diff != "" {
 			t.Errorf("resolver %d transaction (-want +got):\n%s", i, diff)
 		}
 	}

@@ -168,6 +168,13 @@ func (p *Proxy) die(stage string, err error) {
 // batcher collects checked transactions into batches and starts each.
 func (p *Proxy) batcher(c *flow.Ctx) error {
 	requests := p.commits.Requests()
+	{
+		// The generation's first commit, at once (FDB's recovery
+		// transaction): until a version of the generation is committed no
+		// read version is given out (see the sequencer's serveLive).
+		var b batch
+		p.startBatch(c.Env, &b)
+	}
 	for {
 		var b batch
 		idle := p.cfg.IdleCommitInterval

@@ -61,9 +61,12 @@ type Sequencer struct {
 	committed kv.Version // the live committed version
 	// raised is fulfilled (and replaced) whenever committed grows, to wake
 	// a request held back by the in-flight bound.
-	raised  flow.Promise[struct{}]
-	first   kv.Version // the generation's first version, 0 until handed out
-	proxies map[string]*proxyState
+	raised flow.Promise[struct{}]
+	// heldLive are live committed version requests held until the
+	// generation's first commit (see serveLive).
+	heldLive []*flow.Request[*wire.GetLiveCommittedVersionRequest, *wire.GetLiveCommittedVersionReply]
+	first    kv.Version // the generation's first version, 0 until handed out
+	proxies  map[string]*proxyState
 
 	getVersion *flow.Listener[*wire.GetCommitVersionRequest, *wire.GetCommitVersionReply]
 	report     *flow.Listener[*wire.ReportCommittedRequest, *wire.ReportCommittedReply]
@@ -148,6 +151,10 @@ func (s *Sequencer) Stop() {
 	s.getVersion.Close()
 	s.report.Close()
 	s.live.Close()
+	for _, r := range s.heldLive {
+		r.Fail(flow.ErrBrokenPromise)
+	}
+	s.heldLive = nil
 }
 
 // LiveCommittedVersion returns the highest version reported committed.
@@ -311,6 +318,7 @@ func (s *Sequencer) serveReports(c *flow.Ctx) error {
 		}
 		if v > s.committed {
 			s.committed = v
+			s.answerHeldLive()
 			raised := s.raised
 			s.raised = flow.NewPromise[struct{}]()
 			raised.Send(struct{}{})
@@ -319,12 +327,31 @@ func (s *Sequencer) serveReports(c *flow.Ctx) error {
 	}
 }
 
+// serveLive answers live committed version requests. Until the
+// generation's first commit (its first version leaps RecoveryGap) it holds
+// them: a read version below that leap is too old for every commit of the
+// generation, so a transaction reading at it could never commit (FDB's
+// proxies likewise give out no read version before the recovery
+// transaction commits).
 func (s *Sequencer) serveLive(c *flow.Ctx) error {
 	for {
 		r, err := s.live.Requests().Next(c)
 		if err != nil {
 			return err
 		}
+		if s.cfg.RecoveryGap == 0 || s.committed > s.cfg.InitialVersion {
+			r.Reply(&wire.GetLiveCommittedVersionReply{Version: int64(s.committed)})
+			continue
+		}
+		s.heldLive = append(s.heldLive, r)
+	}
+}
+
+// answerHeldLive answers the live committed version requests held until
+// the first commit.
+func (s *Sequencer) answerHeldLive() {
+	for _, r := range s.heldLive {
 		r.Reply(&wire.GetLiveCommittedVersionReply{Version: int64(s.committed)})
 	}
+	s.heldLive = nil
 }

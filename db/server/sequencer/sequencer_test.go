@@ -1,6 +1,7 @@
 package sequencer_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -354,6 +355,39 @@ func TestVersionsStayWithinTheGapAboveCommitted(t *testing.T) {
 			}
 		}
 		t.Errorf("versions never stopped at the in-flight bound %d", bound)
+		return nil
+	})
+}
+
+// With a recovery gap, a live committed version request waits for the
+// generation's first commit: a read version from before the leap would be
+// too old for every commit of the generation.
+func TestLiveCommittedVersionWaitsForTheFirstCommit(t *testing.T) {
+	const rv, gap = 5_000_000, 100_000_000
+	cl := newCluster(t, 11, sequencer.Config{InitialVersion: rv, RecoveryGap: gap})
+	var got int64
+	cl.run(t, func(c *flow.Ctx) error {
+		live := cl.live()
+		if err := c.Sleep(time.Second); err != nil {
+			return err
+		}
+		if live.IsReady() {
+			return fmt.Errorf("a live committed version request was answered before any commit")
+		}
+		first, err := flow.Await(c, cl.getVersion("p", 1))
+		if err != nil {
+			return err
+		}
+		if _, err := flow.Await(c, cl.report(first.Version)); err != nil {
+			return err
+		}
+		r, err := flow.Await(c, live)
+		if err != nil {
+			return err
+		}
+		if got = r.GetVersion(); got != first.Version {
+			return fmt.Errorf("held request answered %d, want the first commit %d", got, first.Version)
+		}
 		return nil
 	})
 }
