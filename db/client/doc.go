@@ -13,12 +13,12 @@
 // proxy; OnError implements FDB's retry classes and backoff.
 //
 // commit_unknown_result is made safe to retry on as FoundationDB makes it:
-// every commit reads and writes some key (one it read and wrote, or a
-// random key under \xff/SC/), and before Commit returns an unknown result
-// the client commits a transaction that reads and writes that key. After
-// it, the original either committed below any read version obtained later
-// or never will, so a retry sees the outcome (unknown.go; the
-// causal_write_risky option skips both).
+// before Commit returns an unknown result, the client commits a fencing
+// transaction that reads a key the original wrote and writes a key it read
+// (one it read and wrote, or a random key under \xff/SC/ every commit
+// adds to its read set). After it, the original either committed below
+// any read version obtained later or never will, so a retry sees the
+// outcome (unknown.go; the causal_write_risky option skips both).
 //
 // With Config.Cluster set, a Database follows the coordinators (the
 // status special key's controller, and their moves): when the old

@@ -250,9 +250,9 @@ func (tr *Transaction) Commit(c *flow.Ctx) error {
 		ReadVersion: rv, ReadConflicts: tr.readRanges, WriteConflicts: tr.writeRanges,
 		Mutations: tr.mutations, LockAware: tr.opts.LockAware,
 	}
-	var selfConflict kv.KeyRange
+	var fence fence
 	if !tr.opts.CausalWriteRisky {
-		selfConflict = tr.makeSelfConflicting(&req)
+		fence = tr.prepareFence(&req)
 	}
 	tr.committing = true
 	type result struct {
@@ -269,7 +269,7 @@ func (tr *Transaction) Commit(c *flow.Ctx) error {
 			err = tr.abort.Future().Err()
 		}
 		if errors.Is(err, kv.ErrCommitUnknownResult) && !tr.opts.CausalWriteRisky {
-			tr.settleUnknownCommit(c, selfConflict)
+			tr.settleUnknownCommit(c, fence)
 		}
 		tr.stamp.Fail(err)
 		for _, w := range tr.watches {

@@ -16,16 +16,17 @@ func hasRange(rs []kv.KeyRange, r kv.KeyRange) bool {
 	})
 }
 
-// After commit_unknown_result the client commits a transaction that reads
-// and writes a key the original both read and wrote — a made-up
-// \xff/SC/ key for a blind write, or a key it read and wrote — before
-// returning the error, so the original cannot commit after it (FDB's
-// commitDummyTransaction).
+// After commit_unknown_result the client commits a fencing transaction
+// before returning the error, so the original cannot commit after it
+// (FDB's commitDummyTransaction): the fence reads a key the original wrote
+// and writes a key the original read.
 func TestUnknownResultIsSettledBeforeReturning(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		read bool
-	}{{"blind write", false}, {"read-modify-write", true}} {
+		// read: the original reads k; noConflict: its write adds no
+		// write conflict range.
+		read, noConflict bool
+	}{{name: "blind write"}, {name: "read-modify-write", read: true}, {name: "no write conflict range", noConflict: true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			runMem(t, func(c *flow.Ctx, m *memStore) error {
 				tr := m.newTr()
@@ -34,36 +35,47 @@ func TestUnknownResultIsSettledBeforeReturning(t *testing.T) {
 						return err
 					}
 				}
+				if tc.noConflict {
+					tr.Options().SetNextWriteNoWriteConflictRange()
+				}
 				tr.Set([]byte("k"), []byte("v"))
 				m.failCommits = []error{kv.ErrCommitUnknownResult, kv.ErrNotCommitted}
 				if err := tr.Commit(c); !errors.Is(err, kv.ErrCommitUnknownResult) {
 					t.Fatalf("commit = %v, want commit_unknown_result", err)
 				}
-				// The original, then the settling transaction twice (its
-				// first try failed with not_committed and was retried).
+				// The original, then the fence twice (its first try failed
+				// with not_committed and was retried).
 				if len(m.requests) != 3 {
 					t.Fatalf("%d commit requests, want 3", len(m.requests))
 				}
-				orig, settle := m.requests[0], m.requests[2]
-				self := settle.ReadConflicts[0]
-				if len(settle.ReadConflicts) != 1 || len(settle.WriteConflicts) != 1 || !hasRange(settle.WriteConflicts, self) {
-					t.Fatalf("settling transaction conflicts on %v / %v, want one range in both", settle.ReadConflicts, settle.WriteConflicts)
+				orig, fence := m.requests[0], m.requests[2]
+				if len(fence.ReadConflicts) != 1 || len(fence.WriteConflicts) != 1 || len(fence.Mutations) != 0 || !fence.LockAware {
+					t.Fatalf("fence: reads %v, writes %v, %d mutations, lock aware %v; want one read and one write range, no mutations, lock aware",
+						fence.ReadConflicts, fence.WriteConflicts, len(fence.Mutations), fence.LockAware)
 				}
-				if len(settle.Mutations) != 0 || !settle.LockAware {
-					t.Errorf("settling transaction has %d mutations, lock aware %v", len(settle.Mutations), settle.LockAware)
+				fr, fw := fence.ReadConflicts[0], fence.WriteConflicts[0]
+				if !hasRange(orig.ReadConflicts, fw) {
+					t.Errorf("the fence writes %v, which the original did not read (%v)", fw, orig.ReadConflicts)
 				}
-				if !hasRange(orig.ReadConflicts, self) || !hasRange(orig.WriteConflicts, self) {
-					t.Errorf("the settled range %v is not in the original's read and write conflicts (%v / %v)",
-						self, orig.ReadConflicts, orig.WriteConflicts)
+				if !slices.ContainsFunc(orig.WriteConflicts, func(w kv.KeyRange) bool { return !w.Intersect(fr).Empty() }) {
+					t.Errorf("the fence reads %v, which the original did not write (%v)", fr, orig.WriteConflicts)
 				}
-				if want := tc.read; bytes.Equal(self.Begin, []byte("k")) != want {
-					t.Errorf("settled on %s; a key read and written is used when there is one (read %v)", kv.Printable(self.Begin), tc.read)
-				}
-				if !tc.read && !bytes.HasPrefix(self.Begin, selfConflictPrefix) {
-					t.Errorf("a blind write settled on %s, want a key under \\xff/SC/", kv.Printable(self.Begin))
+				switch {
+				case tc.read:
+					if !bytes.Equal(fw.Begin, []byte("k")) || len(orig.ReadConflicts) != 1 || len(orig.WriteConflicts) != 1 {
+						t.Errorf("read-modify-write: fence on %s with %v / %v; want k, nothing added", kv.Printable(fw.Begin), orig.ReadConflicts, orig.WriteConflicts)
+					}
+				case tc.noConflict:
+					if !bytes.HasPrefix(fw.Begin, fenceKeyPrefix) || !hasRange(orig.WriteConflicts, fw) {
+						t.Errorf("without a write conflict range the original should read and write a key under \\xff/SC/: %v / %v", orig.ReadConflicts, orig.WriteConflicts)
+					}
+				default:
+					if !bytes.HasPrefix(fw.Begin, fenceKeyPrefix) || len(orig.WriteConflicts) != 1 {
+						t.Errorf("blind write: fence writes %s, original writes %v; want a key under \\xff/SC/ the original only reads", kv.Printable(fw.Begin), orig.WriteConflicts)
+					}
 				}
 				if len(tr.readRanges) != map[bool]int{false: 0, true: 1}[tc.read] {
-					t.Errorf("the self-conflict range leaked into the transaction's own read ranges: %v", tr.readRanges)
+					t.Errorf("the fence key leaked into the transaction's own read ranges: %v", tr.readRanges)
 				}
 				return nil
 			})
