@@ -7,7 +7,6 @@ import (
 
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
-	"github.com/strata-db/strata/db/sim"
 	"github.com/strata-db/strata/db/wire"
 )
 
@@ -23,19 +22,7 @@ func TestTagPoppedPastVersionStopsServer(t *testing.T) {
 }
 
 func testPoppedStops(t *testing.T, popped int64, want error) {
-	s := sim.New(3, sim.Options{})
-	log := newFakeLog()
-	var logIf *wire.TLogInterface
-	s.AddProcess(s.AddMachine(flow.Locality{}), 1, func(env *flow.Env) { logIf = log.boot(env) })
-	var srv *Server
-	s.AddProcess(s.AddMachine(flow.Locality{}), 1, func(env *flow.Env) {
-		var err error
-		srv, err = New(env, Config{ID: "ss", Tag: simTag, Shard: kv.KeyRange{End: []byte("z")}, Engine: &fakeEngine{},
-			Logs: []*wire.TLogInterface{logIf}, Knobs: Knobs{FutureVersionDelay: 100 * time.Millisecond}})
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
+	s, log, _, srv := serverOnFakeLog(t, 3, Knobs{FutureVersionDelay: 100 * time.Millisecond})
 	set := func(k, v string) []kv.Mutation {
 		return []kv.Mutation{{Type: kv.SetValue, Key: []byte(k), Param: []byte(v)}}
 	}

@@ -232,19 +232,7 @@ func runRollbackSim(t *testing.T, seed uint64) {
 // TestSetLogsRefusesRollingBackDurableData checks that a recovery version
 // below what the server made durable is refused rather than ignored.
 func TestSetLogsRefusesRollingBackDurableData(t *testing.T) {
-	s := sim.New(5, sim.Options{})
-	log := newFakeLog()
-	var logIf *wire.TLogInterface
-	s.AddProcess(s.AddMachine(flow.Locality{}), 1, func(env *flow.Env) { logIf = log.boot(env) })
-	var srv *Server
-	s.AddProcess(s.AddMachine(flow.Locality{}), 1, func(env *flow.Env) {
-		var err error
-		srv, err = New(env, Config{ID: "ss", Tag: simTag, Shard: kv.KeyRange{End: []byte("z")}, Engine: &fakeEngine{},
-			Logs: []*wire.TLogInterface{logIf}, Knobs: Knobs{MVCCWindow: 1000, CommitInterval: 10 * time.Millisecond}})
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
+	s, log, logIf, srv := serverOnFakeLog(t, 5, Knobs{MVCCWindow: 1000, CommitInterval: 10 * time.Millisecond})
 	for v := kv.Version(1000); v <= 100_000; v += 1000 {
 		log.commit(v, []kv.Mutation{{Type: kv.SetValue, Key: []byte("k"), Param: []byte(fmt.Sprint(v))}})
 	}

@@ -37,19 +37,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 // TestStopFailsPendingWatches checks that a stopped server answers its
 // registered watches instead of leaving them hanging.
 func TestStopFailsPendingWatches(t *testing.T) {
-	s := sim.New(1, sim.Options{})
-	log := newFakeLog()
-	var logIf *wire.TLogInterface
-	s.AddProcess(s.AddMachine(flow.Locality{}), 1, func(env *flow.Env) { logIf = log.boot(env) })
-	var srv *Server
-	s.AddProcess(s.AddMachine(flow.Locality{}), 1, func(env *flow.Env) {
-		var err error
-		srv, err = New(env, Config{ID: "ss", Tag: simTag, Shard: kv.KeyRange{End: []byte("z")}, Engine: &fakeEngine{},
-			Logs: []*wire.TLogInterface{logIf}})
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
+	s, _, _, srv := serverOnFakeLog(t, 1, Knobs{})
 	var watchErr error
 	watched := false
 	s.AddProcess(s.AddMachine(flow.Locality{}), 1, func(env *flow.Env) {

@@ -123,6 +123,26 @@ func (l *fakeLog) boot(env *flow.Env) *wire.TLogInterface {
 		Peek: peek.Stream().Endpoint().Token, Pop: pop.Stream().Endpoint().Token}
 }
 
+// serverOnFakeLog starts, in a new simulation, a fakeLog and one storage
+// server (simTag, shard [, z), a fakeEngine, knobs) pulling from it.
+func serverOnFakeLog(t *testing.T, seed uint64, knobs Knobs) (*sim.Simulation, *fakeLog, *wire.TLogInterface, *Server) {
+	t.Helper()
+	s := sim.New(seed, sim.Options{})
+	log := newFakeLog()
+	var logIf *wire.TLogInterface
+	s.AddProcess(s.AddMachine(flow.Locality{}), 1, func(env *flow.Env) { logIf = log.boot(env) })
+	var srv *Server
+	s.AddProcess(s.AddMachine(flow.Locality{}), 1, func(env *flow.Env) {
+		var err error
+		srv, err = New(env, Config{ID: "ss", Tag: simTag, Shard: kv.KeyRange{End: []byte("z")}, Engine: &fakeEngine{},
+			Logs: []*wire.TLogInterface{logIf}, Knobs: knobs})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	return s, log, logIf, srv
+}
+
 // storageHarness runs one storage server against a fakeLog in a
 // simulation, with a writer feeding the log, readers checking every reply
 // against the model, and a kill and reboot of the server.
