@@ -7,7 +7,7 @@ import (
 
 // backend is what a transaction reads from and commits to: the cluster's
 // proxies and storage servers (Database), or an in-memory model in tests.
-// Every call but readVersion blocks the calling actor.
+// Every call but readVersion and commit blocks the calling actor.
 type backend interface {
 	// readVersion returns a future for a read version at the priority.
 	readVersion(p Priority, lockAware bool) flow.Future[kv.Version]
@@ -22,9 +22,10 @@ type backend interface {
 	// every row of [readTo, r.End). readTo is r.End (r.Begin in reverse)
 	// once r is exhausted.
 	getRange(c *flow.Ctx, r kv.KeyRange, v kv.Version, limit, limitBytes int, reverse bool) (rows []kv.KeyValue, readTo []byte, err error)
-	// commit commits the transaction and returns its version and its
-	// index within the commit batch.
-	commit(c *flow.Ctx, req commitRequest) (kv.Version, uint16, error)
+	// commit commits the transaction and returns a future for its version
+	// and its index within the commit batch. Work that has not reached the
+	// cluster by the time abort is ready is not sent.
+	commit(req commitRequest, abort flow.Future[struct{}]) flow.Future[commitResult]
 	// watch waits until key's value differs from value/present at a
 	// version >= v.
 	watch(c *flow.Ctx, key, value []byte, present bool, v kv.Version) (kv.Version, error)
@@ -41,4 +42,11 @@ type commitRequest struct {
 	WriteConflicts []kv.KeyRange
 	Mutations      []kv.Mutation
 	LockAware      bool
+}
+
+// commitResult is where a commit landed: its version and its index within
+// the commit batch (the versionstamp's last two bytes).
+type commitResult struct {
+	version kv.Version
+	index   uint16
 }

@@ -246,8 +246,14 @@ func (d *Database) commitProxy(c *flow.Ctx) (*wire.CommitProxyInterface, error) 
 			return nil, err
 		}
 	}
+	return d.randomCommitProxy(), nil
+}
+
+// randomCommitProxy picks one of the commit proxies of the latest
+// ClientDBInfo, which must name some.
+func (d *Database) randomCommitProxy() *wire.CommitProxyInterface {
 	ps := d.info.CommitProxies
-	return ps[d.env.Rand().IntN(len(ps))], nil
+	return ps[d.env.Rand().IntN(len(ps))]
 }
 
 // waitInfoChange waits until ClientDBInfo changes or d passes, whichever
@@ -270,12 +276,35 @@ func isEndpointFailure(err error) bool {
 }
 
 // commit sends the transaction to a commit proxy. When the proxy fails
-// before replying, the outcome is unknown: commit_unknown_result.
-func (d *Database) commit(c *flow.Ctx, req commitRequest) (kv.Version, uint16, error) {
-	p, err := d.commitProxy(c)
-	if err != nil {
-		return 0, 0, err
+// before replying, the outcome is unknown: commit_unknown_result. With a
+// proxy known, as almost always, it needs no actor: the reply's callback
+// finishes it.
+func (d *Database) commit(req commitRequest, abort flow.Future[struct{}]) flow.Future[commitResult] {
+	if d.info != nil && len(d.info.CommitProxies) > 0 {
+		return d.sendCommit(d.randomCommitProxy(), req)
 	}
+	out := flow.NewPromise[commitResult]()
+	a := d.env.Spawn("WaitForCommitProxy", func(c *flow.Ctx) error {
+		p, err := d.commitProxy(c)
+		if err != nil {
+			out.Fail(err)
+			return nil
+		}
+		d.sendCommit(p, req).OnReady(func(r commitResult, err error) {
+			if err != nil {
+				out.Fail(err)
+			} else {
+				out.Send(r)
+			}
+		})
+		return nil
+	})
+	abort.OnReady(func(struct{}, error) { a.Cancel() })
+	return out.Future()
+}
+
+// sendCommit sends the transaction to proxy p.
+func (d *Database) sendCommit(p *wire.CommitProxyInterface, req commitRequest) flow.Future[commitResult] {
 	msg := &wire.CommitTransactionRequest{
 		ReadVersion: int64(req.ReadVersion), LockAware: req.LockAware,
 		ReadConflictRanges: toWireRanges(req.ReadConflicts), WriteConflictRanges: toWireRanges(req.WriteConflicts),
@@ -286,17 +315,20 @@ func (d *Database) commit(c *flow.Ctx, req commitRequest) (kv.Version, uint16, e
 	}
 	ep := flow.Endpoint{Addr: flow.Address(p.Address), Token: p.Commit}
 	s := flow.NewRequestStream(ep, flow.ProtoCodec[*wire.CommitTransactionRequest](), flow.ProtoCodec[*wire.CommitTransactionReply]())
-	rep, err := flow.Await(c, s.GetReply(d.env, msg))
-	if err != nil {
-		if isEndpointFailure(err) {
-			return 0, 0, fmt.Errorf("commit proxy %s failed: %w", ep.Addr, kv.ErrCommitUnknownResult)
+	out := flow.NewPromise[commitResult]()
+	s.GetReply(d.env, msg).OnReady(func(rep *wire.CommitTransactionReply, err error) {
+		switch {
+		case err != nil && isEndpointFailure(err):
+			out.Fail(fmt.Errorf("commit proxy %s failed: %w", ep.Addr, kv.ErrCommitUnknownResult))
+		case err != nil:
+			out.Fail(err)
+		case rep.BatchIndex > 0xffff:
+			out.Fail(fmt.Errorf("commit batch index %d over 16 bits: %w", rep.BatchIndex, flow.ErrInternal))
+		default:
+			out.Send(commitResult{version: kv.Version(rep.Version), index: uint16(rep.BatchIndex)})
 		}
-		return 0, 0, err
-	}
-	if rep.BatchIndex > 0xffff {
-		return 0, 0, fmt.Errorf("commit batch index %d over 16 bits: %w", rep.BatchIndex, flow.ErrInternal)
-	}
-	return kv.Version(rep.Version), uint16(rep.BatchIndex), nil
+	})
+	return out.Future()
 }
 
 func toWireRanges(rs []kv.KeyRange) []*wire.KeyRange {

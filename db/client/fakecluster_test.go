@@ -146,7 +146,7 @@ func (fc *fakeCluster) handleCommit(c *flow.Ctx, req *wire.CommitTransactionRequ
 	for _, m := range req.Mutations {
 		cr.Mutations = append(cr.Mutations, kv.Mutation{Type: kv.MutationType(m.Type), Key: m.Key, Param: m.Param})
 	}
-	v, idx, err := fc.store.commit(c, cr)
+	v, idx, err := fc.store.commitNow(c, cr)
 	if err != nil {
 		return nil, err
 	}

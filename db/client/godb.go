@@ -311,7 +311,7 @@ func (t *Tx) SetReadVersion(v kv.Version) { t.do(func() { t.tr.SetReadVersion(v)
 
 // Commit commits the transaction.
 func (t *Tx) Commit() error {
-	_, err := call(t, "Commit", func(c *flow.Ctx) (struct{}, error) { return struct{}{}, t.tr.Commit(c) })
+	_, err := flow.Submit(t.ctx, t.proc, func(*flow.Env) flow.Future[struct{}] { return t.tr.commit() })
 	return err
 }
 

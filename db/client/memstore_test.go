@@ -172,7 +172,23 @@ func (m *memStore) getRange(c *flow.Ctx, r kv.KeyRange, v kv.Version, limit, _ i
 	return rows, kv.KeyAfter(last), nil
 }
 
-func (m *memStore) commit(c *flow.Ctx, req commitRequest) (kv.Version, uint16, error) {
+func (m *memStore) commit(req commitRequest, abort flow.Future[struct{}]) flow.Future[commitResult] {
+	p := flow.NewPromise[commitResult]()
+	a := m.env.Spawn("memStore.commit", func(c *flow.Ctx) error {
+		v, idx, err := m.commitNow(c, req)
+		if err != nil {
+			p.Fail(err)
+		} else {
+			p.Send(commitResult{version: v, index: idx})
+		}
+		return nil
+	})
+	abort.OnReady(func(struct{}, error) { a.Cancel() })
+	return p.Future()
+}
+
+// commitNow commits req after the store's latency.
+func (m *memStore) commitNow(c *flow.Ctx, req commitRequest) (kv.Version, uint16, error) {
 	m.requests = append(m.requests, req)
 	if err := m.block(c); err != nil {
 		return 0, 0, err

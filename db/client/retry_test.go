@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
@@ -238,6 +239,46 @@ func TestWatchFiresAfterCommitOnChange(t *testing.T) {
 		}
 		if err := ws[len(ws)-1].Future().Err(); !errors.Is(err, kv.ErrTooManyWatches) {
 			t.Errorf("watch past the limit: %v", err)
+		}
+		return nil
+	})
+}
+
+// A Reset while a commit is in flight ends that commit with
+// transaction_cancelled and leaves the new attempt alone: its versionstamp
+// comes from its own commit.
+func TestResetDuringCommitLeavesTheNewAttemptAlone(t *testing.T) {
+	runMem(t, func(c *flow.Ctx, m *memStore) error {
+		m.stall = true
+		tr := m.newTr()
+		tr.SetReadVersion(m.version)
+		tr.Set([]byte("a"), []byte("1"))
+		first := tr.commit()
+		if err := c.Sleep(10 * time.Millisecond); err != nil {
+			return err
+		}
+		tr.Reset()
+		tr.Set([]byte("b"), []byte("2"))
+		stamp := tr.GetVersionstamp()
+		if err := c.Sleep(10 * time.Millisecond); err != nil {
+			return err
+		}
+		if err := first.Err(); !errors.Is(err, kv.ErrTransactionCancelled) {
+			t.Errorf("commit across a Reset: %v, want transaction_cancelled", err)
+		}
+		if stamp.IsReady() {
+			t.Fatalf("the new attempt's versionstamp is ready before its commit: %v", stamp.Err())
+		}
+		m.stall = false
+		if err := tr.Commit(c); err != nil {
+			return err
+		}
+		got, err := stamp.Get()
+		if err != nil {
+			return err
+		}
+		if v := kv.Version(binary.BigEndian.Uint64(got[:8])); v != tr.GetCommittedVersion() {
+			t.Errorf("versionstamp version %d, committed at %d", v, tr.GetCommittedVersion())
 		}
 		return nil
 	})

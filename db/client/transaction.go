@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -171,17 +172,30 @@ func (tr *Transaction) GetReadVersion(c *flow.Ctx) (kv.Version, error) {
 	if tr.abort.IsSet() {
 		return kv.InvalidVersion, tr.abort.Future().Err()
 	}
+	rv := tr.readVersionFuture()
+	v, err := tr.awaitOrAbort(c, rv)
+	if err != nil {
+		tr.forgetReadVersion(rv)
+	}
+	return v, err
+}
+
+// readVersionFuture returns the attempt's read version, asking the
+// database for one on first use.
+func (tr *Transaction) readVersionFuture() flow.Future[kv.Version] {
 	if !tr.rvSet {
 		tr.rvSet = true
 		tr.rv = tr.db.readVersion(tr.opts.Priority, tr.opts.LockAware)
 	}
-	rv := tr.rv
-	v, err := tr.awaitOrAbort(c, rv)
-	if err != nil && tr.rv == rv {
-		// A failed read version is fetched afresh next time (after OnError).
+	return tr.rv
+}
+
+// forgetReadVersion drops rv, which failed, if it is still the attempt's
+// read version: the next use asks afresh (after OnError).
+func (tr *Transaction) forgetReadVersion(rv flow.Future[kv.Version]) {
+	if tr.rvSet && tr.rv == rv {
 		tr.rvSet = false
 	}
-	return v, err
 }
 
 // SetReadVersion makes the transaction read at v instead of asking the
@@ -231,21 +245,49 @@ func (tr *Transaction) Reset() { tr.resetAll() }
 // database. A transaction with no writes and no write conflict ranges
 // commits at once with committed version -1.
 func (tr *Transaction) Commit(c *flow.Ctx) error {
+	_, err := flow.Await(c, tr.commit())
+	return err
+}
+
+// commit is Commit made of callbacks: it needs no actor of its own, so
+// that a commit through the Go API costs no coroutine. It is ready once the
+// outcome is known (after settling an unknown result) or the transaction
+// is aborted.
+func (tr *Transaction) commit() flow.Future[struct{}] {
 	if err := tr.usable(); err != nil {
-		return err
+		return flow.Failed[struct{}](err)
 	}
 	if len(tr.mutations) == 0 && len(tr.writeRanges) == 0 {
 		tr.committed = -1
 		tr.stamp.Fail(kv.ErrVersionstampInvalid)
-		return tr.startWatches(c)
+		return tr.startWatches()
 	}
 	if size := tr.ApproximateSize(); size > tr.opts.SizeLimit {
-		return fmt.Errorf("transaction of %d bytes over the limit of %d: %w", size, tr.opts.SizeLimit, kv.ErrTransactionTooLarge)
+		return flow.Failed[struct{}](fmt.Errorf("transaction of %d bytes over the limit of %d: %w", size, tr.opts.SizeLimit, kv.ErrTransactionTooLarge))
 	}
-	rv, err := tr.GetReadVersion(c)
-	if err != nil {
-		return err
-	}
+	tr.committing = true
+	done := flow.NewPromise[struct{}]()
+	attempt := tr.stamp // a Cancel or Reset replaces it
+	rv := tr.readVersionFuture()
+	flow.Unless(rv, tr.abort.Future()).OnReady(func(v kv.Version, err error) {
+		if tr.stamp != attempt {
+			done.Fail(cmp.Or[error](err, kv.ErrTransactionCancelled))
+			return
+		}
+		if err != nil {
+			tr.committing = false
+			tr.forgetReadVersion(rv)
+			done.Fail(err)
+			return
+		}
+		tr.send(v, done)
+	})
+	return done.Future()
+}
+
+// send commits the attempt at read version rv and settles done with the
+// outcome.
+func (tr *Transaction) send(rv kv.Version, done flow.Promise[struct{}]) {
 	req := commitRequest{
 		ReadVersion: rv, ReadConflicts: tr.readRanges, WriteConflicts: tr.writeRanges,
 		Mutations: tr.mutations, LockAware: tr.opts.LockAware,
@@ -254,36 +296,52 @@ func (tr *Transaction) Commit(c *flow.Ctx) error {
 	if !tr.opts.CausalWriteRisky {
 		fence = tr.prepareFence(&req)
 	}
-	tr.committing = true
-	type result struct {
-		v   kv.Version
-		idx uint16
-	}
-	res, err := do(c, tr, "Commit", func(c *flow.Ctx) (result, error) {
-		v, idx, err := tr.db.commit(c, req)
-		return result{v, idx}, err
-	})
-	tr.committing = false
-	if err != nil {
-		if errors.Is(err, flow.ErrOperationCancelled) && tr.abort.IsSet() {
-			err = tr.abort.Future().Err()
+	attempt := tr.stamp
+	abort := tr.abort.Future()
+	flow.Unless(tr.db.commit(req, abort), abort).OnReady(func(r commitResult, err error) {
+		if tr.stamp != attempt {
+			done.Fail(cmp.Or[error](err, kv.ErrTransactionCancelled))
+			return
 		}
-		if errors.Is(err, kv.ErrCommitUnknownResult) && !tr.opts.CausalWriteRisky {
-			tr.settleUnknownCommit(c, fence)
+		tr.committing = false
+		if err != nil {
+			tr.commitFailed(err, fence, done)
+			return
+		}
+		tr.committed = r.version
+		var stamp [10]byte
+		binary.BigEndian.PutUint64(stamp[:8], uint64(r.version))
+		binary.BigEndian.PutUint16(stamp[8:], r.index)
+		tr.stamp.Send(stamp)
+		tr.startWatches().OnReady(func(struct{}, error) { done.Send(struct{}{}) })
+	})
+}
+
+// commitFailed fails the attempt's versionstamp, its watches and done with
+// err, first settling an unknown result (which takes an actor).
+func (tr *Transaction) commitFailed(err error, f fence, done flow.Promise[struct{}]) {
+	attempt := tr.stamp
+	fail := func() {
+		if tr.stamp != attempt { // reset while settling: that failed them
+			done.Fail(err)
+			return
 		}
 		tr.stamp.Fail(err)
 		for _, w := range tr.watches {
 			w.fail(err)
 		}
 		tr.watches = nil
-		return err
+		done.Fail(err)
 	}
-	tr.committed = res.v
-	var stamp [10]byte
-	binary.BigEndian.PutUint64(stamp[:8], uint64(res.v))
-	binary.BigEndian.PutUint16(stamp[8:], res.idx)
-	tr.stamp.Send(stamp)
-	return tr.startWatches(c)
+	if !errors.Is(err, kv.ErrCommitUnknownResult) || tr.opts.CausalWriteRisky {
+		fail()
+		return
+	}
+	tr.env.Spawn("SettleUnknownCommit", func(c *flow.Ctx) error {
+		tr.settleUnknownCommit(c, f)
+		fail()
+		return nil
+	})
 }
 
 // OnError decides whether err allows the transaction to be retried, as

@@ -79,29 +79,43 @@ func (tr *Transaction) Watch(c *flow.Ctx, key []byte) *Watch {
 }
 
 // startWatches starts the transaction's watches after its commit, at the
-// committed version (or the read version of a read-only transaction).
-func (tr *Transaction) startWatches(c *flow.Ctx) error {
+// committed version (or the read version of a read-only transaction). The
+// commit succeeded whatever happens to them: a watch that cannot start
+// fails on its own.
+func (tr *Transaction) startWatches() flow.Future[struct{}] {
 	ws := tr.watches
 	tr.watches = nil
 	if len(ws) == 0 {
-		return nil
+		return flow.Ready(struct{}{})
 	}
-	v := tr.committed
-	if v < 0 {
-		rv, err := tr.GetReadVersion(c)
+	if tr.committed >= 0 {
+		armWatches(tr.env, ws, tr.committed)
+		return flow.Ready(struct{}{})
+	}
+	done := flow.NewPromise[struct{}]()
+	rv := tr.readVersionFuture()
+	flow.Unless(rv, tr.abort.Future()).OnReady(func(v kv.Version, err error) {
 		if err != nil {
+			tr.forgetReadVersion(rv)
 			for _, w := range ws {
 				w.fail(err)
 			}
-			return nil
+		} else {
+			armWatches(tr.env, ws, v)
 		}
-		v = rv
-	}
+		done.Send(struct{}{})
+	})
+	return done.Future()
+}
+
+// armWatches starts an actor for each watch of ws not already failed,
+// waiting for a change after version v.
+func armWatches(env *flow.Env, ws []*Watch, v kv.Version) {
 	for _, w := range ws {
 		if w.done.IsSet() {
 			continue
 		}
-		w.actor = tr.env.Spawn("Watch", func(c *flow.Ctx) error {
+		w.actor = env.Spawn("Watch", func(c *flow.Ctx) error {
 			_, err := w.db.watch(c, w.key, w.value, w.present, v)
 			if err != nil {
 				w.fail(err)
@@ -112,5 +126,4 @@ func (tr *Transaction) startWatches(c *flow.Ctx) error {
 			return nil
 		})
 	}
-	return nil
 }

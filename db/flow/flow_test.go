@@ -242,3 +242,37 @@ func TestRealLoopYieldingActorDoesNotStarveInbox(t *testing.T) {
 		t.Fatalf("posted work did not run while an actor yielded in a loop: %v", err)
 	}
 }
+
+func TestUnlessTakesTheFirstOutcome(t *testing.T) {
+	stopErr := errors.New("stopped")
+
+	f, stop := NewPromise[int](), NewPromise[struct{}]()
+	u := Unless(f.Future(), stop.Future())
+	f.Send(7)
+	for _, w := range stop.st.waiters {
+		if !w.dead {
+			t.Error("stop still holds a live waiter after the value")
+		}
+	}
+	stop.Fail(stopErr)
+	if v, err := u.Get(); v != 7 || err != nil {
+		t.Errorf("value first: %v, %v; want 7", v, err)
+	}
+
+	f, stop = NewPromise[int](), NewPromise[struct{}]()
+	u = Unless(f.Future(), stop.Future())
+	stop.Fail(stopErr)
+	f.Send(7)
+	if _, err := u.Get(); !errors.Is(err, stopErr) {
+		t.Errorf("stop first: %v, want its error", err)
+	}
+
+	f, stop = NewPromise[int](), NewPromise[struct{}]()
+	stop.Send(struct{}{})
+	if _, err := Unless(f.Future(), stop.Future()).Get(); !errors.Is(err, ErrOperationCancelled) {
+		t.Errorf("stop already holding a value: %v, want operation_cancelled", err)
+	}
+	if _, err := Unless(Failed[int](stopErr), stop.Future()).Get(); !errors.Is(err, stopErr) {
+		t.Errorf("f already failed: %v, want its error", err)
+	}
+}

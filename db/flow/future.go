@@ -172,3 +172,34 @@ func Map[T, U any](f Future[T], fn func(T) (U, error)) Future[U] {
 	})
 	return p.Future()
 }
+
+// Unless returns a future with f's outcome, unless stop is ready first:
+// then it fails with stop's error (ErrOperationCancelled if stop holds a
+// value). It is how an operation made of callbacks, which has no actor to
+// cancel, gives up waiting when its caller aborts; f's own work goes on.
+func Unless[T any](f Future[T], stop Future[struct{}]) Future[T] {
+	if f.st.set {
+		return f
+	}
+	if stop.st.set {
+		return Failed[T](stopError(stop))
+	}
+	p := NewPromise[T]()
+	w := stop.onReady(func() { p.Fail(stopError(stop)) })
+	f.onReady(func() {
+		w.cancel()
+		if f.st.err != nil {
+			p.Fail(f.st.err)
+		} else {
+			p.Send(f.st.val)
+		}
+	})
+	return p.Future()
+}
+
+func stopError(stop Future[struct{}]) error {
+	if err := stop.Err(); err != nil {
+		return err
+	}
+	return ErrOperationCancelled
+}
