@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/strata-db/strata/db/kv"
@@ -74,5 +75,35 @@ func BenchmarkGetRange(b *testing.B) {
 			b.Fatalf("%d rows, %v", len(kvs), err)
 		}
 		i++
+	}
+}
+
+// BenchmarkWindowChurn measures the steady state of a storage server under
+// one-key writes at random keys: each mutation enters a window of about
+// 100,000 keys and, once durable, leaves it (forget). Keys are random, as
+// a uniform write load makes them, so inserts land all over the window's
+// ordered key set.
+func BenchmarkWindowChurn(b *testing.B) {
+	const window, perVersion, forgetEvery = 100_000, 20, 1000
+	st := newVStore(&fakeEngine{})
+	rng := rand.New(rand.NewPCG(1, 2))
+	value := []byte("a value of about the 90-10 workload's size")
+	i := 0
+	apply := func() {
+		key := fmt.Appendf(nil, "bench/%010d", rng.IntN(1_000_000))
+		v := kv.Version(1 + i/perVersion)
+		if err := st.apply(v, kv.Mutation{Type: kv.SetValue, Key: key, Param: value}); err != nil {
+			b.Fatal(err)
+		}
+		if i%forgetEvery == 0 {
+			st.forget(v - window/perVersion)
+		}
+		i++
+	}
+	for range window {
+		apply()
+	}
+	for b.Loop() {
+		apply()
 	}
 }

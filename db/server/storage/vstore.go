@@ -390,27 +390,34 @@ func (s *vstore) durableBatch(b engine.Batch, upTo kv.Version) int64 {
 // holds them.
 func (s *vstore) forget(upTo kv.Version) {
 	n := 0
-	touched := map[string]bool{}
 	for n < len(s.log) && s.log[n].version <= upTo {
 		for _, op := range s.log[n].ops {
 			s.queueBytes -= int64(len(op.key) + len(op.value))
 			if op.kind != opDeleteRange {
-				touched[string(op.key)] = true
+				s.forgetKey(op.key, upTo)
 			}
 		}
 		n++
 	}
 	s.log = slices.Delete(s.log, 0, n)
 	s.clears.forget(upTo)
-	for k := range touched {
-		h := s.hist[k]
-		i := sort.Search(len(h), func(i int) bool { return h[i].version > upTo })
-		if i == len(h) {
-			delete(s.hist, k)
-			s.keys.remove(k)
-			continue
-		}
-		s.hist[k] = slices.Delete(h, 0, i)
+}
+
+// forgetKey drops key's point writes at versions up to upTo. A key written
+// more than once comes here more than once; the later calls find nothing
+// left to drop.
+func (s *vstore) forgetKey(key []byte, upTo kv.Version) {
+	h, ok := s.hist[string(key)]
+	if !ok {
+		return
+	}
+	i := sort.Search(len(h), func(i int) bool { return h[i].version > upTo })
+	switch {
+	case i == len(h):
+		delete(s.hist, string(key))
+		s.keys.remove(string(key))
+	case i > 0:
+		s.hist[string(key)] = slices.Delete(h, 0, i)
 	}
 }
 
