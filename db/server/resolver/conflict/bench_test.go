@@ -24,18 +24,23 @@ const (
 // four times the window's size, so most writes add fresh boundaries.
 type workload struct {
 	keys    int
+	keyOf   func(i int) []byte
 	step    kv.Version // versions per batch
 	version kv.Version
 	next    uint64
 }
 
 func newWorkload(keys int) *workload {
-	return &workload{keys: keys, step: max(1, kv.MVCCWindow*writesPerBatch/kv.Version(keys))}
+	return &workload{keys: keys, keyOf: benchKey, step: max(1, kv.MVCCWindow*writesPerBatch/kv.Version(keys))}
 }
+
+// prefixedKey is key i as `strata bench` and the etcd comparison write
+// them: bench/ and ten digits, alike in their first eight bytes.
+func prefixedKey(i int) []byte { return fmt.Appendf(nil, "bench/%010d", i) }
 
 func (w *workload) key() []byte {
 	w.next++
-	return benchKey(int(mix64(w.next) % uint64(4*w.keys)))
+	return w.keyOf(int(mix64(w.next) % uint64(4*w.keys)))
 }
 
 func (w *workload) batch() []Txn {
@@ -79,29 +84,33 @@ func (w *workload) fill(s *Set) {
 
 func BenchmarkResolve(b *testing.B) {
 	for _, keys := range []int{100_000, 1_000_000} {
-		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) {
-			s, w := New(), newWorkload(keys)
-			w.fill(s)
-			conflicts := 0
-			for b.Loop() {
-				// Fresh keys every batch, generated off the clock: replaying
-				// a few batches would shrink the window to their keys.
-				b.StopTimer()
-				batch := w.batch()
-				b.StartTimer()
-				for _, r := range w.resolveNext(s, batch) {
-					if r.Outcome != Committed {
-						conflicts++
-					}
-				}
-			}
-			txns := float64(b.N * txnsPerBatch)
-			b.ReportMetric(txns/b.Elapsed().Seconds(), "txn/s")
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(txns*opsPerTxn), "ns/range-op")
-			b.ReportMetric(float64(conflicts)/txns, "conflicts/txn")
-			b.ReportMetric(float64(s.Len()), "boundaries")
-		})
+		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) { benchResolve(b, keys, benchKey) })
 	}
+	b.Run("keys=100000/prefixed", func(b *testing.B) { benchResolve(b, 100_000, prefixedKey) })
+}
+
+func benchResolve(b *testing.B, keys int, keyOf func(int) []byte) {
+	s, w := New(), newWorkload(keys)
+	w.keyOf = keyOf
+	w.fill(s)
+	conflicts := 0
+	for b.Loop() {
+		// Fresh keys every batch, generated off the clock: replaying
+		// a few batches would shrink the window to their keys.
+		b.StopTimer()
+		batch := w.batch()
+		b.StartTimer()
+		for _, r := range w.resolveNext(s, batch) {
+			if r.Outcome != Committed {
+				conflicts++
+			}
+		}
+	}
+	txns := float64(b.N * txnsPerBatch)
+	b.ReportMetric(txns/b.Elapsed().Seconds(), "txn/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(txns*opsPerTxn), "ns/range-op")
+	b.ReportMetric(float64(conflicts)/txns, "conflicts/txn")
+	b.ReportMetric(float64(s.Len()), "boundaries")
 }
 
 func BenchmarkCheckRead(b *testing.B) {
