@@ -4,8 +4,6 @@ import (
 	"slices"
 	"sort"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/strata-db/strata/db/wire"
 )
 
@@ -139,16 +137,14 @@ func (t *TLog) reclaimPoint() int64 {
 	return point
 }
 
-var marshalOpts = proto.MarshalOptions{Deterministic: true}
-
 // encodeRecord is the queue record of a commit: the request itself.
 func encodeRecord(req *wire.TLogCommitRequest) ([]byte, error) {
-	return marshalOpts.Marshal(req)
+	return req.MarshalVT()
 }
 
 func decodeRecord(b []byte) (*wire.TLogCommitRequest, error) {
 	req := &wire.TLogCommitRequest{}
-	if err := proto.Unmarshal(b, req); err != nil {
+	if err := req.UnmarshalVT(b); err != nil {
 		return nil, err
 	}
 	return req, nil
