@@ -2,7 +2,6 @@ package storage
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/strata-db/strata/db/kv"
@@ -86,11 +85,10 @@ func BenchmarkGetRange(b *testing.B) {
 func BenchmarkWindowChurn(b *testing.B) {
 	const window, perVersion, forgetEvery = 100_000, 20, 1000
 	st := newVStore(&fakeEngine{})
-	rng := rand.New(rand.NewPCG(1, 2))
 	value := []byte("a value of about the 90-10 workload's size")
 	i := 0
 	apply := func() {
-		key := fmt.Appendf(nil, "bench/%010d", rng.IntN(1_000_000))
+		key := fmt.Appendf(nil, "bench/%010d", splitmix(uint64(i))%1_000_000)
 		v := kv.Version(1 + i/perVersion)
 		if err := st.apply(v, kv.Mutation{Type: kv.SetValue, Key: key, Param: value}); err != nil {
 			b.Fatal(err)
@@ -106,4 +104,13 @@ func BenchmarkWindowChurn(b *testing.B) {
 	for b.Loop() {
 		apply()
 	}
+}
+
+// splitmix is SplitMix64's output function: a fixed, well-mixed sequence of
+// key numbers, the same every run.
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
 }
