@@ -21,7 +21,7 @@ import (
 // generator with few writers measures latency, not capacity (Strata's
 // commit pipeline was two-thirds idle at 128), so both systems run at every
 // level and each is judged by its peak.
-var writerCounts = []int{128, 512, 1024}
+var writerCounts = []int{128, 512, 1024, 2048}
 
 const (
 	// keySpace is the number of distinct keys written: bench/ and 10
