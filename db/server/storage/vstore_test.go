@@ -351,3 +351,41 @@ func TestVStoreRollbackMatchesModel(t *testing.T) {
 		})
 	}
 }
+
+// Point writes reach the engine in key order between range clears (a key's
+// own writes in their order); a range clear stays between the writes
+// before and after it.
+func TestDurableBatchOrdersPointWritesBetweenClears(t *testing.T) {
+	st := newVStore(&fakeEngine{})
+	set := func(v kv.Version, k, val string) {
+		if err := st.apply(v, kv.Mutation{Type: kv.SetValue, Key: []byte(k), Param: []byte(val)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(1, "c", "1")
+	set(1, "a", "1")
+	set(2, "b", "1")
+	set(2, "a", "2")
+	if err := st.apply(3, kv.Mutation{Type: kv.ClearRange, Key: []byte("a"), Param: []byte("c")}); err != nil {
+		t.Fatal(err)
+	}
+	set(4, "b", "2")
+	set(4, "a", "3")
+	b := &fakeBatch{}
+	st.durableBatch(b, 4)
+	var got []string
+	for _, op := range b.ops {
+		switch op.kind {
+		case opSet:
+			got = append(got, fmt.Sprintf("%s=%s", op.key, op.value))
+		case opDeleteRange:
+			got = append(got, fmt.Sprintf("clear[%s,%s)", op.key, op.value))
+		default:
+			got = append(got, fmt.Sprintf("delete %s", op.key))
+		}
+	}
+	want := []string{"a=1", "a=2", "b=1", "c=1", "clear[a,c)", "a=3", "b=2"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("batch %q, want %q", got, want)
+	}
+}
