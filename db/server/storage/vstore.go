@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -371,9 +372,15 @@ func (c *engineCursor) skipPast(cl kv.KeyRange) {
 // clear stays between the writes before and after it, as it must.
 func (s *vstore) durableBatch(b engine.Batch, upTo kv.Version) int64 {
 	var n int64
-	var points []effectiveOp
+	type pointOp struct {
+		effectiveOp
+		seq int // position in the log, which orders a key's own writes
+	}
+	var points []pointOp
 	flush := func() {
-		slices.SortStableFunc(points, func(x, y effectiveOp) int { return bytes.Compare(x.key, y.key) })
+		slices.SortFunc(points, func(x, y pointOp) int {
+			return cmp.Or(bytes.Compare(x.key, y.key), cmp.Compare(x.seq, y.seq))
+		})
 		for _, op := range points {
 			if op.kind == opSet {
 				b.Set(op.key, op.value)
@@ -390,7 +397,7 @@ func (s *vstore) durableBatch(b engine.Batch, upTo kv.Version) int64 {
 		for _, op := range vo.ops {
 			n += int64(len(op.key) + len(op.value))
 			if op.kind != opDeleteRange {
-				points = append(points, op)
+				points = append(points, pointOp{op, len(points)})
 				continue
 			}
 			flush()
