@@ -37,8 +37,18 @@ func (s *Server) makeDurable(c *flow.Ctx) error {
 func (s *Server) commit(c *flow.Ctx, target kv.Version, advance bool) error {
 	b := s.eng.NewBatch()
 	var n int64
+	var prefix []versionOps
 	if advance {
-		n = s.store.durableBatch(sampledBatch{Batch: b, bs: s.sample}, target)
+		// The batch holds the versions up to target from here on: no
+		// rollback may go below it.
+		s.committing = target
+		prefix = s.store.durablePrefix(target)
+		var err error
+		n, err = s.durableWrites(c, b, prefix)
+		if err != nil {
+			s.committing = 0
+			return err
+		}
 		b.Set(durableVersionKey, encodeVersion(target))
 		// The engine moves to target while the commit runs, so reads below
 		// it could see a mix: they are refused from now on.
@@ -68,8 +78,11 @@ func (s *Server) commit(c *flow.Ctx, target kv.Version, advance bool) error {
 	if !advance {
 		return nil
 	}
-	s.store.forget(target)
+	s.store.madeDurable(target)
 	s.durable = target
+	if err := s.forgetDurable(c, prefix, target); err != nil {
+		return err
+	}
 	s.dropDurableRemovals()
 	s.durableCounter.Add(uint64(n))
 	s.bytesDurable += n
@@ -80,6 +93,69 @@ func (s *Server) commit(c *flow.Ctx, target kv.Version, advance bool) error {
 	for _, l := range s.logs {
 		l.pop.GetReply(s.env, &wire.TLogPopRequest{Tag: s.tag, To: int64(target)})
 	}
+	return nil
+}
+
+// durableSlice is how many writes the durability actor handles on the loop
+// between yields: a second's writes at tens of thousands a second would
+// otherwise hold up every read for tens of milliseconds.
+const durableSlice = 1024
+
+// sliceSize is durableSlice, or under buggify a slice of a few writes, so
+// that simulations interleave reads, applies and rollbacks with a durable
+// commit's slices as a busy server does.
+func sliceSize(c *flow.Ctx) int {
+	if c.Buggify("StorageDurableTinySlices") {
+		return 3
+	}
+	return durableSlice
+}
+
+// durableWrites fills b with prefix's writes and returns their bytes.
+// Ordering them and encoding them into the batch runs off the loop; the
+// byte sample, which the loop reads, follows them on the loop a slice at a
+// time.
+func (s *Server) durableWrites(c *flow.Ctx, b engine.Batch, prefix []versionOps) (int64, error) {
+	var ops []effectiveOp
+	var weights []int64
+	var n int64
+	bs := s.sample
+	err := c.Blocking(func() error {
+		ops, n = engineOrder(prefix)
+		writeOps(b, ops)
+		weights = bs.weights(ops)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	slice := sliceSize(c)
+	for i, op := range ops {
+		bs.record(b, op, weights[i])
+		if (i+1)%slice == 0 {
+			if err := c.Yield(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// forgetDurable drops prefix's writes, which the engine now holds, from the
+// window a slice at a time; reads already pass over them (madeDurable).
+func (s *Server) forgetDurable(c *flow.Ctx, prefix []versionOps, upTo kv.Version) error {
+	done, slice := 0, sliceSize(c)
+	for _, vo := range prefix {
+		for _, op := range vo.ops {
+			s.store.forgetOp(op, upTo)
+			if done++; done%slice == 0 {
+				if err := c.Yield(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	s.store.dropDurable(len(prefix), upTo)
 	return nil
 }
 
@@ -105,5 +181,3 @@ func (s *Server) dropDurableRemovals() {
 	clear(s.removals[len(keep):])
 	s.removals = keep
 }
-
-var _ engine.Batch = sampledBatch{}

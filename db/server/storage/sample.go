@@ -113,39 +113,44 @@ func (bs *byteSample) splitKey(r kv.KeyRange) []byte {
 
 func sampleKey(key []byte) []byte { return append(bytes.Clone(samplePrefix), key...) }
 
-// sampledBatch is an engine batch that keeps the sample in step with the
-// writes going through it, and records the sample's changes in it.
-type sampledBatch struct {
-	engine.Batch
-	bs *byteSample
-}
-
-func (b sampledBatch) Set(key, value []byte) {
-	b.Batch.Set(key, value)
-	if w := b.bs.weightOf(key, len(key)+len(value)); w > 0 {
-		b.bs.put(string(key), w)
-		b.Batch.Set(sampleKey(key), binary.BigEndian.AppendUint64(nil, uint64(w)))
-	} else if b.bs.drop(string(key)) {
-		b.Batch.Delete(sampleKey(key))
+// record keeps the sample in step with op, a write about to reach the
+// engine through b, and writes the sample's change into b as well. w is
+// the weight of a set's pair (weightOf).
+func (bs *byteSample) record(b engine.Batch, op effectiveOp, w int64) {
+	switch op.kind {
+	case opSet:
+		if w > 0 {
+			bs.put(string(op.key), w)
+			b.Set(sampleKey(op.key), binary.BigEndian.AppendUint64(nil, uint64(w)))
+		} else if bs.drop(string(op.key)) {
+			b.Delete(sampleKey(op.key))
+		}
+	case opDelete:
+		if bs.drop(string(op.key)) {
+			b.Delete(sampleKey(op.key))
+		}
+	default:
+		r := kv.KeyRange{Begin: op.key, End: op.value}
+		keys := bs.keysIn(r)
+		for _, k := range keys {
+			bs.drop(k)
+		}
+		if len(keys) > 0 {
+			b.DeleteRange(kv.KeyRange{Begin: sampleKey(r.Begin), End: sampleKey(r.End)})
+		}
 	}
 }
 
-func (b sampledBatch) Delete(key []byte) {
-	b.Batch.Delete(key)
-	if b.bs.drop(string(key)) {
-		b.Batch.Delete(sampleKey(key))
+// weights returns the sample weight of each of ops (0 for all but sets).
+// It reads only the factor, so it may run off the loop.
+func (bs *byteSample) weights(ops []effectiveOp) []int64 {
+	w := make([]int64, len(ops))
+	for i, op := range ops {
+		if op.kind == opSet {
+			w[i] = bs.weightOf(op.key, len(op.key)+len(op.value))
+		}
 	}
-}
-
-func (b sampledBatch) DeleteRange(r kv.KeyRange) {
-	b.Batch.DeleteRange(r)
-	keys := b.bs.keysIn(r)
-	for _, k := range keys {
-		b.bs.drop(k)
-	}
-	if len(keys) > 0 {
-		b.Batch.DeleteRange(kv.KeyRange{Begin: sampleKey(r.Begin), End: sampleKey(r.End)})
-	}
+	return w
 }
 
 // loadSample reads the sample the engine holds.

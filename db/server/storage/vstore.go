@@ -60,6 +60,9 @@ type vstore struct {
 	log        []versionOps
 	seq        uint64
 	queueBytes int64
+	// floor is the version the engine holds: the window's writes at or
+	// below it are on their way out and reads pass over them.
+	floor kv.Version
 }
 
 func newVStore(eng engine.Engine) *vstore {
@@ -143,16 +146,18 @@ func (s *vstore) logOp(version kv.Version, op effectiveOp) {
 }
 
 // resolve decides key's state at version v from the window alone; decided
-// false means the window has no say and the engine's value stands.
+// false means the window has no say and the engine's value stands. Writes
+// at or below the floor have no say: the engine holds them, and the window
+// may have forgotten some of them and not others.
 func (s *vstore) resolve(key []byte, v kv.Version) (value []byte, present, decided bool) {
 	var p *point
 	if h := s.hist[string(key)]; len(h) > 0 {
 		i := sort.Search(len(h), func(i int) bool { return h[i].version > v })
-		if i > 0 {
+		if i > 0 && h[i-1].version > s.floor {
 			p = &h[i-1]
 		}
 	}
-	if c, _, ok := s.clears.latest(key, v); ok && (p == nil || c.seq > p.seq) {
+	if c, _, ok := s.clears.latest(key, v); ok && c.version > s.floor && (p == nil || c.seq > p.seq) {
 		return nil, false, true
 	}
 	if p != nil {
@@ -164,8 +169,8 @@ func (s *vstore) resolve(key []byte, v kv.Version) (value []byte, present, decid
 // coveringClear returns a range around key that a range clear at or below
 // v covers, for a key with no point writes at or below v.
 func (s *vstore) coveringClear(key []byte, v kv.Version) (kv.KeyRange, bool) {
-	_, i, ok := s.clears.latest(key, v)
-	if !ok {
+	c, i, ok := s.clears.latest(key, v)
+	if !ok || c.version <= s.floor {
 		return kv.KeyRange{}, false
 	}
 	return s.clears.segmentRange(i), true
@@ -364,36 +369,43 @@ func (c *engineCursor) skipPast(cl kv.KeyRange) {
 	}
 }
 
-// durableBatch fills b with the window's writes at versions up to upTo and
-// returns how many bytes they hold. Between range clears, point writes go
+// durablePrefix returns the window's versions up to upTo. Nothing changes
+// them until dropDurable removes them (applies and rollbacks only touch
+// later versions), so they may be read off the loop meanwhile.
+func (s *vstore) durablePrefix(upTo kv.Version) []versionOps {
+	n := sort.Search(len(s.log), func(i int) bool { return s.log[i].version > upTo })
+	return s.log[:n:n]
+}
+
+// engineOrder returns the writes of vs in the order the engine is to take
+// them, and how many bytes they hold. Between range clears, point writes go
 // in key order (a key's own writes keep their order): the engine inserts
 // them into a skip list far faster in order, each search starting where the
 // last ended, than in commit order, which is random across keys. A range
-// clear stays between the writes before and after it, as it must.
-func (s *vstore) durableBatch(b engine.Batch, upTo kv.Version) int64 {
-	var n int64
+// clear stays between the writes before and after it, as it must. It reads
+// vs alone, so it may run off the loop.
+func engineOrder(vs []versionOps) ([]effectiveOp, int64) {
 	type pointOp struct {
 		effectiveOp
 		seq int // position in the log, which orders a key's own writes
 	}
-	var points []pointOp
+	count := 0
+	for _, vo := range vs {
+		count += len(vo.ops)
+	}
+	out := make([]effectiveOp, 0, count)
+	points := make([]pointOp, 0, count)
 	flush := func() {
 		slices.SortFunc(points, func(x, y pointOp) int {
 			return cmp.Or(bytes.Compare(x.key, y.key), cmp.Compare(x.seq, y.seq))
 		})
-		for _, op := range points {
-			if op.kind == opSet {
-				b.Set(op.key, op.value)
-			} else {
-				b.Delete(op.key)
-			}
+		for _, p := range points {
+			out = append(out, p.effectiveOp)
 		}
 		points = points[:0]
 	}
-	for _, vo := range s.log {
-		if vo.version > upTo {
-			break
-		}
+	var n int64
+	for _, vo := range vs {
 		for _, op := range vo.ops {
 			n += int64(len(op.key) + len(op.value))
 			if op.kind != opDeleteRange {
@@ -401,26 +413,65 @@ func (s *vstore) durableBatch(b engine.Batch, upTo kv.Version) int64 {
 				continue
 			}
 			flush()
-			b.DeleteRange(kv.KeyRange{Begin: op.key, End: op.value})
+			out = append(out, op)
 		}
 	}
 	flush()
+	return out, n
+}
+
+// writeOps writes ops into b, in order.
+func writeOps(b engine.Batch, ops []effectiveOp) {
+	for _, op := range ops {
+		switch op.kind {
+		case opSet:
+			b.Set(op.key, op.value)
+		case opDelete:
+			b.Delete(op.key)
+		default:
+			b.DeleteRange(kv.KeyRange{Begin: op.key, End: op.value})
+		}
+	}
+}
+
+// durableBatch fills b with the window's writes at versions up to upTo, in
+// engineOrder, and returns how many bytes they hold.
+func (s *vstore) durableBatch(b engine.Batch, upTo kv.Version) int64 {
+	ops, n := engineOrder(s.durablePrefix(upTo))
+	writeOps(b, ops)
 	return n
 }
+
+// madeDurable records that the engine holds every write up to upTo: reads
+// pass over the window's writes at or below it from now on, so the window
+// may forget them a few at a time.
+func (s *vstore) madeDurable(upTo kv.Version) { s.floor = max(s.floor, upTo) }
 
 // forget drops the window's writes at versions up to upTo, once the engine
 // holds them.
 func (s *vstore) forget(upTo kv.Version) {
-	n := 0
-	for n < len(s.log) && s.log[n].version <= upTo {
-		for _, op := range s.log[n].ops {
-			s.queueBytes -= int64(len(op.key) + len(op.value))
-			if op.kind != opDeleteRange {
-				s.forgetKey(op.key, upTo)
-			}
+	s.madeDurable(upTo)
+	prefix := s.durablePrefix(upTo)
+	for _, vo := range prefix {
+		for _, op := range vo.ops {
+			s.forgetOp(op, upTo)
 		}
-		n++
 	}
+	s.dropDurable(len(prefix), upTo)
+}
+
+// forgetOp drops what op left in the window, at versions up to upTo.
+func (s *vstore) forgetOp(op effectiveOp, upTo kv.Version) {
+	s.queueBytes -= int64(len(op.key) + len(op.value))
+	if op.kind != opDeleteRange {
+		s.forgetKey(op.key, upTo)
+	}
+}
+
+// dropDurable ends a forget: it drops the first n versions of the log (the
+// durablePrefix up to upTo, their ops forgotten) and the range clears up to
+// upTo.
+func (s *vstore) dropDurable(n int, upTo kv.Version) {
 	s.log = slices.Delete(s.log, 0, n)
 	s.clears.forget(upTo)
 }
