@@ -63,7 +63,7 @@ func (e *Env) Spawn(name string, body func(c *Ctx) error) *Actor {
 	co.run = func() { runTask(t, a, body) }
 	t.co = co
 	t.parked, t.scheduled = true, true
-	e.loop.at(e.loop.nowNanos(), func() { t.env.loop.resumeTask(t) })
+	e.loop.at(e.loop.soon(), func() { t.env.loop.resumeTask(t) })
 	return a
 }
 
@@ -197,7 +197,7 @@ func (t *task) wake() {
 	}
 	t.scheduled = true
 	l := t.env.loop
-	l.at(l.nowNanos(), func() { l.resumeTask(t) })
+	l.at(l.soon(), func() { l.resumeTask(t) })
 }
 
 // Done returns a future set when the actor's body returns: to nothing on
@@ -261,7 +261,7 @@ func (c *Ctx) waitFor(w Waitable) error {
 
 // Yield lets every other runnable actor run before this one continues.
 func (c *Ctx) Yield() error {
-	c.loop.at(c.loop.nowNanos(), c.t.wake)
+	c.loop.at(c.loop.soon(), c.t.wake)
 	return c.park()
 }
 

@@ -24,10 +24,10 @@ func (n *netState) peer(a Address) *peer {
 	e := n.env
 	p := n.peers[a]
 	if p == nil {
-		p = &peer{addr: a, lastHeard: e.Now(), outstanding: map[uint64]func(error){}, change: NewPromise[struct{}]()}
+		p = &peer{addr: a, lastHeard: e.loop.coarseNow(), outstanding: map[uint64]func(error){}, change: NewPromise[struct{}]()}
 		n.peers[a] = p
 	}
-	p.lastUsed = e.Now()
+	p.lastUsed = e.loop.coarseNow()
 	if !p.pinging && a != e.addr && !n.closed {
 		p.pinging = true
 		e.Spawn("FailureMonitor "+string(a), func(c *Ctx) error { return p.monitor(c) })
@@ -74,7 +74,7 @@ func (p *peer) receiving(e *Env, d time.Duration) bool {
 func decodeEmpty([]byte) (struct{}, error) { return struct{}{}, nil }
 
 func (p *peer) heard(e *Env) {
-	p.lastHeard = e.Now()
+	p.lastHeard = e.loop.coarseNow()
 	if p.failed {
 		p.failed = false
 		e.Trace(SevInfo, "PeerAvailable", D("Peer", p.addr))

@@ -236,7 +236,7 @@ func (t *tcpTransport) readFrames(r *wire.FrameReader, from Address) error {
 func (t *tcpTransport) Send(to Endpoint, replyTo uint64, payload []byte) {
 	if to.Addr == t.self {
 		msg := append([]byte(nil), payload...)
-		t.loop.at(t.loop.nowNanos(), func() { t.env.Deliver(t.self, to.Token, replyTo, msg) })
+		t.loop.at(t.loop.soon(), func() { t.env.Deliver(t.self, to.Token, replyTo, msg) })
 		return
 	}
 	p := t.peer(to.Addr)
