@@ -1,12 +1,17 @@
 package bench
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/strata-db/strata/db/status"
 )
 
 // userHZ is the unit of /proc/<pid>/stat's CPU times: USER_HZ, 100 on every
@@ -56,4 +61,80 @@ func cpuDuring(pid int, after, window time.Duration) <-chan time.Duration {
 		out <- end - start
 	}()
 	return out
+}
+
+// Settling between workloads: each workload is measured on a server that has
+// finished with the last one's writes, as if it ran on its own.
+const (
+	settlePoll = 500 * time.Millisecond
+	maxSettle  = 30 * time.Second
+	// quietCPU is the most CPU a settled server uses in a poll: a tenth
+	// of a core.
+	quietCPU = settlePoll / 10
+)
+
+// settle waits, when the bench started the server, until the server holds
+// no writes in memory that are not durable yet (its status document's
+// storage queue is empty) and its CPU is quiet, at most maxSettle. Without
+// it the workload after the write workload shared the server with the last
+// five seconds of writes (about 180,000) on their way into Pebble.
+func (r *runner) settle(ctx context.Context) error {
+	if r.serverPID == 0 || r.metricsURL == "" {
+		return nil
+	}
+	statusURL := strings.TrimSuffix(r.metricsURL, "/metrics") + "/status"
+	start := time.Now()
+	lastCPU, err := ProcessCPU(r.serverPID)
+	if err != nil {
+		return err
+	}
+	for time.Since(start) < maxSettle {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(settlePoll):
+		}
+		cpu, err := ProcessCPU(r.serverPID)
+		if err != nil {
+			return err
+		}
+		quiet := cpu-lastCPU <= quietCPU
+		lastCPU = cpu
+		if !quiet {
+			continue
+		}
+		st, err := fetchStatus(ctx, statusURL)
+		if err != nil {
+			return err
+		}
+		if st.Cluster.QoS.WorstQueueBytesStorageServer == 0 {
+			r.o.progress("server settled in %v", time.Since(start).Round(100*time.Millisecond))
+			return nil
+		}
+	}
+	r.o.progress("server still busy after %v; going on", maxSettle)
+	return nil
+}
+
+// fetchStatus reads a server's status document from its HTTP port.
+func fetchStatus(ctx context.Context, url string) (*status.Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the server's status: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading the server's status: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetching the server's status: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	return status.Parse(body)
 }
