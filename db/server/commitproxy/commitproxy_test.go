@@ -413,6 +413,41 @@ func TestLogFailureGivesUnknownResultAndStopsCommits(t *testing.T) {
 	}
 }
 
+// A proxy stopped because a newer generation exists answers the batches it
+// has in flight at once: one waiting for a dead sequencer kept its clients
+// waiting out SequencerTimeout while the new generation took commits.
+func TestStopAnswersBatchesInFlight(t *testing.T) {
+	for _, seed := range []uint64{21, 22} {
+		cl := newCluster(t, seed, time.Millisecond, nil)
+		var err error
+		var waited time.Duration
+		cl.run(t, time.Minute, func(c *flow.Ctx) error {
+			if _, err := flow.Await(c, cl.commit(set("before", "v"))); err != nil {
+				return err
+			}
+			cl.s.Kill(cl.seqProc)
+			f := cl.commit(set("during", "v"))
+			if err := c.Sleep(500 * time.Millisecond); err != nil {
+				return err
+			}
+			if f.IsReady() {
+				return fmt.Errorf("the commit was answered before the stop: %v", f.Err())
+			}
+			stopped := c.Now()
+			cl.proxy.Stop()
+			_, err = flow.Await(c, f)
+			waited = c.Now().Sub(stopped)
+			return nil
+		})
+		if !errors.Is(err, kv.ErrCommitUnknownResult) {
+			t.Fatalf("seed %d: commit in flight when the proxy stopped: %v, want commit_unknown_result", seed, err)
+		}
+		if waited > 100*time.Millisecond {
+			t.Fatalf("seed %d: the commit was answered %v after the stop", seed, waited)
+		}
+	}
+}
+
 func TestKeyServerLocations(t *testing.T) {
 	cl := newCluster(t, 14, time.Millisecond, nil)
 	bounds := func(locs []*wire.ShardLocation) []string {

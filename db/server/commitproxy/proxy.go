@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/strata-db/strata/db/flow"
@@ -23,9 +25,9 @@ var ErrGenerationDead = errors.New("commitproxy: generation dead")
 
 // Proxy is a running commit proxy.
 type Proxy struct {
-	// inFlight counts batches started and not yet answered; with none, a
-	// batch waits only IdleBatchWindow (see batchDeadline).
-	inFlight int
+	// inFlight are the batches started and not yet answered, by number;
+	// with none, a batch waits only IdleBatchWindow (see batchDeadline).
+	inFlight map[uint64]*flow.Actor
 	// lastBatch is when the last batch started; batchLatency smooths the
 	// batches' latencies (start to reply), which set the batch interval.
 	lastBatch    time.Time
@@ -89,9 +91,10 @@ func New(env *flow.Env, cfg Config) (*Proxy, error) {
 			flow.ProtoCodec[*wire.GetCommitVersionRequest](), flow.ProtoCodec[*wire.GetCommitVersionReply]()),
 		report: flow.NewRequestStream(endpoint(cfg.Sequencer.GetAddress(), cfg.Sequencer.GetReportCommitted()),
 			flow.ProtoCodec[*wire.ReportCommittedRequest](), flow.ProtoCodec[*wire.ReportCommittedReply]()),
-		shards: newShardMap(cfg.Shards),
-		lock:   lockState{value: bytes.Clone(cfg.Locked)},
-		done:   flow.NewPromise[struct{}](),
+		shards:   newShardMap(cfg.Shards),
+		lock:     lockState{value: bytes.Clone(cfg.Locked)},
+		inFlight: map[uint64]*flow.Actor{},
+		done:     flow.NewPromise[struct{}](),
 		m: metrics{
 			transactions: m.Counter("commitproxy.transactions"),
 			committed:    m.Counter("commitproxy.committed"),
@@ -143,11 +146,18 @@ func (p *Proxy) Interface() *wire.CommitProxyInterface {
 // stopped accepting commits; it stays unset while the proxy is healthy.
 func (p *Proxy) Done() flow.Future[struct{}] { return p.done.Future() }
 
-// Stop stops the proxy: it accepts no more commits or location requests.
-// Batches already past resolution still finish.
+// Stop stops the proxy: it accepts no more commits or location requests,
+// and its batches in flight give up, answering commit_unknown_result. A
+// worker stops a proxy when a newer generation exists: this one's batches
+// can no longer commit (its logs are locked), and one waiting for a dead
+// sequencer would otherwise keep its clients waiting out SequencerTimeout
+// (10 s), with the new generation already accepting commits.
 func (p *Proxy) Stop() {
 	for _, a := range p.actors {
 		a.Cancel()
+	}
+	for _, num := range slices.Sorted(maps.Keys(p.inFlight)) {
+		p.inFlight[num].Cancel()
 	}
 	p.commits.Close()
 	p.locations.Close()
@@ -160,7 +170,11 @@ func (p *Proxy) die(stage string, err error) {
 		return
 	}
 	p.dead = true
-	p.env.Trace(flow.SevError, "CommitProxyGenerationDead", flow.D("ID", p.cfg.ID), flow.D("Stage", stage), flow.D("Error", err.Error()))
+	sev := flow.SevError
+	if errors.Is(err, flow.ErrOperationCancelled) {
+		sev = flow.SevInfo // stopped: a newer generation took over
+	}
+	p.env.Trace(sev, "CommitProxyGenerationDead", flow.D("ID", p.cfg.ID), flow.D("Stage", stage), flow.D("Error", err.Error()))
 	p.commits.Close()
 	p.done.Fail(fmt.Errorf("%w: %s: %w", ErrGenerationDead, stage, err))
 }
@@ -239,7 +253,7 @@ const (
 // slows and a fast pipeline is not held up by a fixed window.
 func (p *Proxy) batchDeadline(now time.Time) time.Time {
 	deadline := now.Add(p.cfg.IdleBatchWindow)
-	if p.inFlight == 0 {
+	if len(p.inFlight) == 0 {
 		return deadline
 	}
 	interval := time.Duration(batchLatencyFraction * float64(p.batchLatency))
@@ -297,9 +311,9 @@ func (p *Proxy) startBatch(e *flow.Env, b *batch) {
 	b.versionRequest = &wire.GetCommitVersionRequest{ProxyId: p.cfg.ID, RequestNum: b.num}
 	b.versionReply = p.getVersion.GetReply(e, b.versionRequest)
 	p.m.batches.Inc()
-	p.inFlight++
-	e.Spawn("CommitProxy.Batch", func(c *flow.Ctx) error {
-		defer func() { p.inFlight-- }()
+	num := b.num
+	p.inFlight[num] = e.Spawn("CommitProxy.Batch", func(c *flow.Ctx) error {
+		defer delete(p.inFlight, num)
 		return p.commitBatch(c, b)
 	})
 }
