@@ -73,8 +73,8 @@ func (l *Loop) nowNanos() int64 {
 
 // soon is the time of an event due at once (an actor woken, a message to
 // itself): on a real loop the start of the current round, which is never
-// later than now and costs no clock read. A client read the clock for a
-// tenth of its CPU when every wake-up did.
+// later than now and costs no clock read. Reading the clock at every
+// wake-up was 7% of a bench client's CPU on kvm-clock.
 func (l *Loop) soon() int64 {
 	if l.virtual {
 		return l.now
