@@ -3,8 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -118,23 +116,9 @@ func (r *runner) settle(ctx context.Context) error {
 
 // fetchStatus reads a server's status document from its HTTP port.
 func fetchStatus(ctx context.Context, url string) (*status.Status, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	body, err := fetch(ctx, url, 10*time.Second)
 	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetching the server's status: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("reading the server's status: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetching the server's status: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+		return nil, fmt.Errorf("server status: %w", err)
 	}
 	return status.Parse(body)
 }

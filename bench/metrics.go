@@ -2,8 +2,10 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,22 +18,12 @@ type serverMetrics map[string]float64
 
 // scrapeMetrics fetches and parses url.
 func scrapeMetrics(ctx context.Context, url string) (serverMetrics, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	body, err := fetch(ctx, url, 5*time.Second)
 	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetching server metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetching server metrics: %s", resp.Status)
+		return nil, fmt.Errorf("server metrics: %w", err)
 	}
 	m := serverMetrics{}
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(bytes.NewReader(body))
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.HasPrefix(line, "#") || strings.Contains(line, "{") {
@@ -49,6 +41,30 @@ func scrapeMetrics(ctx context.Context, url string) (serverMetrics, error) {
 		return nil, fmt.Errorf("reading server metrics: %w", err)
 	}
 	return m, nil
+}
+
+// fetch GETs url from a server's HTTP port, within timeout, and returns the
+// body of an OK answer.
+func fetch(ctx context.Context, url string, timeout time.Duration) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetching %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetching %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return body, nil
 }
 
 // ServerLatency is a server-side latency histogram's activity over a phase.
