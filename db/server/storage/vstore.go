@@ -434,31 +434,10 @@ func writeOps(b engine.Batch, ops []effectiveOp) {
 	}
 }
 
-// durableBatch fills b with the window's writes at versions up to upTo, in
-// engineOrder, and returns how many bytes they hold.
-func (s *vstore) durableBatch(b engine.Batch, upTo kv.Version) int64 {
-	ops, n := engineOrder(s.durablePrefix(upTo))
-	writeOps(b, ops)
-	return n
-}
-
 // madeDurable records that the engine holds every write up to upTo: reads
 // pass over the window's writes at or below it from now on, so the window
 // may forget them a few at a time.
 func (s *vstore) madeDurable(upTo kv.Version) { s.floor = max(s.floor, upTo) }
-
-// forget drops the window's writes at versions up to upTo, once the engine
-// holds them.
-func (s *vstore) forget(upTo kv.Version) {
-	s.madeDurable(upTo)
-	prefix := s.durablePrefix(upTo)
-	for _, vo := range prefix {
-		for _, op := range vo.ops {
-			s.forgetOp(op, upTo)
-		}
-	}
-	s.dropDurable(len(prefix), upTo)
-}
 
 // forgetOp drops what op left in the window, at versions up to upTo.
 func (s *vstore) forgetOp(op effectiveOp, upTo kv.Version) {
