@@ -12,7 +12,8 @@ type FS interface {
 	Open(name string, create bool) (File, error)
 	// Rename atomically replaces newName with oldName.
 	Rename(oldName, newName string) error
-	// Remove deletes a file; removing a missing file is an error.
+	// Remove deletes a file; removing a missing file is an error. A
+	// directory left empty goes with its last file.
 	Remove(name string) error
 	// List returns the names of the files under dir ("" for the root),
 	// sorted.

@@ -102,7 +102,21 @@ func (f *osFS) Remove(name string) error {
 	} else if err != nil {
 		return err
 	}
+	f.pruneEmptyDirs(filepath.Dir(p))
 	return nil
+}
+
+// pruneEmptyDirs removes dir and its parents below the root while they are
+// empty. Directories are implicit in an FS (Open makes them), so removing a
+// directory's last file removes the directory too: a destroyed role leaves
+// nothing behind. os.Remove fails on a directory that is not empty, which
+// ends the walk; the parents are already marked for SyncDir by touch.
+func (f *osFS) pruneEmptyDirs(dir string) {
+	for ; len(dir) > len(f.root); dir = filepath.Dir(dir) {
+		if os.Remove(dir) != nil {
+			return
+		}
+	}
 }
 
 func (f *osFS) List(dir string) ([]string, error) {

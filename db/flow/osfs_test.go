@@ -3,6 +3,8 @@ package flow
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -57,5 +59,39 @@ func TestOSFSSyncsEveryTouchedDirectory(t *testing.T) {
 	}
 	if _, err := fsys.Open("missing", false); !errors.Is(err, ErrNotExist) {
 		t.Fatalf("opening a missing file: %v", err)
+	}
+}
+
+func TestOSFSRemovingLastFileRemovesItsDirectories(t *testing.T) {
+	root := t.TempDir()
+	fsys, err := NewOSFS(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"tlog-a/seg/0001", "tlog-a/state", "keep/file"} {
+		f, err := fsys.Open(name, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	if err := fsys.Remove("tlog-a/seg/0001"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "tlog-a", "seg")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("empty directory tlog-a/seg kept after its last file went: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "tlog-a")); err != nil {
+		t.Fatalf("directory tlog-a, still holding a file, is gone: %v", err)
+	}
+	if err := fsys.Remove("tlog-a/state"); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != "keep" {
+		t.Fatalf("root holds %v, want only keep", entries)
 	}
 }
