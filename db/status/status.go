@@ -409,6 +409,12 @@ type Role struct {
 
 	// log
 	QueueDiskUsedBytes int64 `json:"queue_disk_used_bytes,omitempty"`
+	// PoppedLag is how far the log's reclaimable point trails its durable
+	// version, and MinPoppedTag the storage tag holding it there (FDB's
+	// MinPoppedTagVersion and MinPoppedTagId): a lag that only grows is a
+	// tag nobody pops, and the queue grows with it.
+	PoppedLag    *Lag    `json:"popped_version_lag,omitempty"`
+	MinPoppedTag *uint32 `json:"min_popped_tag,omitempty"`
 	InputBytes         *Rate `json:"input_bytes,omitempty"`
 	DurableBytes       *Rate `json:"durable_bytes,omitempty"`
 

@@ -406,8 +406,14 @@ type LogMetrics struct {
 	Version        int64                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
 	DurableVersion int64                  `protobuf:"varint,2,opt,name=durable_version,json=durableVersion,proto3" json:"durable_version,omitempty"`
 	QueueBytes     int64                  `protobuf:"varint,3,opt,name=queue_bytes,json=queueBytes,proto3" json:"queue_bytes,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// min_popped_version is the version below which the log may reclaim its
+	// queue: the smallest popped point of the tags it holds (FDB's
+	// MinPoppedTagVersion). min_popped_tag, when set, is the tag at that
+	// point; unset, no tag holds the queue back.
+	MinPoppedVersion int64   `protobuf:"varint,4,opt,name=min_popped_version,json=minPoppedVersion,proto3" json:"min_popped_version,omitempty"`
+	MinPoppedTag     *uint32 `protobuf:"varint,5,opt,name=min_popped_tag,json=minPoppedTag,proto3,oneof" json:"min_popped_tag,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *LogMetrics) Reset() {
@@ -457,6 +463,20 @@ func (x *LogMetrics) GetDurableVersion() int64 {
 func (x *LogMetrics) GetQueueBytes() int64 {
 	if x != nil {
 		return x.QueueBytes
+	}
+	return 0
+}
+
+func (x *LogMetrics) GetMinPoppedVersion() int64 {
+	if x != nil {
+		return x.MinPoppedVersion
+	}
+	return 0
+}
+
+func (x *LogMetrics) GetMinPoppedTag() uint32 {
+	if x != nil && x.MinPoppedTag != nil {
+		return *x.MinPoppedTag
 	}
 	return 0
 }
@@ -1052,13 +1072,16 @@ const file_db_wire_controller_proto_rawDesc = "" +
 	"\bkv_bytes\x18\x04 \x01(\x03R\akvBytes\x12\x1d\n" +
 	"\n" +
 	"disk_bytes\x18\x05 \x01(\x03R\tdiskBytes\x12\x0e\n" +
-	"\x02up\x18\x06 \x01(\bR\x02up\"p\n" +
+	"\x02up\x18\x06 \x01(\bR\x02up\"\xdc\x01\n" +
 	"\n" +
 	"LogMetrics\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12'\n" +
 	"\x0fdurable_version\x18\x02 \x01(\x03R\x0edurableVersion\x12\x1f\n" +
 	"\vqueue_bytes\x18\x03 \x01(\x03R\n" +
-	"queueBytes\"E\n" +
+	"queueBytes\x12,\n" +
+	"\x12min_popped_version\x18\x04 \x01(\x03R\x10minPoppedVersion\x12)\n" +
+	"\x0emin_popped_tag\x18\x05 \x01(\rH\x00R\fminPoppedTag\x88\x01\x01B\x11\n" +
+	"\x0f_min_popped_tag\"E\n" +
 	"\x11WorkerReportReply\x120\n" +
 	"\x14controller_change_id\x18\x01 \x01(\x04R\x12controllerChangeId\"*\n" +
 	"\x0eControllerInfo\x12\x18\n" +
@@ -1145,6 +1168,7 @@ func file_db_wire_controller_proto_init() {
 		return
 	}
 	file_db_wire_txn_proto_init()
+	file_db_wire_controller_proto_msgTypes[3].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

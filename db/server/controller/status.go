@@ -155,7 +155,13 @@ func roleStatus(name string, m *wire.WorkerMetrics) status.Role {
 			r.DataLag = versionLag(l.GetVersion() - s.GetVersion())
 		}
 	case status.RoleLog:
-		r.QueueDiskUsedBytes = m.GetLog().GetQueueBytes()
+		l := m.GetLog()
+		r.QueueDiskUsedBytes = l.GetQueueBytes()
+		r.PoppedLag = versionLag(l.GetDurableVersion() + 1 - l.GetMinPoppedVersion())
+		if l.MinPoppedTag != nil {
+			tag := l.GetMinPoppedTag()
+			r.MinPoppedTag = &tag
+		}
 	}
 	return r
 }

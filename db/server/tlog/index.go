@@ -128,13 +128,25 @@ func (t *TLog) tagStates() []*wire.TLogTagState {
 // smallest popped point of the tags ever pushed, and never above the next
 // version (later commits may bring any tag).
 func (t *TLog) reclaimPoint() int64 {
-	point := t.durable + 1
-	for _, tl := range t.tags {
-		if tl.pushed {
-			point = min(point, tl.popped)
+	point, _, _ := t.minPopped()
+	return point
+}
+
+// minPopped is the reclaim point and the tag that sets it: the pushed tag
+// with the smallest popped point, lowest tag first on ties. held is false
+// when no tag holds the point below the next version.
+func (t *TLog) minPopped() (point int64, tag uint32, held bool) {
+	end := t.durable + 1
+	point = end
+	for id, tl := range t.tags {
+		if !tl.pushed || tl.popped >= end {
+			continue // never held data, or popped to the end: holds nothing back
+		}
+		if !held || tl.popped < point || (tl.popped == point && id < tag) {
+			point, tag, held = tl.popped, id, true
 		}
 	}
-	return point
+	return point, tag, held
 }
 
 // encodeRecord is the queue record of a commit: the request itself.

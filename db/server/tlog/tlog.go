@@ -98,6 +98,14 @@ type Stats struct {
 	QueueSegments int
 	// MemoryBytes is the size of the mutations held in the peek index.
 	MemoryBytes int64
+	// MinPoppedVersion is the version below which the queue may be
+	// reclaimed: the smallest popped point of the tags ever pushed (FDB's
+	// MinPoppedTagVersion). MinPoppedTag is the tag at that point, when
+	// HoldsQueue says one holds the queue back. A tag whose storage server
+	// stopped popping shows here as a lag that grows without end.
+	MinPoppedVersion int64
+	MinPoppedTag     uint32
+	HoldsQueue       bool
 }
 
 // TLog is a running transaction log.
@@ -321,8 +329,10 @@ func (t *TLog) DurableVersion() int64 { return t.durable }
 // Stats returns a snapshot of the log's state.
 func (t *TLog) Stats() Stats {
 	qs := t.queue.Stats()
+	point, tag, held := t.minPopped()
 	return Stats{Version: t.version, DurableVersion: t.durable, QueueBytes: qs.Bytes,
-		QueueSegments: qs.Segments, MemoryBytes: t.memoryBytes}
+		QueueSegments: qs.Segments, MemoryBytes: t.memoryBytes,
+		MinPoppedVersion: point, MinPoppedTag: tag, HoldsQueue: held}
 }
 
 // Stop stops serving: queued and later requests fail, and waiting commits

@@ -377,8 +377,35 @@ func checkPops(cl *cluster, w *workload) error {
 				return fmt.Errorf("tag %d after pop and reboot (-want +got):\n%s", tag, d)
 			}
 		}
-		return nil
+		return checkMinPopped(c, cl, w)
 	})
+}
+
+// checkMinPopped pops every tag but one to the end: the log names the one
+// left as holding its queue back, and nothing once it too is popped.
+func checkMinPopped(c *flow.Ctx, cl *cluster, w *workload) error {
+	held := uint32(numTags - 1)
+	if len(w.from(held, 0)) == 0 {
+		return nil // the workload never pushed it
+	}
+	end := w.lastVersion() + 1
+	for tag := range held {
+		if err := pop(c, cl, tag, end); err != nil {
+			return err
+		}
+	}
+	if st := cl.log.Stats(); !st.HoldsQueue || st.MinPoppedTag != held || st.MinPoppedVersion >= end {
+		return fmt.Errorf("only tag %d unpopped: stats say tag %d at %d holds the queue (%v)",
+			held, st.MinPoppedTag, st.MinPoppedVersion, st.HoldsQueue)
+	}
+	if err := pop(c, cl, held, end); err != nil {
+		return err
+	}
+	if st := cl.log.Stats(); st.HoldsQueue || st.MinPoppedVersion != st.DurableVersion+1 {
+		return fmt.Errorf("every tag popped to the end: stats say tag %d at %d holds the queue (%v)",
+			st.MinPoppedTag, st.MinPoppedVersion, st.HoldsQueue)
+	}
+	return nil
 }
 
 func TestLogSurvivesRebootsAndServesEveryTag(t *testing.T) {

@@ -720,7 +720,7 @@ func (h *Host) fillMetrics(env *flow.Env, m *wire.WorkerMetrics) {
 	}
 	if newest != nil {
 		ls := newest.log.Stats()
-		m.Log = &wire.LogMetrics{Version: ls.Version, DurableVersion: ls.DurableVersion, QueueBytes: ls.QueueBytes}
+		m.Log = logMetrics(ls)
 	}
 	met := env.Metrics()
 	m.TransactionsStarted = met.Counter("grvproxy.requests").Value()

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/server/tlog"
 	"github.com/strata-db/strata/db/wire"
 )
 
@@ -97,7 +98,7 @@ func (s *Single) fillMetrics(env *flow.Env, m *wire.WorkerMetrics) {
 		KvBytes: es.KeyValueBytes, DiskBytes: es.DiskBytes, Up: !s.Storage.Done().IsReady(),
 	}
 	ls := s.TLog.Stats()
-	m.Log = &wire.LogMetrics{Version: ls.Version, DurableVersion: ls.DurableVersion, QueueBytes: ls.QueueBytes}
+	m.Log = logMetrics(ls)
 	// The roles count in the process's metrics registry; these names are
 	// theirs (grvproxy, commitproxy, storage).
 	met := env.Metrics()
@@ -107,4 +108,14 @@ func (s *Single) fillMetrics(env *flow.Env, m *wire.WorkerMetrics) {
 	m.Reads = met.Counter("storage.reads").Value()
 	m.Writes = met.Counter("storage.mutations").Value()
 	m.BytesWritten = uint64(max(st.BytesInput, 0))
+}
+
+// logMetrics is a log's part of the worker's report.
+func logMetrics(ls tlog.Stats) *wire.LogMetrics {
+	m := &wire.LogMetrics{Version: ls.Version, DurableVersion: ls.DurableVersion, QueueBytes: ls.QueueBytes,
+		MinPoppedVersion: ls.MinPoppedVersion}
+	if ls.HoldsQueue {
+		m.MinPoppedTag = &ls.MinPoppedTag
+	}
+	return m
 }
