@@ -415,8 +415,8 @@ type Role struct {
 	// tag nobody pops, and the queue grows with it.
 	PoppedLag    *Lag    `json:"popped_version_lag,omitempty"`
 	MinPoppedTag *uint32 `json:"min_popped_tag,omitempty"`
-	InputBytes         *Rate `json:"input_bytes,omitempty"`
-	DurableBytes       *Rate `json:"durable_bytes,omitempty"`
+	InputBytes   *Rate   `json:"input_bytes,omitempty"`
+	DurableBytes *Rate   `json:"durable_bytes,omitempty"`
 
 	// proxies
 	GRVLatency    *GRVLatency   `json:"grv_latency_statistics,omitempty"`
