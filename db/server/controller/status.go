@@ -156,6 +156,9 @@ func roleStatus(name string, m *wire.WorkerMetrics) status.Role {
 		}
 	case status.RoleLog:
 		l := m.GetLog()
+		if l == nil {
+			break
+		}
 		r.QueueDiskUsedBytes = l.GetQueueBytes()
 		r.PoppedLag = versionLag(l.GetDurableVersion() + 1 - l.GetMinPoppedVersion())
 		if l.MinPoppedTag != nil {
