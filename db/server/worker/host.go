@@ -382,6 +382,7 @@ func (h *Host) apply(info *wire.ServerDBInfo) {
 			}
 		}
 	}
+	h.destroyAbandonedLogs(info)
 	h.startReopened(info)
 	if h.cfg.OnServerDBInfo != nil {
 		h.cfg.OnServerDBInfo(info)
@@ -403,19 +404,46 @@ func (h *Host) stopOldGenerations(epoch uint64) {
 		if l.epoch >= epoch {
 			continue
 		}
-		delete(h.logs, id)
-		delete(h.names, id)
-		h.env.Spawn("Worker.DestroyLog", func(c *flow.Ctx) error {
-			if err := l.log.Destroy(c); err != nil {
-				c.Trace(flow.SevWarn, "WorkerDestroyLogFailed", flow.D("ID", id), flow.D("Error", err.Error()))
-			}
-			if err := removeFile(c, h.env.Files(), logMarker(id)); err != nil {
-				c.Trace(flow.SevWarn, "WorkerDestroyLogFailed", flow.D("ID", id), flow.D("Error", err.Error()))
-			}
-			return nil
-		})
+		h.destroyLog(l)
 	}
 	h.pruneStatelessNames()
+}
+
+// destroyAbandonedLogs destroys the hosted logs of info's epoch or older
+// that info does not name: logs recruited by a recovery attempt that
+// failed and was retried in the same epoch with other logs. The published
+// generation was seeded without them, so nothing will read them again;
+// kept, they would hold their disk and memory until the next recovery and
+// could stand in for the live log in the worker's metrics.
+func (h *Host) destroyAbandonedLogs(info *wire.ServerDBInfo) {
+	named := map[string]bool{}
+	for _, l := range info.GetLogs() {
+		named[l.GetId()] = true
+	}
+	for _, id := range slices.Sorted(maps.Keys(h.logs)) {
+		l := h.logs[id]
+		if l.epoch > info.GetEpoch() || named[id] {
+			continue
+		}
+		h.env.Trace(flow.SevInfo, "WorkerDestroyingAbandonedLog", flow.D("ID", id), flow.D("Epoch", l.epoch))
+		h.destroyLog(l)
+	}
+}
+
+// destroyLog stops hosting a log and deletes its files and marker.
+func (h *Host) destroyLog(l *hostedLog) {
+	id := l.id
+	delete(h.logs, id)
+	delete(h.names, id)
+	h.env.Spawn("Worker.DestroyLog", func(c *flow.Ctx) error {
+		if err := l.log.Destroy(c); err != nil {
+			c.Trace(flow.SevWarn, "WorkerDestroyLogFailed", flow.D("ID", id), flow.D("Error", err.Error()))
+		}
+		if err := removeFile(c, h.env.Files(), logMarker(id)); err != nil {
+			c.Trace(flow.SevWarn, "WorkerDestroyLogFailed", flow.D("ID", id), flow.D("Error", err.Error()))
+		}
+		return nil
+	})
 }
 
 // pruneStatelessNames drops the names of stopped stateless roles.

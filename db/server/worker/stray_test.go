@@ -175,3 +175,63 @@ func TestHostRefusesRecruitOfSettledTag(t *testing.T) {
 		t.Fatalf("the refused server's files remain: %v", f)
 	}
 }
+
+func (h *strayHarness) recruitLog(epoch uint64, id string) *wire.TLogInterface {
+	rep, err := call(h, kv.TokenRecruit, &wire.RecruitRequest{Epoch: epoch, Id: id, Role: &wire.RecruitRequest_Log{
+		Log: &wire.InitLog{}}}, flow.ProtoCodec[*wire.RecruitRequest](), flow.ProtoCodec[*wire.RecruitReply]())
+	if err != nil {
+		h.t.Fatalf("recruiting log %s: %v", id, err)
+	}
+	return rep.GetLog()
+}
+
+func (h *strayHarness) hostedLogs() []string {
+	var out []string
+	for _, l := range h.host.HostedLogs() {
+		out = append(out, l.GetId())
+	}
+	return out
+}
+
+// A log that a failed recovery attempt recruited, when the retry in the
+// same epoch published other logs, is destroyed with its files; the
+// published generation's log and one recruited for the next epoch stay.
+func TestHostDestroysAbandonedLogs(t *testing.T) {
+	h := newStrayHarness(t)
+	h.recruitLog(2, "abandoned")
+	live := h.recruitLog(2, "live")
+	h.recruitLog(3, "next")
+	if got := h.hostedLogs(); !slices.Equal(got, []string{"abandoned", "live", "next"}) {
+		t.Fatalf("before any publication the host runs logs %v", got)
+	}
+	logFiles := func(id string) (out []string) {
+		all, err := h.proc.Env().Files().List("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range all {
+			if strings.HasPrefix(f, "tlog-"+id+"/") || f == "roles/log-"+id {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	if len(logFiles("abandoned")) == 0 {
+		t.Fatal("the abandoned log has no files to begin with")
+	}
+	info := &wire.ServerDBInfo{Id: 21, Epoch: 2, Logs: []*wire.TLogInterface{live}}
+	if _, err := call(h, kv.TokenServerDBInfo, info,
+		flow.ProtoCodec[*wire.ServerDBInfo](), flow.ProtoCodec[*wire.ServerDBInfoReply]()); err != nil {
+		t.Fatalf("publishing: %v", err)
+	}
+	h.s.Run(time.Second, func() bool { return false }) // let destroys finish
+	if got := h.hostedLogs(); !slices.Equal(got, []string{"live", "next"}) {
+		t.Fatalf("after epoch 2 named only its live log the host runs logs %v", got)
+	}
+	if f := logFiles("abandoned"); len(f) != 0 {
+		t.Fatalf("the abandoned log's files remain: %v", f)
+	}
+	if len(logFiles("live")) == 0 {
+		t.Fatal("the live log's files are gone")
+	}
+}

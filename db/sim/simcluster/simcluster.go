@@ -236,6 +236,48 @@ func WaitHealthy(c *flow.Ctx, db *client.Database, mode string, limit time.Durat
 	return fmt.Errorf("the cluster was not healthy in %s after %v: %s", mode, limit, last)
 }
 
+// MaxPoppedLag bounds how far a healthy log's reclaimable point may trail
+// its durable version: storage servers keep the last five seconds in
+// memory and pop what they made durable, every half second or so.
+const MaxPoppedLag = 10 * time.Second
+
+// WaitLogsPopped waits until every log in status reclaims its queue up to
+// within MaxPoppedLag of its durable version: every tag a log holds is
+// popped by a live storage server or released as dead. A tag nobody pops
+// holds a log's queue forever, so its lag only grows (FoundationDB's
+// QuietDatabase likewise waits for the logs' queues before its check).
+func WaitLogsPopped(c *flow.Ctx, db *client.Database, limit time.Duration) error {
+	deadline := c.Now().Add(limit)
+	last := "no status yet"
+	for c.Now().Before(deadline) {
+		st, err := ReadStatus(c, db)
+		if err == nil {
+			last = ""
+			for _, p := range slices.Sorted(maps.Keys(st.Cluster.Processes)) {
+				for _, r := range st.Cluster.Processes[p].Roles {
+					if r.Role != status.RoleLog || r.PoppedLag == nil || r.PoppedLag.Seconds <= MaxPoppedLag.Seconds() {
+						continue
+					}
+					tag := "none"
+					if r.MinPoppedTag != nil {
+						tag = fmt.Sprint(*r.MinPoppedTag)
+					}
+					last += fmt.Sprintf("log %s on %s popped %.1fs behind (tag %s); ", r.ID, p, r.PoppedLag.Seconds, tag)
+				}
+			}
+			if last == "" {
+				return nil
+			}
+		} else {
+			last = err.Error()
+		}
+		if err := c.Sleep(500 * time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("logs did not reclaim their queues in %v: %s", limit, last)
+}
+
 // Exclude writes an exclusion of addr, as `strata cli exclude` does, and
 // waits until status shows no storage or log role on it and the data
 // healthy again.

@@ -127,7 +127,8 @@ func mixWorkloads(d clusterDB, cycle *workloads.Cycle, bank *workloads.Bank, api
 
 // mixCheck is the consistency check after the faults: the workloads'
 // invariants, status healthy (fully replicated, nothing moving, the
-// database available), every replica of every shard identical, and
+// database available), every replica of every shard identical, every
+// log's queue reclaimable up to its storage servers' durability, and
 // every team as the mode's policy requires, no storage server serving a
 // range outside its teams, and a lock that every commit proxy obeys.
 func mixCheck(c *flow.Ctx, d clusterDB, db *client.Database, mode string, cycle *workloads.Cycle, bank *workloads.Bank) error {
@@ -137,6 +138,9 @@ func mixCheck(c *flow.Ctx, d clusterDB, db *client.Database, mode string, cycle 
 		return err
 	}
 	if err := simcluster.CheckReplicas(c, db); err != nil {
+		return err
+	}
+	if err := simcluster.WaitLogsPopped(c, db, time.Minute); err != nil {
 		return err
 	}
 	if err := d.CheckTeams(c, db, mode); err != nil {
