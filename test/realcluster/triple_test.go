@@ -123,6 +123,30 @@ func TestTripleKilledStorageIsReReplicated(t *testing.T) {
 		t.Errorf("status never showed %q between the kill and healthy; saw %v", status.DataHealing, seen)
 	}
 	testserver.CheckAll(t, tc.db, want)
+
+	// The dead server's tag must not hold the logs' queues: under writes
+	// for longer than a healthy lag, every log's reclaimable point comes
+	// back to within it once the dead server is retired.
+	load := testserver.StartLoader(tc.db, "after/", 4, 0)
+	t.Cleanup(func() { load.Stop() })
+	const healthyLag = 10 * time.Second
+	time.Sleep(healthyLag + 5*time.Second)
+	tc.WaitStatus(t, 90*time.Second, "every log's queue reclaimable again", func(st *status.Status) bool {
+		lags := 0
+		for _, p := range st.Cluster.Processes {
+			for _, r := range p.Roles {
+				if r.Role != status.RoleLog {
+					continue
+				}
+				if r.PoppedLag == nil || r.PoppedLag.Seconds > healthyLag.Seconds() {
+					return false
+				}
+				lags++
+			}
+		}
+		return lags > 0
+	})
+	t.Logf("logs reclaim again %v after the kill", time.Since(killed).Round(100*time.Millisecond))
 }
 
 func TestTripleExcludeMovesDataOff(t *testing.T) {

@@ -53,12 +53,15 @@ type ddKnobs struct {
 	fetchTimeout   time.Duration // for a destination to serve a shard
 	pollInterval   time.Duration // of destinations' shard states
 	requestTimeout time.Duration
+	// failedStorageGrace is how long a storage server that no shard names
+	// must have been silent before it is removed as failed.
+	failedStorageGrace time.Duration
 }
 
 func defaultDDKnobs() ddKnobs {
 	return ddKnobs{
 		interval: 500 * time.Millisecond, fetchTimeout: 2 * time.Minute, pollInterval: 100 * time.Millisecond,
-		requestTimeout: 5 * time.Second,
+		requestTimeout: 5 * time.Second, failedStorageGrace: 30 * time.Second,
 	}
 }
 
@@ -101,9 +104,10 @@ func (cc *Controller) distribute(c *flow.Ctx, gen *generation) error {
 			continue
 		}
 		if mv == nil {
-			// Every team is healthy: retire drained storage servers,
-			// release dead tags, split large shards, even out loads.
-			if err := cc.removeDrainedStorage(c, gen, held); err != nil {
+			// Every team is healthy: retire drained and failed storage
+			// servers, release dead tags, split large shards, even out
+			// loads.
+			if err := cc.removeRetiredStorage(c, gen, held); err != nil {
 				if errors.Is(err, flow.ErrOperationCancelled) || errors.Is(err, errGenerationSuperseded) {
 					return err
 				}

@@ -43,6 +43,9 @@ type generation struct {
 	// poppedTags are the dead tags (see deadTags) popped on every log of
 	// the generation.
 	poppedTags map[uint32]bool
+	// silentSince is when each listed storage server that no shard names
+	// stopped answering data distribution (see removeRetiredStorage).
+	silentSince map[string]time.Time
 }
 
 // settledTags is the tag below which every storage tag went to a member

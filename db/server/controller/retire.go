@@ -2,6 +2,7 @@ package controller
 
 import (
 	"slices"
+	"time"
 
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
@@ -9,18 +10,62 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// removeDrainedStorage drops from the coordinated state's list the storage
-// servers of excluded processes that data distribution has emptied: no
-// shard names them, and one that answers holds nothing. The next
-// ServerDBInfo then shows them as no members, so their workers destroy
-// them and free their disks, and popDeadTags releases their tags in the
-// logs. FoundationDB's data distribution likewise removes a storage server
-// once an exclusion has drained it, and the server deletes its files.
-// A process included again gets a new storage server from
-// recruitMissingStorage.
-func (cc *Controller) removeDrainedStorage(c *flow.Ctx, gen *generation, held map[string]*wire.ShardControlReply) error {
+// removeRetiredStorage drops from the coordinated state's list the
+// storage servers that no shard names and that will never serve again:
+//
+//   - drained: an exclusion names the server's process, and the server
+//     holds nothing (or does not answer). FoundationDB's data distribution
+//     likewise removes a storage server once an exclusion has drained it.
+//   - failed: the server has not answered for FailedStorageGrace. Data
+//     distribution has already moved its shards to live teams; kept, its
+//     tag would hold every log's queue at the last version it popped, and
+//     the queues would grow without end (FoundationDB removes a failed
+//     storage server once its data is gone from it too).
+//
+// The next ServerDBInfo shows them as no members, so their workers destroy
+// them and free their disks if they ever come back, and popDeadTags
+// releases their tags in the logs. A process that comes back or is
+// included again gets a new storage server from recruitMissingStorage.
+func (cc *Controller) removeRetiredStorage(c *flow.Ctx, gen *generation, held map[string]*wire.ShardControlReply) error {
+	named := namedStorage(gen.core)
+	if gen.silentSince == nil {
+		gen.silentSince = map[string]time.Time{}
+	}
+	var keep []*wire.StorageRef
+	var drained, failed []string
+	for _, s := range gen.core.GetStorage() {
+		id := s.GetId()
+		rep, answered := held[id]
+		if answered || named[id] {
+			delete(gen.silentSince, id)
+		} else if _, ok := gen.silentSince[id]; !ok {
+			gen.silentSince[id] = c.Now()
+		}
+		switch {
+		case named[id]:
+		case cc.storageExcluded(s) && len(rep.GetShards()) == 0:
+			drained = append(drained, id)
+			continue
+		case !answered && c.Now().Sub(gen.silentSince[id]) >= cc.dd.failedStorageGrace:
+			failed = append(failed, id)
+			continue
+		}
+		keep = append(keep, s)
+	}
+	if len(drained)+len(failed) == 0 {
+		return nil
+	}
+	c.Trace(flow.SevInfo, "DDRemovingRetiredStorage", flow.D("Drained", drained), flow.D("Failed", failed))
+	next := proto.CloneOf(gen.core)
+	next.Storage = keep
+	return cc.writeCore(c, gen, next)
+}
+
+// namedStorage is the set of storage servers some shard names, as a
+// member of its team or a destination of its move.
+func namedStorage(core *wire.DBCoreState) map[string]bool {
 	named := map[string]bool{}
-	for _, s := range gen.core.GetShards() {
+	for _, s := range core.GetShards() {
 		for _, id := range s.GetServers() {
 			named[id] = true
 		}
@@ -28,23 +73,7 @@ func (cc *Controller) removeDrainedStorage(c *flow.Ctx, gen *generation, held ma
 			named[id] = true
 		}
 	}
-	var keep []*wire.StorageRef
-	var removed []string
-	for _, s := range gen.core.GetStorage() {
-		id := s.GetId()
-		if named[id] || !cc.storageExcluded(s) || len(held[id].GetShards()) > 0 {
-			keep = append(keep, s)
-			continue
-		}
-		removed = append(removed, id)
-	}
-	if len(removed) == 0 {
-		return nil
-	}
-	c.Trace(flow.SevInfo, "DDRemovingDrainedStorage", flow.D("Servers", removed))
-	next := proto.CloneOf(gen.core)
-	next.Storage = keep
-	return cc.writeCore(c, gen, next)
+	return named
 }
 
 // storageExcluded reports whether an exclusion names the storage server's

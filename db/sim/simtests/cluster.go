@@ -2,10 +2,12 @@ package simtests
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/strata-db/strata/db/client"
 	"github.com/strata-db/strata/db/flow"
+	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/sim"
 	"github.com/strata-db/strata/db/sim/simcluster"
 	"github.com/strata-db/strata/db/workloads"
@@ -133,17 +135,24 @@ func clusterReplicationTest() sim.Test {
 			if err := d.setup(mode, cycle, bank, nil); err != nil {
 				return err
 			}
-			if servers > zones && rng.IntN(2) == 0 {
-				// Exclude a server whose zone has another: its data must
-				// move off it, and it must end with no storage role.
-				victim := d.Servers[zones+rng.IntN(servers-zones)].Addr
-				ex := d.Spawn(0, "Exclude", func(c *flow.Ctx, db *client.Database) error {
-					return simcluster.Exclude(c, db, string(victim), mode, 2*time.Minute)
-				})
-				if err := d.WaitAll(3*time.Minute, ex); err != nil {
-					return fmt.Errorf("excluding %s (%s): %w", victim, mode, err)
+			// A server whose zone has another is excluded now, or lost
+			// for good after the chaos.
+			var lost *sim.Process
+			if servers > zones {
+				victim := d.Servers[zones+rng.IntN(servers-zones)]
+				if rng.IntN(2) == 0 {
+					lost = victim
+				} else {
+					// Its data must move off it, and it must end with no
+					// storage role.
+					ex := d.Spawn(0, "Exclude", func(c *flow.Ctx, db *client.Database) error {
+						return simcluster.Exclude(c, db, string(victim.Addr), mode, 2*time.Minute)
+					})
+					if err := d.WaitAll(3*time.Minute, ex); err != nil {
+						return fmt.Errorf("excluding %s (%s): %w", victim.Addr, mode, err)
+					}
+					s.Note("excluded %s", victim.Addr)
 				}
-				s.Note("excluded %s", victim)
 			}
 			stop := s.Now().Add(20 * time.Second)
 			actors := []*flow.Actor{d.Clog(stop), zoneAttrition(s, servers, stop)}
@@ -169,10 +178,18 @@ func clusterReplicationTest() sim.Test {
 				if err := simcluster.WaitHealthy(c, db, mode, 2*time.Minute); err != nil {
 					return err
 				}
-				return simcluster.CheckReplicas(c, db)
+				if err := simcluster.CheckReplicas(c, db); err != nil {
+					return err
+				}
+				return simcluster.WaitLogsPopped(c, db, time.Minute)
 			})
 			if err := d.WaitAll(3*time.Minute, check); err != nil {
 				return fmt.Errorf("%s: %w", mode, err)
+			}
+			if lost != nil {
+				if err := loseServer(s, d, lost, mode); err != nil {
+					return fmt.Errorf("%s: after losing %s for good: %w", mode, lost.Addr, err)
+				}
 			}
 			s.Note("%s: cycle committed=%d bank transfers=%d", mode, cycle.Committed, bank.Transfers)
 			if cycle.Committed == 0 || bank.Transfers == 0 {
@@ -181,4 +198,57 @@ func clusterReplicationTest() sim.Test {
 			return nil
 		},
 	}
+}
+
+// loseServer kills a server's machine for good: data distribution must
+// re-replicate what its storage server held and then retire it, so that
+// every log reclaims its queue again, and the data must stay intact.
+func loseServer(s *sim.Simulation, d clusterDB, lost *sim.Process, mode string) error {
+	s.KillMachine(lost.Machine)
+	s.Note("lost %s for good", lost.Addr)
+	check := d.Spawn(0, "CheckAfterLoss", func(c *flow.Ctx, db *client.Database) error {
+		if err := waitUnnamed(c, db, lost.Addr, 2*time.Minute); err != nil {
+			return err
+		}
+		if err := simcluster.WaitHealthy(c, db, mode, 2*time.Minute); err != nil {
+			return err
+		}
+		// Long enough for a tag nobody pops to show in the logs' lag.
+		if err := c.Sleep(2 * simcluster.MaxPoppedLag); err != nil {
+			return err
+		}
+		if err := simcluster.WaitLogsPopped(c, db, 2*time.Minute); err != nil {
+			return err
+		}
+		return simcluster.CheckReplicas(c, db)
+	})
+	return d.WaitAll(5*time.Minute, check)
+}
+
+// waitUnnamed waits until no shard's team includes a storage server at
+// addr: data distribution has noticed the loss and healed around it.
+func waitUnnamed(c *flow.Ctx, db *client.Database, addr flow.Address, limit time.Duration) error {
+	deadline := c.Now().Add(limit)
+	last := "no shard map yet"
+	for c.Now().Before(deadline) {
+		shards, err := db.ShardMap(c)
+		if err == nil {
+			last = ""
+			for _, sh := range shards {
+				if slices.Contains(sh.Servers, string(addr)) {
+					last = fmt.Sprintf("shard %s still on %v", kv.Printable(sh.Range.Begin), sh.Servers)
+					break
+				}
+			}
+			if last == "" {
+				return nil
+			}
+		} else {
+			last = err.Error()
+		}
+		if err := c.Sleep(500 * time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("shards still on %s after %v: %s", addr, limit, last)
 }
