@@ -262,7 +262,7 @@ func WaitLogsPopped(c *flow.Ctx, db *client.Database, limit time.Duration) error
 					if r.MinPoppedTag != nil {
 						tag = fmt.Sprint(*r.MinPoppedTag)
 					}
-					last += fmt.Sprintf("log %s on %s popped %.1fs behind (tag %s); ", r.ID, p, r.PoppedLag.Seconds, tag)
+					last += fmt.Sprintf("log on %s popped %.1fs behind (tag %s); ", p, r.PoppedLag.Seconds, tag)
 				}
 			}
 			if last == "" {
