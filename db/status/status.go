@@ -415,8 +415,12 @@ type Role struct {
 	// tag nobody pops, and the queue grows with it.
 	PoppedLag    *Lag    `json:"popped_version_lag,omitempty"`
 	MinPoppedTag *uint32 `json:"min_popped_tag,omitempty"`
-	InputBytes   *Rate   `json:"input_bytes,omitempty"`
-	DurableBytes *Rate   `json:"durable_bytes,omitempty"`
+	// MinPoppedStorageServer is the storage server the coordinated state
+	// gives that tag, if any (none: a retired server's tag not yet
+	// released).
+	MinPoppedStorageServer string `json:"min_popped_storage_server,omitempty"`
+	InputBytes             *Rate  `json:"input_bytes,omitempty"`
+	DurableBytes           *Rate  `json:"durable_bytes,omitempty"`
 
 	// proxies
 	GRVLatency    *GRVLatency   `json:"grv_latency_statistics,omitempty"`

@@ -60,6 +60,11 @@ func (cc *Controller) fillRecovered(cl *status.Cluster, coordinators int) {
 				p.Roles = append(p.Roles, r)
 			}
 		}
+		for i := range p.Roles {
+			if tag := p.Roles[i].MinPoppedTag; tag != nil {
+				p.Roles[i].MinPoppedStorageServer = storageWithTag(core, *tag)
+			}
+		}
 		cl.Processes[key] = p
 	}
 	cl.Logs = []status.LogGeneration{cc.currentLogs(gen, mode)}
@@ -214,4 +219,14 @@ func (cc *Controller) knownRoles(core *wire.DBCoreState) map[string][]string {
 		}
 	}
 	return out
+}
+
+// storageWithTag is the ID of the listed storage server with tag, or "".
+func storageWithTag(core *wire.DBCoreState, tag uint32) string {
+	for _, s := range core.GetStorage() {
+		if s.GetTag() == tag {
+			return s.GetId()
+		}
+	}
+	return ""
 }

@@ -23,3 +23,13 @@ func TestLogRoleStatus(t *testing.T) {
 		t.Fatalf("log role without metrics: %+v", r)
 	}
 }
+
+func TestStorageWithTag(t *testing.T) {
+	core := &wire.DBCoreState{Storage: []*wire.StorageRef{{Id: "storage-a", Tag: 0}, {Id: "storage-b", Tag: 4}}}
+	if got := storageWithTag(core, 4); got != "storage-b" {
+		t.Fatalf("tag 4 names %q, want storage-b", got)
+	}
+	if got := storageWithTag(core, 3); got != "" {
+		t.Fatalf("tag 3, no longer listed, names %q", got)
+	}
+}

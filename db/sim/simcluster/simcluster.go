@@ -260,7 +260,7 @@ func WaitLogsPopped(c *flow.Ctx, db *client.Database, limit time.Duration) error
 					}
 					tag := "none"
 					if r.MinPoppedTag != nil {
-						tag = fmt.Sprint(*r.MinPoppedTag)
+						tag = fmt.Sprintf("%d of %q", *r.MinPoppedTag, r.MinPoppedStorageServer)
 					}
 					last += fmt.Sprintf("log on %s popped %.1fs behind (tag %s); ", p, r.PoppedLag.Seconds, tag)
 				}
