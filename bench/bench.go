@@ -69,6 +69,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("bench needs workloads, clients, a duration and keys")
 	}
 	o.Processes = max(o.Processes, 1)
+	if o.ProfileDir != "" {
+		if err := os.MkdirAll(o.ProfileDir, 0o700); err != nil {
+			return nil, fmt.Errorf("profile directory: %w", err)
+		}
+	}
 	rep := &Report{
 		Keys: o.Keys, Clients: o.Clients, Processes: o.Processes, Duration: o.Duration,
 		CPUs: runtime.NumCPU(), LoadAverageBefore: loadAverage(),
