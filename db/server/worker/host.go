@@ -759,7 +759,10 @@ func (h *Host) fillMetrics(env *flow.Env, m *wire.WorkerMetrics) {
 }
 
 // ErrNoSuchStorage answers a shard request for a storage server the
-// process does not run.
+// process does not run, or runs no longer: one that stopped (its tag was
+// popped past its version, its engine failed) serves nothing, so data
+// distribution must copy its shards from their other replicas and then
+// retire it, as it does for a server whose process is gone.
 var ErrNoSuchStorage = &flow.Error{Code: 2812, Name: "no_such_storage_server"}
 
 // serveShardControl applies data distribution's requests to the process's
@@ -781,7 +784,7 @@ func (h *Host) serveShardControl(c *flow.Ctx) error {
 
 func (h *Host) shardControl(req *wire.ShardControlRequest) (*wire.ShardControlReply, error) {
 	s := h.storage[req.GetStorageId()]
-	if s == nil || s.srv == nil {
+	if s == nil || s.srv == nil || s.srv.Done().IsReady() {
 		return nil, ErrNoSuchStorage
 	}
 	keys := func(r *wire.KeyRange) kv.KeyRange { return kv.KeyRange{Begin: r.GetBegin(), End: r.GetEnd()} }

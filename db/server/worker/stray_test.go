@@ -1,6 +1,7 @@
 package worker_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -233,5 +234,46 @@ func TestHostDestroysAbandonedLogs(t *testing.T) {
 	}
 	if len(logFiles("live")) == 0 {
 		t.Fatal("the live log's files are gone")
+	}
+}
+
+// A storage server that stopped (here: its log popped its tag past its
+// version) answers data distribution as no server at all, so that its
+// shards are copied from their other replicas and it is retired; answering
+// with the shards it held would keep it in their teams, serving nothing
+// and popping nothing.
+func TestHostDisownsStoppedStorage(t *testing.T) {
+	h := newStrayHarness(t)
+	const peekToken, popToken = 71, 72
+	popped := false // the log has popped the tag far ahead
+	h.cc.Env().Spawn("FakeLog", func(c *flow.Ctx) error {
+		peeks := flow.Listen(c.Env, peekToken, flow.ProtoCodec[*wire.TLogPeekRequest](), flow.ProtoCodec[*wire.TLogPeekReply]())
+		for {
+			r, err := peeks.Requests().Next(c)
+			if err != nil {
+				return err
+			}
+			if !popped {
+				if err := c.Sleep(100 * time.Millisecond); err != nil {
+					return err
+				}
+				r.Reply(&wire.TLogPeekReply{End: r.Msg.GetBegin()})
+				continue
+			}
+			r.Reply(&wire.TLogPeekReply{End: 1 << 40, Popped: 1 << 40})
+		}
+	})
+	h.log = &wire.TLogInterface{Address: string(h.cc.Addr), Id: "popped", Peek: peekToken, Pop: popToken}
+	if err := h.recruitStorage("stopped", 3); err != nil {
+		t.Fatalf("recruiting: %v", err)
+	}
+	popped = true
+	h.s.Run(5*time.Second, func() bool { return false })
+	_, err := call(h, kv.TokenShardControl, &wire.ShardControlRequest{StorageId: "stopped",
+		Op: &wire.ShardControlRequest_States{States: &wire.ShardStates{}}},
+		flow.ProtoCodec[*wire.ShardControlRequest](), flow.ProtoCodec[*wire.ShardControlReply]())
+	var fe *flow.Error
+	if !errors.As(err, &fe) || fe.Code != worker.ErrNoSuchStorage.Code {
+		t.Fatalf("shard states of a stopped storage server: %v, want no_such_storage_server", err)
 	}
 }
