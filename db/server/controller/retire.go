@@ -16,11 +16,11 @@ import (
 //   - drained: an exclusion names the server's process, and the server
 //     holds nothing (or does not answer). FoundationDB's data distribution
 //     likewise removes a storage server once an exclusion has drained it.
-//   - failed: the server has not answered for FailedStorageGrace. Data
-//     distribution has already moved its shards to live teams; kept, its
-//     tag would hold every log's queue at the last version it popped, and
-//     the queues would grow without end (FoundationDB removes a failed
-//     storage server once its data is gone from it too).
+//   - failed: the server has not answered for ddKnobs.failedStorageGrace
+//     (30 s). Data distribution has already moved its shards to live
+//     teams; kept, its tag would hold every log's queue at the last version
+//     it popped, and the queues would grow without end (FoundationDB
+//     removes a failed storage server once its data is gone from it too).
 //
 // The next ServerDBInfo shows them as no members, so their workers destroy
 // them and free their disks if they ever come back, and popDeadTags
