@@ -324,7 +324,8 @@ type StorageMetrics struct {
 	KvBytes        int64                  `protobuf:"varint,4,opt,name=kv_bytes,json=kvBytes,proto3" json:"kv_bytes,omitempty"`
 	DiskBytes      int64                  `protobuf:"varint,5,opt,name=disk_bytes,json=diskBytes,proto3" json:"disk_bytes,omitempty"`
 	// up is false once the storage server stopped.
-	Up            bool `protobuf:"varint,6,opt,name=up,proto3" json:"up,omitempty"`
+	Up            bool   `protobuf:"varint,6,opt,name=up,proto3" json:"up,omitempty"`
+	Id            string `protobuf:"bytes,7,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -401,6 +402,13 @@ func (x *StorageMetrics) GetUp() bool {
 	return false
 }
 
+func (x *StorageMetrics) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
 type LogMetrics struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Version        int64                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
@@ -412,6 +420,7 @@ type LogMetrics struct {
 	// point; unset, no tag holds the queue back.
 	MinPoppedVersion int64   `protobuf:"varint,4,opt,name=min_popped_version,json=minPoppedVersion,proto3" json:"min_popped_version,omitempty"`
 	MinPoppedTag     *uint32 `protobuf:"varint,5,opt,name=min_popped_tag,json=minPoppedTag,proto3,oneof" json:"min_popped_tag,omitempty"`
+	Id               string  `protobuf:"bytes,6,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -479,6 +488,13 @@ func (x *LogMetrics) GetMinPoppedTag() uint32 {
 		return *x.MinPoppedTag
 	}
 	return 0
+}
+
+func (x *LogMetrics) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
 }
 
 type WorkerReportReply struct {
@@ -1063,7 +1079,7 @@ const file_db_wire_controller_proto_rawDesc = "" +
 	"\x05reads\x18\n" +
 	" \x01(\x04R\x05reads\x12\x16\n" +
 	"\x06writes\x18\v \x01(\x04R\x06writes\x12#\n" +
-	"\rbytes_written\x18\f \x01(\x04R\fbytesWritten\"\xbe\x01\n" +
+	"\rbytes_written\x18\f \x01(\x04R\fbytesWritten\"\xce\x01\n" +
 	"\x0eStorageMetrics\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12'\n" +
 	"\x0fdurable_version\x18\x02 \x01(\x03R\x0edurableVersion\x12\x1f\n" +
@@ -1072,7 +1088,8 @@ const file_db_wire_controller_proto_rawDesc = "" +
 	"\bkv_bytes\x18\x04 \x01(\x03R\akvBytes\x12\x1d\n" +
 	"\n" +
 	"disk_bytes\x18\x05 \x01(\x03R\tdiskBytes\x12\x0e\n" +
-	"\x02up\x18\x06 \x01(\bR\x02up\"\xdc\x01\n" +
+	"\x02up\x18\x06 \x01(\bR\x02up\x12\x0e\n" +
+	"\x02id\x18\a \x01(\tR\x02id\"\xec\x01\n" +
 	"\n" +
 	"LogMetrics\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12'\n" +
@@ -1080,7 +1097,8 @@ const file_db_wire_controller_proto_rawDesc = "" +
 	"\vqueue_bytes\x18\x03 \x01(\x03R\n" +
 	"queueBytes\x12,\n" +
 	"\x12min_popped_version\x18\x04 \x01(\x03R\x10minPoppedVersion\x12)\n" +
-	"\x0emin_popped_tag\x18\x05 \x01(\rH\x00R\fminPoppedTag\x88\x01\x01B\x11\n" +
+	"\x0emin_popped_tag\x18\x05 \x01(\rH\x00R\fminPoppedTag\x88\x01\x01\x12\x0e\n" +
+	"\x02id\x18\x06 \x01(\tR\x02idB\x11\n" +
 	"\x0f_min_popped_tag\"E\n" +
 	"\x11WorkerReportReply\x120\n" +
 	"\x14controller_change_id\x18\x01 \x01(\x04R\x12controllerChangeId\"*\n" +

@@ -148,6 +148,7 @@ func roleStatus(name string, m *wire.WorkerMetrics) status.Role {
 		r.Role = status.RoleMaster
 	case status.RoleStorage:
 		s := m.GetStorage()
+		r.ID = s.GetId()
 		r.StoredBytes, r.KVStoreUsedBytes = s.GetKvBytes(), s.GetDiskBytes()
 		r.DurabilityLag = versionLag(s.GetVersion() - s.GetDurableVersion())
 		if l := m.GetLog(); l != nil {
@@ -159,6 +160,7 @@ func roleStatus(name string, m *wire.WorkerMetrics) status.Role {
 		if l == nil {
 			break
 		}
+		r.ID = l.GetId()
 		r.QueueDiskUsedBytes = l.GetQueueBytes()
 		r.PoppedLag = versionLag(l.GetDurableVersion() + 1 - l.GetMinPoppedVersion())
 		if l.MinPoppedTag != nil {

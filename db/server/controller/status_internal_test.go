@@ -12,10 +12,10 @@ import (
 // tag holding it; a worker that has not reported its log yet shows none.
 func TestLogRoleStatus(t *testing.T) {
 	tag := uint32(7)
-	m := &wire.WorkerMetrics{Log: &wire.LogMetrics{DurableVersion: 30 * kv.VersionsPerSecond,
+	m := &wire.WorkerMetrics{Log: &wire.LogMetrics{Id: "log-1", DurableVersion: 30 * kv.VersionsPerSecond,
 		MinPoppedVersion: 10*kv.VersionsPerSecond + 1, MinPoppedTag: &tag, QueueBytes: 1 << 20}}
 	r := roleStatus(status.RoleLog, m)
-	if r.PoppedLag == nil || r.PoppedLag.Seconds != 20 || r.MinPoppedTag == nil || *r.MinPoppedTag != 7 ||
+	if r.ID != "log-1" || r.PoppedLag == nil || r.PoppedLag.Seconds != 20 || r.MinPoppedTag == nil || *r.MinPoppedTag != 7 ||
 		r.QueueDiskUsedBytes != 1<<20 {
 		t.Fatalf("log role %+v (lag %+v), want popped 20 s behind by tag 7", r, r.PoppedLag)
 	}

@@ -735,7 +735,7 @@ func (h *Host) fillMetrics(env *flow.Env, m *wire.WorkerMetrics) {
 		st, es := s.srv.Stats(), s.eng.Stats()
 		m.Storage = &wire.StorageMetrics{
 			Version: int64(st.Version), DurableVersion: int64(st.DurableVersion), QueueBytes: st.QueueBytes,
-			KvBytes: es.KeyValueBytes, DiskBytes: es.DiskBytes, Up: !s.srv.Done().IsReady(),
+			KvBytes: es.KeyValueBytes, DiskBytes: es.DiskBytes, Up: !s.srv.Done().IsReady(), Id: id,
 		}
 		break
 	}
@@ -747,8 +747,7 @@ func (h *Host) fillMetrics(env *flow.Env, m *wire.WorkerMetrics) {
 		}
 	}
 	if newest != nil {
-		ls := newest.log.Stats()
-		m.Log = logMetrics(ls)
+		m.Log = logMetrics(newest.id, newest.log.Stats())
 	}
 	met := env.Metrics()
 	m.TransactionsStarted = met.Counter("grvproxy.requests").Value()

@@ -96,9 +96,9 @@ func (s *Single) fillMetrics(env *flow.Env, m *wire.WorkerMetrics) {
 	m.Storage = &wire.StorageMetrics{
 		Version: int64(st.Version), DurableVersion: int64(st.DurableVersion), QueueBytes: st.QueueBytes,
 		KvBytes: es.KeyValueBytes, DiskBytes: es.DiskBytes, Up: !s.Storage.Done().IsReady(),
+		Id: s.Storage.Interface().GetId(),
 	}
-	ls := s.TLog.Stats()
-	m.Log = logMetrics(ls)
+	m.Log = logMetrics(s.TLog.Interface().GetId(), s.TLog.Stats())
 	// The roles count in the process's metrics registry; these names are
 	// theirs (grvproxy, commitproxy, storage).
 	met := env.Metrics()
@@ -111,8 +111,8 @@ func (s *Single) fillMetrics(env *flow.Env, m *wire.WorkerMetrics) {
 }
 
 // logMetrics is a log's part of the worker's report.
-func logMetrics(ls tlog.Stats) *wire.LogMetrics {
-	m := &wire.LogMetrics{Version: ls.Version, DurableVersion: ls.DurableVersion, QueueBytes: ls.QueueBytes,
+func logMetrics(id string, ls tlog.Stats) *wire.LogMetrics {
+	m := &wire.LogMetrics{Id: id, Version: ls.Version, DurableVersion: ls.DurableVersion, QueueBytes: ls.QueueBytes,
 		MinPoppedVersion: ls.MinPoppedVersion}
 	if ls.HoldsQueue {
 		m.MinPoppedTag = &ls.MinPoppedTag

@@ -262,7 +262,7 @@ func WaitLogsPopped(c *flow.Ctx, db *client.Database, limit time.Duration) error
 					if r.MinPoppedTag != nil {
 						tag = fmt.Sprintf("%d of %q", *r.MinPoppedTag, r.MinPoppedStorageServer)
 					}
-					last += fmt.Sprintf("log on %s popped %.1fs behind (tag %s); ", p, r.PoppedLag.Seconds, tag)
+					last += fmt.Sprintf("log %s on %s popped %.1fs behind (tag %s); ", r.ID, p, r.PoppedLag.Seconds, tag)
 				}
 			}
 			if last == "" {
