@@ -211,29 +211,39 @@ func ReadStatus(c *flow.Ctx, db *client.Database) (*status.Status, error) {
 	return st, nil
 }
 
-// WaitHealthy polls status until the cluster runs mode with its data
-// healthy (fully replicated, nothing moving) and the database available,
-// or until limit passes.
-func WaitHealthy(c *flow.Ctx, db *client.Database, mode string, limit time.Duration) error {
+// Poll calls check every half second until it reports done, fails, or
+// limit passes; the error then says what and the last state check saw.
+// check's state describes what it saw (a failed read of status, say).
+func Poll(c *flow.Ctx, limit time.Duration, what string, check func(c *flow.Ctx) (done bool, state string)) error {
 	deadline := c.Now().Add(limit)
-	last := "no status yet"
+	last := "nothing seen yet"
 	for c.Now().Before(deadline) {
-		st, err := ReadStatus(c, db)
-		if err == nil {
-			cl := st.Cluster
-			last = fmt.Sprintf("mode %s, data %s, available %v, recovery %s", cl.Configuration.RedundancyMode,
-				cl.Data.State.Name, cl.DatabaseAvailable, cl.RecoveryState.Name)
-			if cl.Configuration.RedundancyMode == mode && cl.Data.State.Healthy && cl.DatabaseAvailable {
-				return nil
-			}
-		} else {
-			last = err.Error()
+		done, state := check(c)
+		if done {
+			return nil
 		}
+		last = state
 		if err := c.Sleep(500 * time.Millisecond); err != nil {
 			return err
 		}
 	}
-	return fmt.Errorf("the cluster was not healthy in %s after %v: %s", mode, limit, last)
+	return fmt.Errorf("%s: not within %v: %s", what, limit, last)
+}
+
+// WaitHealthy polls status until the cluster runs mode with its data
+// healthy (fully replicated, nothing moving) and the database available,
+// or until limit passes.
+func WaitHealthy(c *flow.Ctx, db *client.Database, mode string, limit time.Duration) error {
+	return Poll(c, limit, "the cluster healthy in "+mode, func(c *flow.Ctx) (bool, string) {
+		st, err := ReadStatus(c, db)
+		if err != nil {
+			return false, err.Error()
+		}
+		cl := st.Cluster
+		return cl.Configuration.RedundancyMode == mode && cl.Data.State.Healthy && cl.DatabaseAvailable,
+			fmt.Sprintf("mode %s, data %s, available %v, recovery %s", cl.Configuration.RedundancyMode,
+				cl.Data.State.Name, cl.DatabaseAvailable, cl.RecoveryState.Name)
+	})
 }
 
 // MaxPoppedLag bounds how far a healthy log's reclaimable point may trail
@@ -247,35 +257,26 @@ const MaxPoppedLag = 10 * time.Second
 // holds a log's queue forever, so its lag only grows (FoundationDB's
 // QuietDatabase likewise waits for the logs' queues before its check).
 func WaitLogsPopped(c *flow.Ctx, db *client.Database, limit time.Duration) error {
-	deadline := c.Now().Add(limit)
-	last := "no status yet"
-	for c.Now().Before(deadline) {
+	return Poll(c, limit, "logs reclaiming their queues", func(c *flow.Ctx) (bool, string) {
 		st, err := ReadStatus(c, db)
-		if err == nil {
-			last = ""
-			for _, p := range slices.Sorted(maps.Keys(st.Cluster.Processes)) {
-				for _, r := range st.Cluster.Processes[p].Roles {
-					if r.Role != status.RoleLog || r.PoppedLag == nil || r.PoppedLag.Seconds <= MaxPoppedLag.Seconds() {
-						continue
-					}
-					tag := "none"
-					if r.MinPoppedTag != nil {
-						tag = fmt.Sprintf("%d of %q", *r.MinPoppedTag, r.MinPoppedStorageServer)
-					}
-					last += fmt.Sprintf("log %s on %s popped %.1fs behind (tag %s); ", r.ID, p, r.PoppedLag.Seconds, tag)
+		if err != nil {
+			return false, err.Error()
+		}
+		behind := ""
+		for _, p := range slices.Sorted(maps.Keys(st.Cluster.Processes)) {
+			for _, r := range st.Cluster.Processes[p].Roles {
+				if r.Role != status.RoleLog || r.PoppedLag == nil || r.PoppedLag.Seconds <= MaxPoppedLag.Seconds() {
+					continue
 				}
+				tag := "none"
+				if r.MinPoppedTag != nil {
+					tag = fmt.Sprintf("%d of %q", *r.MinPoppedTag, r.MinPoppedStorageServer)
+				}
+				behind += fmt.Sprintf("log %s on %s popped %.1fs behind (tag %s); ", r.ID, p, r.PoppedLag.Seconds, tag)
 			}
-			if last == "" {
-				return nil
-			}
-		} else {
-			last = err.Error()
 		}
-		if err := c.Sleep(500 * time.Millisecond); err != nil {
-			return err
-		}
-	}
-	return fmt.Errorf("logs did not reclaim their queues in %v: %s", limit, last)
+		return behind == "", behind
+	})
 }
 
 // Exclude writes an exclusion of addr, as `strata cli exclude` does, and

@@ -228,27 +228,16 @@ func loseServer(s *sim.Simulation, d clusterDB, lost *sim.Process, mode string) 
 // waitUnnamed waits until no shard's team includes a storage server at
 // addr: data distribution has noticed the loss and healed around it.
 func waitUnnamed(c *flow.Ctx, db *client.Database, addr flow.Address, limit time.Duration) error {
-	deadline := c.Now().Add(limit)
-	last := "no shard map yet"
-	for c.Now().Before(deadline) {
+	return simcluster.Poll(c, limit, "shards off "+string(addr), func(c *flow.Ctx) (bool, string) {
 		shards, err := db.ShardMap(c)
-		if err == nil {
-			last = ""
-			for _, sh := range shards {
-				if slices.Contains(sh.Servers, string(addr)) {
-					last = fmt.Sprintf("shard %s still on %v", kv.Printable(sh.Range.Begin), sh.Servers)
-					break
-				}
-			}
-			if last == "" {
-				return nil
-			}
-		} else {
-			last = err.Error()
+		if err != nil {
+			return false, err.Error()
 		}
-		if err := c.Sleep(500 * time.Millisecond); err != nil {
-			return err
+		for _, sh := range shards {
+			if slices.Contains(sh.Servers, string(addr)) {
+				return false, fmt.Sprintf("shard %s still on %v", kv.Printable(sh.Range.Begin), sh.Servers)
+			}
 		}
-	}
-	return fmt.Errorf("shards still on %s after %v: %s", addr, limit, last)
+		return true, ""
+	})
 }
