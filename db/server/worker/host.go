@@ -350,10 +350,9 @@ func (h *Host) serveInfos(c *flow.Ctx) error {
 }
 
 // apply adopts info if it is newer than what the host has: roles of older
-// generations stop, logs of older generations are destroyed (the
-// coordinated state no longer names them once a newer generation is
-// published), and storage servers follow the new logs from the recovery
-// version.
+// generations stop, logs it does not name are destroyed (see
+// destroyUnnamedLogs), and storage servers follow the new logs from the
+// recovery version.
 func (h *Host) apply(info *wire.ServerDBInfo) {
 	if info.GetEpoch() < h.info.GetEpoch() || info.GetId() == h.info.GetId() {
 		return
@@ -382,7 +381,7 @@ func (h *Host) apply(info *wire.ServerDBInfo) {
 			}
 		}
 	}
-	h.destroyAbandonedLogs(info)
+	h.destroyUnnamedLogs(info)
 	h.startReopened(info)
 	if h.cfg.OnServerDBInfo != nil {
 		h.cfg.OnServerDBInfo(info)
@@ -399,23 +398,17 @@ func (h *Host) stopOldGenerations(epoch uint64) {
 		}
 		delete(h.roles, e)
 	}
-	for _, id := range slices.Sorted(maps.Keys(h.logs)) {
-		l := h.logs[id]
-		if l.epoch >= epoch {
-			continue
-		}
-		h.destroyLog(l)
-	}
 	h.pruneStatelessNames()
 }
 
-// destroyAbandonedLogs destroys the hosted logs of info's epoch or older
-// that info does not name: logs recruited by a recovery attempt that
-// failed and was retried in the same epoch with other logs. The published
-// generation was seeded without them, so nothing will read them again;
-// kept, they would hold their disk and memory until the next recovery and
-// could stand in for the live log in the worker's metrics.
-func (h *Host) destroyAbandonedLogs(info *wire.ServerDBInfo) {
+// destroyUnnamedLogs destroys the hosted logs of info's epoch or older
+// that info does not name: logs of older generations, and logs recruited
+// by a recovery attempt that failed and was retried in the same epoch
+// with other logs. The published generation was seeded without them, so
+// nothing will read them again; kept, they would hold their disk and
+// memory and could stand in for the live log in the worker's metrics.
+// Logs of a newer epoch belong to a recovery under way and stay.
+func (h *Host) destroyUnnamedLogs(info *wire.ServerDBInfo) {
 	named := map[string]bool{}
 	for _, l := range info.GetLogs() {
 		named[l.GetId()] = true
@@ -425,7 +418,7 @@ func (h *Host) destroyAbandonedLogs(info *wire.ServerDBInfo) {
 		if l.epoch > info.GetEpoch() || named[id] {
 			continue
 		}
-		h.env.Trace(flow.SevInfo, "WorkerDestroyingAbandonedLog", flow.D("ID", id), flow.D("Epoch", l.epoch))
+		h.env.Trace(flow.SevInfo, "WorkerDestroyingLog", flow.D("ID", id), flow.D("Epoch", l.epoch))
 		h.destroyLog(l)
 	}
 }
