@@ -106,13 +106,21 @@ func (h *strayHarness) hosted() []string {
 // files lists the host's files of storage server id: its marker and
 // everything in its directory.
 func (h *strayHarness) files(id string) []string {
+	return h.roleFiles("storage-"+id, "roles/storage-"+id)
+}
+
+// logFiles lists the host's files of log id.
+func (h *strayHarness) logFiles(id string) []string { return h.roleFiles("tlog-"+id, "roles/log-"+id) }
+
+// roleFiles lists the files in dir and the marker file, where present.
+func (h *strayHarness) roleFiles(dir, marker string) []string {
 	all, err := h.proc.Env().Files().List("")
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	var out []string
 	for _, f := range all {
-		if strings.HasPrefix(f, "storage-"+id+"/") || f == "roles/storage-"+id {
+		if strings.HasPrefix(f, dir+"/") || f == marker {
 			out = append(out, f)
 		}
 	}
@@ -205,19 +213,7 @@ func TestHostDestroysAbandonedLogs(t *testing.T) {
 	if got := h.hostedLogs(); !slices.Equal(got, []string{"abandoned", "live", "next"}) {
 		t.Fatalf("before any publication the host runs logs %v", got)
 	}
-	logFiles := func(id string) (out []string) {
-		all, err := h.proc.Env().Files().List("")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range all {
-			if strings.HasPrefix(f, "tlog-"+id+"/") || f == "roles/log-"+id {
-				out = append(out, f)
-			}
-		}
-		return out
-	}
-	if len(logFiles("abandoned")) == 0 {
+	if len(h.logFiles("abandoned")) == 0 {
 		t.Fatal("the abandoned log has no files to begin with")
 	}
 	info := &wire.ServerDBInfo{Id: 21, Epoch: 2, Logs: []*wire.TLogInterface{live}}
@@ -229,10 +225,10 @@ func TestHostDestroysAbandonedLogs(t *testing.T) {
 	if got := h.hostedLogs(); !slices.Equal(got, []string{"live", "next"}) {
 		t.Fatalf("after epoch 2 named only its live log the host runs logs %v", got)
 	}
-	if f := logFiles("abandoned"); len(f) != 0 {
+	if f := h.logFiles("abandoned"); len(f) != 0 {
 		t.Fatalf("the abandoned log's files remain: %v", f)
 	}
-	if len(logFiles("live")) == 0 {
+	if len(h.logFiles("live")) == 0 {
 		t.Fatal("the live log's files are gone")
 	}
 }
