@@ -306,14 +306,17 @@ func (c *Ctx) Blocking(fn func() error) error {
 	l := c.loop
 	go func() {
 		err := fn()
-		_ = l.Post(func() {
-			if err != nil {
-				p.Fail(err)
-			} else {
-				p.Send(struct{}{})
-			}
-		})
+		_ = l.Post(func() { settle(p, err) })
 	}()
 	_, err := Await(c, p.Future())
 	return err
+}
+
+// settle completes p with err, or with success when err is nil.
+func settle(p Promise[struct{}], err error) {
+	if err != nil {
+		p.Fail(err)
+	} else {
+		p.Send(struct{}{})
+	}
 }

@@ -21,7 +21,24 @@ import (
 type osFS struct {
 	root  string
 	dirty map[string]bool // directories with unsynced entries; used with the baton
+
+	// syncer runs file syncs without holding a thread, made at the first
+	// sync on a real loop; syncerErr is why there is none (then syncs run
+	// in Ctx.Blocking). Both are used with the baton.
+	syncer    asyncSyncer
+	syncerErr error
 }
+
+// asyncSyncer starts an fdatasync whose completion is reported by calling
+// done, so that no goroutine sits in the system call meanwhile.
+type asyncSyncer interface {
+	// datasync starts the sync; an error means it was not started and done
+	// will not be called.
+	datasync(fd uintptr, done func(error)) error
+	close() error
+}
+
+var errSyncerClosed = errors.New("flow: file syncer closed")
 
 // NewOSFS returns the FS rooted at dir, creating dir if needed.
 func NewOSFS(dir string) (FS, error) {
@@ -71,7 +88,27 @@ func (f *osFS) Open(name string, create bool) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &osFile{f: h}, nil
+	return &osFile{f: h, fs: f}, nil
+}
+
+// asyncSyncer returns the FS's syncer, making it on first use, or nil when
+// the platform has none.
+func (f *osFS) asyncSyncer() asyncSyncer {
+	if f.syncer == nil && f.syncerErr == nil {
+		f.syncer, f.syncerErr = newAsyncSyncer()
+	}
+	return f.syncer
+}
+
+// Close releases the FS's syncer after waiting for the syncs in flight.
+// The real runtime closes a process's FS when the process stops.
+func (f *osFS) Close() error {
+	if f.syncer == nil {
+		return nil
+	}
+	err := f.syncer.close()
+	f.syncer, f.syncerErr = nil, errSyncerClosed
+	return err
 }
 
 func (f *osFS) Rename(oldName, newName string) error {
@@ -191,7 +228,10 @@ func syncDirectory(dir string) error {
 	return d.Sync()
 }
 
-type osFile struct{ f *os.File }
+type osFile struct {
+	f  *os.File
+	fs *osFS
+}
 
 func (o *osFile) ReadAt(p []byte, off int64) (int, error)  { return o.f.ReadAt(p, off) }
 func (o *osFile) WriteAt(p []byte, off int64) (int, error) { return o.f.WriteAt(p, off) }
@@ -206,8 +246,22 @@ func (o *osFile) Size() (int64, error) {
 	return st.Size(), nil
 }
 
-// Sync is fdatasync, run off the baton.
+// Sync is fdatasync, run off the baton: through the FS's asynchronous
+// syncer where there is one, else on a goroutine of its own.
 func (o *osFile) Sync(c *Ctx) error {
+	if !c.loop.virtual {
+		if s := o.fs.asyncSyncer(); s != nil {
+			p := NewPromise[struct{}]()
+			l := c.loop
+			err := s.datasync(o.f.Fd(), func(err error) {
+				_ = l.Post(func() { settle(p, err) })
+			})
+			if err == nil {
+				_, err = Await(c, p.Future())
+				return err
+			}
+		}
+	}
 	return c.Blocking(func() error {
 		for {
 			err := syscall.Fdatasync(int(o.f.Fd()))

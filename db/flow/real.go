@@ -99,6 +99,9 @@ func (p *RealProcess) Run(ctx context.Context) error {
 	err := p.loop.Run(ctx)
 	p.env.Kill()
 	p.tr.wait()
+	if c, ok := p.env.Files().(io.Closer); ok {
+		_ = c.Close() // the syncs in flight are waited for; new ones cannot start
+	}
 	if err == context.Canceled || err == context.DeadlineExceeded {
 		return nil
 	}
