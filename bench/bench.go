@@ -42,6 +42,10 @@ type Options struct {
 	Rate float64
 	// PebbleCeiling also measures raw Pebble's synced-write ceiling.
 	PebbleCeiling bool
+	// PinCPUs places a server of our own on one CPU and the clients on the
+	// others (after the Pebble ceiling, which has the whole machine), when
+	// the machine has more than one.
+	PinCPUs bool
 	// TempDir holds the server's and Pebble's data ("": the system's).
 	TempDir string
 	// ProfileDir, if set (with a server of our own), receives the
@@ -92,7 +96,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	if srv != nil {
 		defer srv.Stop()
-		rep.Server, rep.OwnServer = srv.Address, true
+		rep.Server, rep.OwnServer, rep.Placement = srv.Address, true, srv.Placement
 	}
 	cl, err := connect(ctx, clusterFile, srv)
 	if err != nil {
@@ -159,13 +163,39 @@ func startTarget(o Options) (*Server, string, error) {
 	if o.ClusterFile != "" {
 		return nil, o.ClusterFile, nil
 	}
-	srv, err := StartServer(o.Binary, o.TempDir, o.ProfileDir != "")
+	var split *cpuSplit
+	if o.PinCPUs {
+		s, ok, err := splitCPUs(serverCores)
+		if err != nil {
+			return nil, "", err
+		}
+		if ok {
+			split = &s
+		}
+	}
+	var start func(*exec.Cmd) error
+	if split != nil {
+		start = split.startServer
+	}
+	srv, err := StartServer(o.Binary, o.TempDir, o.ProfileDir != "", start)
 	if err != nil {
 		return nil, "", err
 	}
 	o.progress("started strata server pid %d at %s (ssd engine) in %s", srv.PID(), srv.Address, srv.Dir)
+	if split != nil {
+		if err := split.pinClients(); err != nil {
+			srv.Stop()
+			return nil, "", err
+		}
+		srv.Placement = split.String()
+		o.progress("placed the %s", srv.Placement)
+	}
 	return srv, srv.ClusterFile, nil
 }
+
+// serverCores is how many cores `strata server` runs Go code on by default
+// (its --cores), and so how many CPUs a server of our own is given.
+const serverCores = 1
 
 // connect opens the database of clusterFile, within a minute; srv, if
 // ours, explains a failure by its exit.

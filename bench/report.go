@@ -12,8 +12,11 @@ import (
 
 // Report is a benchmark run's figures.
 type Report struct {
-	Server            string        `json:"server"`
-	OwnServer         bool          `json:"own_server"`
+	Server    string `json:"server"`
+	OwnServer bool   `json:"own_server"`
+	// Placement says which CPUs the server and the clients ran on; empty
+	// when the bench did not place them.
+	Placement         string        `json:"placement,omitempty"`
 	Keys              int           `json:"keys"`
 	Clients           int           `json:"clients"`
 	Processes         int           `json:"client_processes"`
@@ -110,6 +113,9 @@ func (r *Report) WriteText(out io.Writer) error {
 	fmt.Fprintf(&b, "keys:         %s (16-byte keys, 8-100-byte values), loaded in %v\n", commas(float64(r.Keys)), r.LoadTime.Round(time.Millisecond))
 	fmt.Fprintf(&b, "clients:      %d concurrent transactions on %d client process(es), %v per phase\n", r.Clients, r.Processes, r.Duration)
 	fmt.Fprintf(&b, "machine:      %d CPUs, load average %s before, %s after\n", r.CPUs, r.LoadAverageBefore, r.LoadAverageAfter)
+	if r.Placement != "" {
+		fmt.Fprintf(&b, "placement:    %s\n", r.Placement)
+	}
 	if m := r.MemoryAfterLoad; m != nil {
 		fmt.Fprintf(&b, "server RSS:   %s after loading", mib(m.RSS))
 		if e := r.MemoryAtEnd; e != nil {

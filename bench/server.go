@@ -24,15 +24,19 @@ type Server struct {
 	Dir         string
 	// MetricsURL is the server's /metrics page.
 	MetricsURL string
-	cmd        *exec.Cmd
-	exited     chan error
+	// Placement says which CPUs the server and the clients run on, if the
+	// bench placed them.
+	Placement string
+	cmd       *exec.Cmd
+	exited    chan error
 }
 
 // StartServer runs `binary server` (binary is normally os.Executable()) with
 // the ssd engine in a fresh directory under tmp ("" means the system's
 // temporary directory). Its trace log goes to Dir/log. With pprof the
-// server also serves Go's profiles on its status port.
-func StartServer(binary, tmp string, pprof bool) (*Server, error) {
+// server also serves Go's profiles on its status port. start, if not nil,
+// starts the command in place of its Start method (to place it on CPUs).
+func StartServer(binary, tmp string, pprof bool, start func(*exec.Cmd) error) (*Server, error) {
 	dir, err := os.MkdirTemp(tmp, "strata-bench-")
 	if err != nil {
 		return nil, fmt.Errorf("bench server directory: %w", err)
@@ -64,7 +68,10 @@ func StartServer(binary, tmp string, pprof bool) (*Server, error) {
 	}
 	defer out.Close() // the child has its own descriptor
 	s.cmd.Stdout, s.cmd.Stderr = out, out
-	if err := s.cmd.Start(); err != nil {
+	if start == nil {
+		start = (*exec.Cmd).Start
+	}
+	if err := start(s.cmd); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("starting %s server: %w", binary, err)
 	}

@@ -20,6 +20,7 @@ type benchFlags struct {
 	keys          int
 	rate          float64
 	pebbleCeiling bool
+	pinCPUs       bool
 	jsonOut       bool
 	tempDir       string
 	profileDir    string
@@ -48,7 +49,9 @@ second and GRV, read and commit latencies (p50/p90/p99) separately:
 
 Without -C it starts its own 'strata server' child process (ssd engine, a
 temporary data directory, a free loopback port), reports its resident memory,
-CPU per operation and its roles' own latencies, and stops it after. With -C
+CPU per operation and its roles' own latencies, and stops it after; on a
+machine with more than one CPU the server runs on one and the clients on the
+others (--pin-cpus=false leaves both to the kernel). With -C
 it writes keys under "bench/" and "benchcycle/" in that cluster. --pebble-ceiling also measures raw Pebble's
 synced single-key writes per second in the same run, to read the figures
 against what the disk allows.`,
@@ -70,6 +73,7 @@ against what the disk allows.`,
 	fl.IntVar(&f.keys, "keys", 100_000, "keys to load and use")
 	fl.Float64Var(&f.rate, "rate", 0, "open loop at this many operations per second (0: closed loop at peak)")
 	fl.BoolVar(&f.pebbleCeiling, "pebble-ceiling", false, "also measure raw Pebble's synced-write ceiling")
+	fl.BoolVar(&f.pinCPUs, "pin-cpus", true, "run a server of our own on one CPU and the clients on the others (on a machine with more than one)")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the report as JSON")
 	fl.StringVar(&f.tempDir, "tmpdir", "", "directory for the server's and Pebble's data (default: the system's)")
 	fl.StringVar(&f.profileDir, "server-profile", "", "save the server's CPU profile and a 1 s execution trace of each phase in this directory")
@@ -108,7 +112,7 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 	stderr := cmd.ErrOrStderr()
 	rep, err := bench.Run(cmd.Context(), bench.Options{
 		ClusterFile: f.clusterFile, Binary: binary, Workloads: ws, Clients: f.clients, Processes: f.processes, ClientCores: f.clientCores,
-		Duration: f.duration, Keys: f.keys, Rate: f.rate, PebbleCeiling: f.pebbleCeiling, TempDir: f.tempDir,
+		Duration: f.duration, Keys: f.keys, Rate: f.rate, PebbleCeiling: f.pebbleCeiling, PinCPUs: f.pinCPUs, TempDir: f.tempDir,
 		ProfileDir: f.profileDir,
 		Progress:   func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) },
 	})
