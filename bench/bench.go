@@ -126,10 +126,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		r.serverPID, r.metricsURL = srv.PID(), srv.MetricsURL
 	}
 	for i, w := range o.Workloads {
-		if i > 0 {
-			if err := r.settle(ctx); err != nil {
-				return nil, err
-			}
+		if err := r.settle(ctx); err != nil { // after the load, too
+			return nil, err
 		}
 		res, err := r.phase(ctx, w, o.Rate, uint64(i+1))
 		if err != nil {

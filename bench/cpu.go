@@ -61,8 +61,9 @@ func cpuDuring(pid int, after, window time.Duration) <-chan time.Duration {
 	return out
 }
 
-// Settling between workloads: each workload is measured on a server that has
-// finished with the last one's writes, as if it ran on its own.
+// Settling before each workload: each is measured on a server that has
+// finished with the writes before it (the last workload's, or the load's),
+// as if it ran on its own.
 const (
 	settlePoll = 500 * time.Millisecond
 	maxSettle  = 30 * time.Second
@@ -75,7 +76,9 @@ const (
 // no writes in memory that are not durable yet (its status document's
 // storage queue is empty) and its CPU is quiet, at most maxSettle. Without
 // it the workload after the write workload shared the server with the last
-// five seconds of writes (about 180,000) on their way into Pebble.
+// five seconds of writes (about 180,000) on their way into Pebble, and the
+// first workload after the load read the last of the loaded keys from the
+// storage server's in-memory versions rather than from Pebble.
 func (r *runner) settle(ctx context.Context) error {
 	if r.serverPID == 0 || r.metricsURL == "" {
 		return nil
