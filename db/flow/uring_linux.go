@@ -8,14 +8,12 @@ import (
 	"sync/atomic"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
-// io_uring(7): the system calls, mmap offsets and constants used here.
+// io_uring(7): the mmap offsets and constants used here.
 const (
-	sysIOUringSetup    = 425
-	sysIOUringEnter    = 426
-	sysIOUringRegister = 427
-
 	ioringOffSQRing  = 0
 	ioringOffCQRing  = 0x8000000
 	ioringOffSQEs    = 0x10000000
@@ -96,7 +94,7 @@ type uringSyncer struct {
 // sysctl or seccomp): then syncs block a goroutine instead.
 func newAsyncSyncer() (asyncSyncer, error) {
 	s := &uringSyncer{pending: map[uint64]func(error){}, reaperUp: make(chan struct{})}
-	fd, _, errno := syscall.Syscall(sysIOUringSetup, uringEntries, uintptr(unsafe.Pointer(&s.params)), 0)
+	fd, _, errno := syscall.Syscall(unix.SYS_IO_URING_SETUP, uringEntries, uintptr(unsafe.Pointer(&s.params)), 0)
 	if errno != 0 {
 		return nil, fmt.Errorf("flow: io_uring_setup: %w", errno)
 	}
@@ -105,18 +103,18 @@ func newAsyncSyncer() (asyncSyncer, error) {
 		s.release()
 		return nil, err
 	}
-	efd, _, errno := syscall.Syscall(syscall.SYS_EVENTFD2, 0, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if errno != 0 {
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
 		s.release()
-		return nil, fmt.Errorf("flow: eventfd: %w", errno)
+		return nil, fmt.Errorf("flow: eventfd: %w", err)
 	}
 	efd32 := int32(efd)
-	if _, _, errno := syscall.Syscall6(sysIOUringRegister, uintptr(s.ringFD), ioringRegEventfd, uintptr(unsafe.Pointer(&efd32)), 1, 0, 0); errno != 0 {
-		syscall.Close(int(efd))
+	if _, _, errno := syscall.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(s.ringFD), ioringRegEventfd, uintptr(unsafe.Pointer(&efd32)), 1, 0, 0); errno != 0 {
+		syscall.Close(efd)
 		s.release()
 		return nil, fmt.Errorf("flow: registering the io_uring eventfd: %w", errno)
 	}
-	s.efd = os.NewFile(efd, "io_uring-eventfd") // non-blocking: the network poller watches it
+	s.efd = os.NewFile(uintptr(efd), "io_uring-eventfd") // non-blocking: the network poller watches it
 	go s.reap()
 	return s, nil
 }
@@ -175,7 +173,7 @@ func (s *uringSyncer) datasync(fd uintptr, done func(error)) error {
 	*ringWord(s.sqRing, p.sqOff.array+index*4) = index
 	atomic.StoreUint32(ringWord(s.sqRing, p.sqOff.tail), tail+1) // publishes the entry
 	for {
-		n, _, errno := syscall.Syscall6(sysIOUringEnter, uintptr(s.ringFD), 1, 0, 0, 0, 0)
+		n, _, errno := syscall.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(s.ringFD), 1, 0, 0, 0, 0)
 		if errno == syscall.EINTR {
 			continue
 		}
