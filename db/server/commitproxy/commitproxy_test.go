@@ -384,12 +384,13 @@ func TestMutationsAreTaggedByShard(t *testing.T) {
 func TestLogFailureGivesUnknownResultAndStopsCommits(t *testing.T) {
 	for _, seed := range []uint64{11, 12, 13} {
 		cl := newCluster(t, seed, time.Millisecond, nil)
-		var before, during, after error
+		var before, during, after, located error
 		cl.run(t, time.Minute, func(c *flow.Ctx) error {
 			_, before = flow.Await(c, cl.commit(set("before", "v")))
 			cl.s.Kill(cl.logProcs[1])
 			_, during = flow.Await(c, cl.commit(set("during", "v")))
 			_, after = flow.Await(c, cl.commit(set("after", "v")))
+			_, located = cl.locations(c, &wire.GetKeyServerLocationsRequest{})
 			return nil
 		})
 		if before != nil {
@@ -403,6 +404,10 @@ func TestLogFailureGivesUnknownResultAndStopsCommits(t *testing.T) {
 		}
 		if err := cl.proxy.Done().Err(); !errors.Is(err, commitproxy.ErrGenerationDead) {
 			t.Fatalf("seed %d: Done is %v, want generation dead", seed, err)
+		}
+		// Nor does it answer for shards from its frozen map.
+		if located == nil {
+			t.Fatalf("seed %d: a dead generation's proxy answered a location request", seed)
 		}
 		// No commit after the failure reached the surviving log.
 		for _, p := range cl.logs[0].arrivals {

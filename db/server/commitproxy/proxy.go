@@ -176,6 +176,12 @@ func (p *Proxy) die(stage string, err error) {
 	}
 	p.env.Trace(sev, "CommitProxyGenerationDead", flow.D("ID", p.cfg.ID), flow.D("Stage", stage), flow.D("Error", err.Error()))
 	p.commits.Close()
+	// Its shard map is frozen from here on (data distribution and other
+	// proxies' state transactions reach only the live generation), so it
+	// must not answer for shards either: a client that reached it through
+	// a process still publishing this generation (one cut off from the
+	// controller) would read from servers that no longer hold them.
+	p.locations.Close()
 	p.done.Fail(fmt.Errorf("%w: %s: %w", ErrGenerationDead, stage, err))
 }
 
