@@ -189,6 +189,14 @@ func (d *Database) monitorInfo(c *flow.Ctx) error {
 			continue
 		}
 		backoff = 50 * time.Millisecond
+		if info.Generation == known {
+			// A long poll that brought nothing new: ask the next entry
+			// next time. An entry cut off from the controller answers so
+			// forever, with the generation it last had; a client that
+			// opened the database through it would otherwise never learn
+			// of a newer one.
+			next++
+		}
 		if d.info == nil || info.Generation != d.info.Generation || !sameProxies(d.info, info) {
 			d.info = info
 			d.env.Trace(flow.SevInfo, "ClientDBInfoChanged", flow.D("Generation", info.Generation),

@@ -10,6 +10,7 @@ import (
 	"github.com/strata-db/strata/db/flow"
 	"github.com/strata-db/strata/db/kv"
 	"github.com/strata-db/strata/db/sim"
+	"github.com/strata-db/strata/db/wire"
 )
 
 // simDatabase runs body as a client actor against a fakeCluster in a
@@ -356,5 +357,61 @@ func TestDatabaseLockedUnlessLockAware(t *testing.T) {
 			t.Errorf("lock-aware commit: %v", err)
 		}
 		return nil
+	})
+}
+
+// A process cut off from the cluster controller keeps publishing its last
+// generation, whose proxies are gone. A client that opened the database
+// through it must not stay there: it asks its other entries in turn and
+// follows the newest generation one of them publishes.
+func TestDatabaseLeavesAnEntryStuckOnAnOldGeneration(t *testing.T) {
+	for seed := uint64(1); seed <= 6; seed++ {
+		s := sim.New(seed, sim.Options{})
+		live := s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(e *flow.Env) { newFakeCluster(e) })
+		stale := s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(e *flow.Env) { serveStaleInfo(e) })
+		var done flow.Future[struct{}]
+		s.AddProcess(s.AddMachine(flow.Locality{}), 4500, func(e *flow.Env) {
+			db, err := NewDatabase(e, []flow.Address{stale.Addr, live.Addr}, Config{OpenDatabaseToken: fakeOpenToken})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done = e.Spawn("test", func(c *flow.Ctx) error {
+				return db.Transact(c, func(tr *Transaction) error { tr.Set([]byte("k"), []byte("v")); return nil })
+			}).Done()
+		})
+		if !s.Run(time.Minute, func() bool { return done.IsReady() }) {
+			t.Fatalf("seed %d: no commit within a minute: the client stayed with the old generation", seed)
+		}
+		if err := done.Err(); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+	}
+}
+
+// serveStaleInfo answers OpenDatabaseRequest as a process cut off from the
+// controller does: always generation 1 (the live fake cluster is at 2),
+// whose proxies no longer exist, long-polling a second when asked for it.
+func serveStaleInfo(e *flow.Env) {
+	addr := string(e.Address())
+	info := &wire.ClientDBInfo{Generation: 1,
+		GrvProxies:    []*wire.GrvProxyInterface{{Address: addr, Id: "grv-old", GetReadVersion: 9001}},
+		CommitProxies: []*wire.CommitProxyInterface{{Address: addr, Id: "commit-old", Commit: 9002, GetKeyServerLocations: 9003}}}
+	l := flow.Listen(e, fakeOpenToken, flow.ProtoCodec[*wire.OpenDatabaseRequest](), flow.ProtoCodec[*wire.ClientDBInfo]())
+	e.Spawn("StaleOpenDatabase", func(c *flow.Ctx) error {
+		for {
+			r, err := l.Requests().Next(c)
+			if err != nil {
+				return err
+			}
+			e.Spawn("StaleOpenDatabaseRequest", func(c *flow.Ctx) error {
+				if r.Msg.KnownGeneration == info.Generation {
+					if err := c.Sleep(time.Second); err != nil {
+						return err
+					}
+				}
+				r.Reply(info)
+				return nil
+			})
+		}
 	})
 }
