@@ -600,6 +600,16 @@ func (h *Host) startLog(c *flow.Ctx, epoch uint64, id string, init *wire.InitLog
 	if epoch < h.info.GetEpoch() {
 		h.stopOldGenerations(h.info.GetEpoch())
 	}
+	if h.info != nil && epoch <= h.info.GetEpoch() {
+		// Seeding took long enough for the recovery that recruited it to
+		// be abandoned and its epoch (or a later one) published without
+		// it: no later ServerDBInfo would name it, and its tags' data
+		// would never be popped.
+		h.destroyUnnamedLogs(h.info)
+		if h.logs[id] == nil {
+			return nil, fmt.Errorf("worker: log %s: epoch %d was published without it", id, h.info.GetEpoch())
+		}
+	}
 	return &wire.RecruitReply{Iface: &wire.RecruitReply_Log{Log: l.Interface()}}, nil
 }
 

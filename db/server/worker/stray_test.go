@@ -231,6 +231,21 @@ func TestHostDestroysAbandonedLogs(t *testing.T) {
 	if len(h.logFiles("live")) == 0 {
 		t.Fatal("the live log's files are gone")
 	}
+
+	// A log of epoch 2 whose seeding ends after epoch 2 was published
+	// without it is destroyed at once: no later publication names it.
+	_, err := call(h, kv.TokenRecruit, &wire.RecruitRequest{Epoch: 2, Id: "late", Role: &wire.RecruitRequest_Log{
+		Log: &wire.InitLog{}}}, flow.ProtoCodec[*wire.RecruitRequest](), flow.ProtoCodec[*wire.RecruitReply]())
+	if err == nil {
+		t.Fatal("recruiting a log into an epoch published without it succeeded")
+	}
+	h.s.Run(time.Second, func() bool { return false })
+	if got := h.hostedLogs(); !slices.Equal(got, []string{"live", "next"}) {
+		t.Fatalf("after a late log of epoch 2 the host runs logs %v", got)
+	}
+	if f := h.logFiles("late"); len(f) != 0 {
+		t.Fatalf("the late log's files remain: %v", f)
+	}
 }
 
 // A storage server that stopped (here: its log popped its tag past its
