@@ -186,12 +186,17 @@ func TestHostRefusesRecruitOfSettledTag(t *testing.T) {
 }
 
 func (h *strayHarness) recruitLog(epoch uint64, id string) *wire.TLogInterface {
-	rep, err := call(h, kv.TokenRecruit, &wire.RecruitRequest{Epoch: epoch, Id: id, Role: &wire.RecruitRequest_Log{
-		Log: &wire.InitLog{}}}, flow.ProtoCodec[*wire.RecruitRequest](), flow.ProtoCodec[*wire.RecruitReply]())
+	l, err := h.tryRecruitLog(epoch, id)
 	if err != nil {
 		h.t.Fatalf("recruiting log %s: %v", id, err)
 	}
-	return rep.GetLog()
+	return l
+}
+
+func (h *strayHarness) tryRecruitLog(epoch uint64, id string) (*wire.TLogInterface, error) {
+	rep, err := call(h, kv.TokenRecruit, &wire.RecruitRequest{Epoch: epoch, Id: id, Role: &wire.RecruitRequest_Log{
+		Log: &wire.InitLog{}}}, flow.ProtoCodec[*wire.RecruitRequest](), flow.ProtoCodec[*wire.RecruitReply]())
+	return rep.GetLog(), err
 }
 
 func (h *strayHarness) hostedLogs() []string {
@@ -234,9 +239,7 @@ func TestHostDestroysAbandonedLogs(t *testing.T) {
 
 	// A log of epoch 2 whose seeding ends after epoch 2 was published
 	// without it is destroyed at once: no later publication names it.
-	_, err := call(h, kv.TokenRecruit, &wire.RecruitRequest{Epoch: 2, Id: "late", Role: &wire.RecruitRequest_Log{
-		Log: &wire.InitLog{}}}, flow.ProtoCodec[*wire.RecruitRequest](), flow.ProtoCodec[*wire.RecruitReply]())
-	if err == nil {
+	if _, err := h.tryRecruitLog(2, "late"); err == nil {
 		t.Fatal("recruiting a log into an epoch published without it succeeded")
 	}
 	h.s.Run(time.Second, func() bool { return false })
