@@ -81,19 +81,19 @@ type uringSyncer struct {
 
 	efd *os.File // completions; read by the reaper goroutine
 
-	mu       sync.Mutex
-	next     uint64
-	pending  map[uint64]func(error)
-	closed   bool
-	drained  chan struct{} // closed when pending empties after close
-	reaperUp chan struct{} // closed when the reaper exits
+	mu         sync.Mutex
+	next       uint64
+	pending    map[uint64]func(error)
+	closed     bool
+	drained    chan struct{} // closed when pending empties after close
+	reaperDone chan struct{} // closed when the reaper exits
 }
 
 // newAsyncSyncer sets up an io_uring instance and its eventfd, or returns
 // an error when the kernel does not offer them (io_uring disabled by
 // sysctl or seccomp): then syncs block a goroutine instead.
 func newAsyncSyncer() (asyncSyncer, error) {
-	s := &uringSyncer{pending: map[uint64]func(error){}, reaperUp: make(chan struct{})}
+	s := &uringSyncer{pending: map[uint64]func(error){}, reaperDone: make(chan struct{})}
 	fd, _, errno := syscall.Syscall(unix.SYS_IO_URING_SETUP, uringEntries, uintptr(unsafe.Pointer(&s.params)), 0)
 	if errno != 0 {
 		return nil, fmt.Errorf("flow: io_uring_setup: %w", errno)
@@ -193,7 +193,7 @@ func (s *uringSyncer) datasync(fd uintptr, done func(error)) error {
 // reap waits on the eventfd in the network poller and completes the
 // finished syncs, until the eventfd is closed.
 func (s *uringSyncer) reap() {
-	defer close(s.reaperUp)
+	defer close(s.reaperDone)
 	var counter [8]byte
 	for {
 		if _, err := s.efd.Read(counter[:]); err != nil {
@@ -254,7 +254,7 @@ func (s *uringSyncer) close() error {
 		<-drained
 	}
 	err := s.efd.Close() // the reaper's read fails: it exits
-	<-s.reaperUp
+	<-s.reaperDone
 	s.release()
 	return err
 }
